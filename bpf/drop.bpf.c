@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * drop: every skb the kernel frees as dropped, from the skb:kfree_skb
+ * tracepoint, with reason (>= 5.17), location, device, packet headers, stack
+ * and the state of the qdisc for qdisc drops. Per-drop events go to a ring
+ * buffer; stack/device/flow counts aggregate in a hash map for summaries.
+ * Variants: tp_btf (>= 5.5) -> raw_tp -> classic tracepoint.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+
+#include "nettrace/abi/drop.h"
+#include "nettrace/abi/filter.h"
+#include "nt/common.bpf.h"
+#include "nt/skb.bpf.h"
+
+const volatile struct nt_filter nt_filter_cfg = {};
+const volatile bool cfg_emit_events = true;
+const volatile bool cfg_aggregate = false;
+const volatile bool cfg_event_stack = true;
+const volatile __u32 cfg_group = NT_GROUP_STACK | NT_GROUP_TUPLE;
+const volatile bool cfg_require_dev = false;
+const volatile bool cfg_reason_filter = false;
+const volatile __u64 cfg_reasons[NT_DROP_REASON_BITS / 64] = {};
+const volatile __u64 cfg_qdisc_reasons[NT_DROP_REASON_BITS / 64] = {};
+/* Written by the host after load, before attach (kallsyms is read while the programs verify). */
+__u32 normal_n = 0;
+struct nt_drop_range normal[NT_DROP_NORMAL_RANGES] = {};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nt_drop_event);
+} event_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, 4096);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, NT_DROP_STACK_DEPTH * sizeof(__u64));
+} stacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, struct nt_drop_key);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+NT_COUNTER_MAP(counters, NT_DROP_NCOUNTERS);
+
+static __always_inline bool reason_in(const volatile __u64 *bitmap, __u32 reason)
+{
+	__u64 word = reason / 64;
+
+	if (reason >= NT_DROP_REASON_BITS)
+		return false;
+	barrier_var(word);
+	word &= NT_DROP_REASON_BITS / 64 - 1;
+	return (bitmap[word] >> (reason % 64)) & 1;
+}
+
+/* A free the original tools called normal: a known caller with no specific reason. */
+static __always_inline bool is_normal_free(__u64 location, __u32 reason)
+{
+	if (normal_n == 0)
+		return false;
+	if (bpf_core_type_exists(enum skb_drop_reason) &&
+	    reason != bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_NOT_SPECIFIED))
+		return false;
+	for (int i = 0; i < NT_DROP_NORMAL_RANGES; i++) {
+		if (i >= normal_n)
+			break;
+		if (location >= normal[i].start && location < normal[i].end)
+			return true;
+	}
+	return false;
+}
+
+static __always_inline void read_qdisc(struct sk_buff *skb, struct net_device *dev, struct nt_qdisc_info *qi)
+{
+	struct netdev_queue *txqs = BPF_CORE_READ(dev, _tx);
+	__u32 ntx = BPF_CORE_READ(dev, num_tx_queues);
+	__u16 qm = BPF_CORE_READ(skb, queue_mapping);
+	struct netdev_queue *txq;
+	struct Qdisc *q;
+
+	if (!txqs)
+		return;
+	if (qm >= ntx)
+		qm = 0;
+	/* Stride from the running kernel's struct size, not the header's. */
+	txq = (void *)txqs + (__u64)qm * bpf_core_type_size(struct netdev_queue);
+	q = BPF_CORE_READ(txq, qdisc);
+	if (!q)
+		return;
+	BPF_CORE_READ_STR_INTO(&qi->kind, q, ops, id);
+	qi->handle = BPF_CORE_READ(q, handle);
+	qi->parent = BPF_CORE_READ(q, parent);
+	qi->qlen = BPF_CORE_READ(q, q.qlen);
+	qi->backlog = BPF_CORE_READ(q, qstats.backlog);
+	qi->drops = BPF_CORE_READ(q, qstats.drops);
+	qi->requeues = BPF_CORE_READ(q, qstats.requeues);
+	qi->overlimits = BPF_CORE_READ(q, qstats.overlimits);
+	if (bpf_core_field_exists(q->limit))
+		qi->limit = BPF_CORE_READ(q, limit);
+	qi->txq = qm;
+	qi->valid = 1;
+}
+
+static __always_inline void aggregate(void *ctx, struct nt_drop_event *e)
+{
+	struct nt_drop_key key = {};
+	__u64 one = 1, *cnt;
+
+	key.stack_id = -1;
+	if (cfg_group & NT_GROUP_STACK) {
+		key.stack_id = bpf_get_stackid(ctx, &stacks, 0);
+		if (key.stack_id < 0)
+			nt_count(&counters, NT_DROP_STACK_FAIL);
+	}
+	key.ifindex = e->ifindex;
+	key.netns = e->netns;
+	key.reason = e->reason;
+	key.location = e->location;
+	__builtin_memcpy(key.ifname, e->ifname, sizeof(key.ifname));
+	if (cfg_group & NT_GROUP_TUPLE) {
+		__builtin_memcpy(key.saddr, e->pkt.saddr, sizeof(key.saddr));
+		__builtin_memcpy(key.daddr, e->pkt.daddr, sizeof(key.daddr));
+		key.sport = e->pkt.sport;
+		key.dport = e->pkt.dport;
+		key.l3 = e->pkt.l3;
+		key.l4_proto = e->pkt.l4_proto;
+	}
+	cnt = bpf_map_lookup_elem(&drops, &key);
+	if (cnt) {
+		__sync_fetch_and_add(cnt, 1);
+		return;
+	}
+	if (bpf_map_update_elem(&drops, &key, &one, BPF_NOEXIST)) {
+		cnt = bpf_map_lookup_elem(&drops, &key);
+		if (cnt)
+			__sync_fetch_and_add(cnt, 1);
+		else
+			nt_count(&counters, NT_DROP_MAP_FULL);
+	}
+}
+
+static __always_inline int handle_drop(void *ctx, struct sk_buff *skb, void *location, __u32 reason)
+{
+	const volatile struct nt_filter *f = &nt_filter_cfg;
+	struct nt_drop_event *e;
+	struct net_device *dev;
+	__u32 zero = 0, ifindex = 0, netns;
+	__u64 id;
+
+	nt_count(&counters, NT_DROP_SEEN);
+	if (cfg_reason_filter && !reason_in(cfg_reasons, reason))
+		return 0;
+	dev = BPF_CORE_READ(skb, dev);
+	if (!dev && cfg_require_dev) {
+		nt_count(&counters, NT_DROP_NO_DEV);
+		return 0;
+	}
+	if (dev)
+		ifindex = BPF_CORE_READ(dev, ifindex);
+	netns = nt_skb_netns(skb, dev);
+	if (!nt_filter_match_dev(f, ifindex, netns))
+		return 0;
+	if (is_normal_free((__u64)location, reason)) {
+		nt_count(&counters, NT_DROP_NORMAL);
+		return 0;
+	}
+
+	e = bpf_map_lookup_elem(&event_scratch, &zero);
+	if (!e)
+		return 0;
+	__builtin_memset(&e->pkt, 0, sizeof(e->pkt));
+	nt_skb_parse(skb, &e->pkt);
+	if (nt_filter_needs_packet(f) && !nt_filter_match_pkt(f, &e->pkt))
+		return 0;
+	nt_count(&counters, NT_DROP_MATCHED);
+
+	e->ts_ns = bpf_ktime_get_ns();
+	e->location = (__u64)location;
+	e->skb = (__u64)skb;
+	e->reason = reason;
+	e->ifindex = ifindex;
+	e->netns = netns;
+	e->len = BPF_CORE_READ(skb, len);
+	e->skb_protocol = nt_bswap16(BPF_CORE_READ(skb, protocol));
+	__builtin_memset(e->ifname, 0, sizeof(e->ifname));
+	if (dev)
+		BPF_CORE_READ_STR_INTO(&e->ifname, dev, name);
+	__builtin_memset(&e->qdisc, 0, sizeof(e->qdisc));
+	if (dev && reason_in(cfg_qdisc_reasons, reason))
+		read_qdisc(skb, dev, &e->qdisc);
+
+	if (cfg_aggregate)
+		aggregate(ctx, e);
+	if (!cfg_emit_events)
+		return 0;
+
+	id = bpf_get_current_pid_tgid();
+	e->pid = id >> 32;
+	e->tid = (__u32)id;
+	e->cpu = bpf_get_smp_processor_id();
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	e->stack_bytes = -1;
+	if (cfg_event_stack) {
+		e->stack_bytes = bpf_get_stack(ctx, e->stack, sizeof(e->stack), 0);
+		if (e->stack_bytes < 0)
+			nt_count(&counters, NT_DROP_STACK_FAIL);
+	}
+	if (bpf_ringbuf_output(&events, e, sizeof(*e), 0))
+		nt_count(&counters, NT_DROP_RB_LOST);
+	return 0;
+}
+
+/* The reason argument exists since 5.17 (commit c504e5c2f964 "net: skb: introduce kfree_skb_reason()"). */
+static __always_inline __u32 ctx_reason(unsigned long long *ctx)
+{
+	if (bpf_core_type_exists(enum skb_drop_reason))
+		return (__u32)ctx[2];
+	return 0;
+}
+
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(tpbtf_kfree_skb, struct sk_buff *skb, void *location)
+{
+	return handle_drop(ctx, skb, location, ctx_reason(ctx));
+}
+
+SEC("raw_tp/kfree_skb")
+int BPF_PROG(rawtp_kfree_skb, struct sk_buff *skb, void *location)
+{
+	return handle_drop(ctx, skb, location, ctx_reason(ctx));
+}
+
+SEC("tracepoint/skb/kfree_skb")
+int tp_skb_kfree_skb(struct trace_event_raw_kfree_skb *args)
+{
+	__u32 reason = 0;
+
+	if (bpf_core_field_exists(args->reason))
+		reason = BPF_CORE_READ(args, reason);
+	return handle_drop(args, BPF_CORE_READ(args, skbaddr) ? (struct sk_buff *)args->skbaddr : NULL,
+			   args->location, reason);
+}
+
+char LICENSE[] SEC("license") = "GPL";

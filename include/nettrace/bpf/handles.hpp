@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: GPL-2.0
+#pragma once
+// RAII owners for libbpf handles. Declaration order in a session is teardown order:
+// declare the skeleton first, links after it, the ring buffer last.
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include <bpf/libbpf.h>
+#include <fmt/format.h>
+
+#include "nettrace/core/error.hpp"
+
+namespace nettrace::bpf {
+
+// Owns a bpftool-generated skeleton (Skel = drop_bpf, …, with the C++ statics bpftool emits).
+template <class Skel>
+class Skeleton {
+ public:
+  static Skeleton open(const char* what) {
+    Skel* raw = Skel::open(nullptr);
+    if (raw == nullptr) throw failure(fmt::format("cannot open BPF object for {}: {}", what, strerror(errno)));
+    return Skeleton(raw);
+  }
+  // Loads (verifies) the programs; a failure names the tool and the errno.
+  void load(const char* what) {
+    int err = Skel::load(ptr_.get());
+    if (err != 0) {
+      const int e = err < 0 ? -err : err;
+      std::string hint = e == EPERM ? "run as root (needs CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN)" : "run with --debug for the verifier log";
+      throw failure(fmt::format("cannot load BPF programs for {}: {}", what, strerror(e)), hint);
+    }
+  }
+  Skel* operator->() const noexcept { return ptr_.get(); }
+  Skel* get() const noexcept { return ptr_.get(); }
+
+ private:
+  explicit Skeleton(Skel* s) noexcept : ptr_(s) {}
+  struct Destroy {
+    void operator()(Skel* s) const noexcept { Skel::destroy(s); }
+  };
+  std::unique_ptr<Skel, Destroy> ptr_;
+};
+
+// A link not stored in skel->links (the plan attaches programs itself).
+class Link {
+ public:
+  explicit Link(bpf_link* l) noexcept : link_(l) {}
+  [[nodiscard]] bpf_link* get() const noexcept { return link_.get(); }
+
+ private:
+  struct Destroy {
+    void operator()(bpf_link* l) const noexcept { bpf_link__destroy(l); }
+  };
+  std::unique_ptr<bpf_link, Destroy> link_;
+};
+
+// Ring buffer consumer. The callback must not throw (it is called from C).
+class RingBuffer {
+ public:
+  RingBuffer(int map_fd, ring_buffer_sample_fn fn, void* ctx) : rb_(ring_buffer__new(map_fd, fn, ctx, nullptr)) {
+    if (!rb_) throw failure(fmt::format("cannot create ring buffer: {}", strerror(errno)));
+  }
+  // Returns events consumed, or a negative errno (EINTR is not an error).
+  int poll(int timeout_ms) {
+    int n = ring_buffer__poll(rb_.get(), timeout_ms);
+    return n == -EINTR ? 0 : n;
+  }
+  int consume() { return ring_buffer__consume(rb_.get()); }
+
+ private:
+  struct Destroy {
+    void operator()(ring_buffer* r) const noexcept { ring_buffer__free(r); }
+  };
+  std::unique_ptr<ring_buffer, Destroy> rb_;
+};
+
+// Routes libbpf's messages to spdlog: warnings as warnings, the rest at debug level.
+void install_libbpf_logger();
+
+}  // namespace nettrace::bpf

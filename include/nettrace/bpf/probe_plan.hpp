@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: GPL-2.0
+#pragma once
+// Attach planning: every logical hook lists its program variants in order of preference
+// (tp_btf -> raw_tp -> tracepoint, fentry -> kprobe); the running kernel decides which one loads.
+
+#include <string>
+#include <vector>
+
+#include <bpf/libbpf.h>
+
+#include "nettrace/bpf/features.hpp"
+#include "nettrace/bpf/handles.hpp"
+
+namespace nettrace::bpf {
+
+enum class AttachKind { TpBtf, RawTp, Tracepoint, Fentry, Fexit, Kprobe, Kretprobe };
+[[nodiscard]] const char* to_string(AttachKind k);
+// "tp_btf", "raw_tp", "tracepoint", "fentry", "kprobe" (fexit/kretprobe follow their entry kinds).
+[[nodiscard]] bool parse_attach_kind(const std::string& s, AttachKind& out);
+
+struct Candidate {
+  AttachKind kind;
+  std::string program;  // program name in the BPF object
+  std::string target;   // function, or "category/event" for tracepoints, or the raw tracepoint name
+};
+
+struct Hook {
+  std::string name;  // what the user reads: "skb:kfree_skb"
+  std::vector<Candidate> candidates;
+  bool required = true;
+};
+
+struct Choice {
+  std::string hook;
+  bool chosen = false;
+  Candidate candidate;
+  std::string resolved_target;  // kprobe target after clone resolution
+  std::string why_not;          // when nothing could be chosen
+};
+
+// Decide whether a candidate can run here, with the reason when it cannot.
+[[nodiscard]] bool candidate_viable(const Candidate& c, Features& features, std::string& why, std::string& resolved);
+
+class ProbePlan {
+ public:
+  void add(Hook hook) { hooks_.push_back(std::move(hook)); }
+  // Restricts every hook to one attach kind (the hidden --attach flag; for tests and debugging).
+  void force(AttachKind kind) {
+    forced_ = true;
+    forced_kind_ = kind;
+  }
+  // Picks a candidate per hook and turns autoload off for all others. Call after open, before load.
+  // Throws nettrace::Error (exit 1) naming the hook when a required hook has no usable variant.
+  void choose(bpf_object* obj, Features& features);
+  // Attaches the chosen programs. Call after load.
+  [[nodiscard]] std::vector<Link> attach(bpf_object* obj);
+  [[nodiscard]] const std::vector<Choice>& choices() const { return choices_; }
+  // "skb:kfree_skb via tp_btf" lines for the log.
+  [[nodiscard]] std::string describe() const;
+
+ private:
+  std::vector<Hook> hooks_;
+  std::vector<Choice> choices_;
+  bool forced_ = false;
+  AttachKind forced_kind_ = AttachKind::TpBtf;
+};
+
+}  // namespace nettrace::bpf

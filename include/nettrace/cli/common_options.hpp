@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: GPL-2.0
+#pragma once
+// Options every tool shares: output format, run length, report interval, logging, attach mode.
+
+#include <optional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "nettrace/bpf/probe_plan.hpp"
+
+namespace nettrace::cli {
+
+struct CommonOptions {
+  bool json = false;
+  int debug = 0;
+  double duration_s = 0;  // 0: until Ctrl-C
+  double interval_s = 0;  // 0: no periodic report
+  std::string attach;     // force one attach kind (hidden; tests)
+  std::string ready_file; // touched once attached (hidden; tests and benchmarks)
+};
+
+// Parses "10", "2.5", "500ms", "10s", "2m", "1h" into seconds. Throws nettrace::Error (usage) naming flag and value.
+[[nodiscard]] double parse_seconds(const std::string& value, const std::string& flag);
+
+// --json, --debug, hidden --attach and --ready-file.
+void add_output_options(CLI::App& app, CommonOptions& o);
+// Duration/interval with the original tools' flag spellings (e.g. "-d,--duration").
+void add_duration_option(CLI::App& app, CommonOptions& o, const std::string& names, double default_s = 0);
+void add_interval_option(CLI::App& app, CommonOptions& o, const std::string& names, double default_s);
+
+// Applies logging level and returns the forced attach kind, if any. Call at the start of a run.
+[[nodiscard]] std::optional<bpf::AttachKind> apply_common(const CommonOptions& o);
+// Creates the ready file (if asked). Call right after attach.
+void signal_ready(const CommonOptions& o);
+
+}  // namespace nettrace::cli

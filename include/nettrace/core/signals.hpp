@@ -1,0 +1,11 @@
+// SPDX-License-Identifier: GPL-2.0
+#pragma once
+// Clean stop on SIGINT/SIGTERM: handlers only set a flag that poll loops check.
+
+namespace nettrace::core {
+
+void install_stop_handlers();
+[[nodiscard]] bool stop_requested() noexcept;
+void request_stop() noexcept;
+
+}  // namespace nettrace::core

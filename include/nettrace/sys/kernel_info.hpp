@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: GPL-2.0
+#pragma once
+// Facts about the running kernel read from /proc and /sys.
+
+#include <string>
+
+struct btf;
+
+namespace nettrace::sys {
+
+// The running kernel's BTF, parsed once and shared; nullptr without BTF. Release it before a
+// skeleton load (libbpf parses its own copy) to keep peak memory low.
+[[nodiscard]] const btf* vmlinux_btf();
+void release_vmlinux_btf();
+
+[[nodiscard]] std::string kernel_release();  // uname -r
+[[nodiscard]] bool has_vmlinux_btf();
+
+enum class ModuleState { Loaded, Builtin, Available, Missing };
+[[nodiscard]] const char* to_string(ModuleState s);
+// Loaded (/sys/module/NAME with refcnt or initstate), builtin (modules.builtin), available (a .ko under
+// /lib/modules/RELEASE), or missing.
+[[nodiscard]] ModuleState module_state(const std::string& name);
+// True when kernel BTF has a type of that name and kind (BTF_KIND_*).
+[[nodiscard]] bool btf_has_type(const std::string& name, int kind);
+
+}  // namespace nettrace::sys

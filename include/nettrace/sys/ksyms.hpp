@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: GPL-2.0
+#pragma once
+// Kernel symbols from /proc/kallsyms, module symbols included ("name [module]").
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace nettrace::sys {
+
+class Ksyms {
+ public:
+  struct Symbol {
+    uint64_t addr;
+    uint32_t name_off;    // into names_
+    uint32_t module_off;  // into names_, 0 = vmlinux ("" at offset 0)
+  };
+
+  // Reads a kallsyms-format file. Throws nettrace::Error when it cannot be read or has no addresses.
+  static Ksyms load(const std::string& path = "/proc/kallsyms");
+  // Parses kallsyms text (for tests).
+  static Ksyms parse(std::string_view text);
+
+  [[nodiscard]] const Symbol* find(uint64_t addr) const;
+  [[nodiscard]] std::string_view name(const Symbol& s) const;
+  [[nodiscard]] std::string_view module(const Symbol& s) const;
+  // "func+0x1a" or "func+0x1a [module]"; "0xffff…" when unknown.
+  [[nodiscard]] std::string symbolize(uint64_t addr) const;
+  // Function name only ("" when unknown).
+  [[nodiscard]] std::string function(uint64_t addr) const;
+  // [start, end) of a function; clones ("name.isra.0", ".constprop.N", ".part.N", ".cold") included.
+  [[nodiscard]] std::vector<std::pair<uint64_t, uint64_t>> ranges(std::string_view base) const;
+  // The symbol to attach to for base: exact name first, else its shortest clone.
+  [[nodiscard]] std::optional<std::string> resolve(std::string_view base) const;
+  [[nodiscard]] size_t size() const { return syms_.size(); }
+
+ private:
+  std::vector<Symbol> syms_;  // sorted by addr
+  std::string names_;
+};
+
+// True when name is base itself or a compiler clone of it (base.isra.0, base.constprop.1, …).
+[[nodiscard]] bool is_clone_of(std::string_view name, std::string_view base);
+
+}  // namespace nettrace::sys

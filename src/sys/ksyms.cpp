@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "nettrace/sys/ksyms.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "nettrace/core/error.hpp"
+
+namespace nettrace::sys {
+
+bool is_clone_of(std::string_view name, std::string_view base) {
+  if (name == base) return true;
+  if (name.size() <= base.size() || name.substr(0, base.size()) != base || name[base.size()] != '.') return false;
+  std::string_view rest = name.substr(base.size());
+  // Accept any chain of .isra.N / .constprop.N / .part.N / .cold / .hot / .lto_priv.N
+  while (!rest.empty()) {
+    if (rest[0] != '.') return false;
+    rest.remove_prefix(1);
+    size_t n = 0;
+    while (n < rest.size() && rest[n] != '.') n++;
+    std::string_view tok = rest.substr(0, n);
+    bool ok = tok == "isra" || tok == "constprop" || tok == "part" || tok == "cold" || tok == "hot" ||
+              tok == "lto_priv" || (!tok.empty() && std::all_of(tok.begin(), tok.end(), ::isdigit));
+    if (!ok) return false;
+    rest.remove_prefix(n);
+  }
+  return true;
+}
+
+Ksyms Ksyms::parse(std::string_view text) {
+  Ksyms k;
+  k.names_.push_back('\0');
+  std::unordered_map<std::string, uint32_t> modules;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t eol = text.find('\n', pos);
+    if (eol == std::string_view::npos) eol = text.size();
+    std::string_view line = text.substr(pos, eol - pos);
+    pos = eol + 1;
+    // "ffffffff81000000 T _text" or "ffffffffc0000000 t fn\t[mod]"
+    size_t sp1 = line.find(' ');
+    if (sp1 == std::string_view::npos || sp1 + 3 > line.size()) continue;
+    char type = line[sp1 + 1];
+    if (type != 't' && type != 'T' && type != 'W' && type != 'w') continue;
+    uint64_t addr = 0;
+    auto first = line.substr(0, sp1);
+    for (char c : first) {
+      addr <<= 4;
+      if (c >= '0' && c <= '9') addr |= static_cast<uint64_t>(c - '0');
+      else if (c >= 'a' && c <= 'f') addr |= static_cast<uint64_t>(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F') addr |= static_cast<uint64_t>(c - 'A' + 10);
+    }
+    if (addr == 0) continue;
+    std::string_view rest = line.substr(sp1 + 3);
+    std::string_view name = rest, mod;
+    size_t tab = rest.find_first_of("\t ");
+    if (tab != std::string_view::npos) {
+      name = rest.substr(0, tab);
+      size_t lb = rest.find('[', tab), rb = rest.find(']', tab);
+      if (lb != std::string_view::npos && rb != std::string_view::npos && rb > lb) mod = rest.substr(lb + 1, rb - lb - 1);
+    }
+    Symbol s{addr, static_cast<uint32_t>(k.names_.size()), 0};
+    k.names_.append(name);
+    k.names_.push_back('\0');
+    if (!mod.empty()) {
+      auto [it, inserted] = modules.try_emplace(std::string(mod), 0);
+      if (inserted) {
+        it->second = static_cast<uint32_t>(k.names_.size());
+        k.names_.append(mod);
+        k.names_.push_back('\0');
+      }
+      s.module_off = it->second;
+    }
+    k.syms_.push_back(s);
+  }
+  std::stable_sort(k.syms_.begin(), k.syms_.end(), [](const Symbol& a, const Symbol& b) { return a.addr < b.addr; });
+  return k;
+}
+
+Ksyms Ksyms::load(const std::string& path) {
+  FILE* f = fopen(path.c_str(), "re");
+  if (!f) throw failure(fmt::format("cannot read {}", path));
+  std::string text;
+  char buf[1 << 16];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), f)) > 0) text.append(buf, n);
+  fclose(f);
+  Ksyms k = parse(text);
+  if (k.syms_.empty())
+    throw failure(fmt::format("{} shows no kernel addresses", path), "run as root (kptr_restrict hides them)");
+  return k;
+}
+
+const Ksyms::Symbol* Ksyms::find(uint64_t addr) const {
+  auto it = std::upper_bound(syms_.begin(), syms_.end(), addr,
+                             [](uint64_t a, const Symbol& s) { return a < s.addr; });
+  if (it == syms_.begin()) return nullptr;
+  return &*(it - 1);
+}
+
+std::string_view Ksyms::name(const Symbol& s) const { return std::string_view(names_.c_str() + s.name_off); }
+std::string_view Ksyms::module(const Symbol& s) const { return std::string_view(names_.c_str() + s.module_off); }
+
+std::string Ksyms::symbolize(uint64_t addr) const {
+  const Symbol* s = find(addr);
+  if (!s) return fmt::format("0x{:x}", addr);
+  auto mod = module(*s);
+  if (mod.empty()) return fmt::format("{}+0x{:x}", name(*s), addr - s->addr);
+  return fmt::format("{}+0x{:x} [{}]", name(*s), addr - s->addr, mod);
+}
+
+std::string Ksyms::function(uint64_t addr) const {
+  const Symbol* s = find(addr);
+  return s ? std::string(name(*s)) : std::string();
+}
+
+std::vector<std::pair<uint64_t, uint64_t>> Ksyms::ranges(std::string_view base) const {
+  std::vector<std::pair<uint64_t, uint64_t>> out;
+  for (size_t i = 0; i < syms_.size(); i++) {
+    if (!is_clone_of(name(syms_[i]), base)) continue;
+    uint64_t end = syms_[i].addr + 1;
+    for (size_t j = i + 1; j < syms_.size(); j++) {
+      if (syms_[j].addr > syms_[i].addr) {
+        end = syms_[j].addr;
+        break;
+      }
+    }
+    out.emplace_back(syms_[i].addr, end);
+  }
+  return out;
+}
+
+std::optional<std::string> Ksyms::resolve(std::string_view base) const {
+  std::optional<std::string> best;
+  for (const auto& s : syms_) {
+    auto n = name(s);
+    if (n == base) return std::string(n);
+    if (is_clone_of(n, base) && (!best || n.size() < best->size())) best = std::string(n);
+  }
+  return best;
+}
+
+}  // namespace nettrace::sys

@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "nettrace/sys/netdev.hpp"
+
+#include <dirent.h>
+#include <net/if.h>
+#include <sys/stat.h>
+
+#include <fstream>
+
+namespace nettrace::sys {
+
+uint32_t current_netns_inum() {
+  struct stat st {};
+  if (stat("/proc/self/ns/net", &st) != 0) return 0;
+  return static_cast<uint32_t>(st.st_ino);
+}
+
+std::optional<uint32_t> ifindex_of(const std::string& name) {
+  if (name.empty() || name.size() >= IF_NAMESIZE) return std::nullopt;
+  unsigned idx = if_nametoindex(name.c_str());
+  if (idx == 0) return std::nullopt;
+  return idx;
+}
+
+std::map<std::string, uint64_t> link_stats(const std::string& name) {
+  std::map<std::string, uint64_t> out;
+  const std::string dir = "/sys/class/net/" + name + "/statistics";
+  DIR* d = opendir(dir.c_str());
+  if (!d) return out;
+  while (dirent* de = readdir(d)) {
+    if (de->d_name[0] == '.') continue;
+    std::ifstream f(dir + "/" + de->d_name);
+    uint64_t v = 0;
+    if (f >> v) out[de->d_name] = v;
+  }
+  closedir(d);
+  return out;
+}
+
+}  // namespace nettrace::sys

@@ -1,0 +1,562 @@
+// SPDX-License-Identifier: GPL-2.0
+// nettrace drop: skb:kfree_skb events and in-kernel summaries. See docs/tools/drop.md.
+
+#include "tools/drop/drop.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <future>
+#include <map>
+#include <optional>
+
+#include <bpf/bpf.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "nettrace/abi/filter.h"
+#include "nettrace/bpf/handles.hpp"
+#include "nettrace/bpf/probe_plan.hpp"
+#include "nettrace/core/error.hpp"
+#include "nettrace/core/signals.hpp"
+#include "nettrace/core/timefmt.hpp"
+#include "nettrace/output/output.hpp"
+#include "nettrace/sys/kernel_info.hpp"
+#include "nettrace/sys/ksyms.hpp"
+// The skeleton names ABI structs, so it comes after them.
+#include "drop.skel.h"
+
+namespace nettrace::tools::drop {
+namespace {
+
+using Counters = std::array<uint64_t, NT_DROP_NCOUNTERS>;
+
+// Callers whose frees the original tools treated as normal (eth_drop's filter list).
+constexpr const char* kNormalFreeCallers[] = {"icmp_rcv",        "tcp_v4_rcv",      "tcp_v4_do_rcv",
+                                              "skb_release_data", "__kfree_skb",     "tcp_recvmsg",
+                                              "sk_stream_kill_queues"};
+
+// Reason names that mean "dropped by the traffic-control layer" (qdisc queues and tc egress).
+bool is_qdisc_reason(const std::string& name) {
+  for (const char* p : {"QDISC_", "FQ_", "CAKE_", "CODEL", "DUALPI2_", "TC_EGRESS"})
+    if (name.rfind(p, 0) == 0) return true;
+  return false;
+}
+
+void set_bit(__u64* bitmap, uint32_t v) {
+  if (v < NT_DROP_REASON_BITS) bitmap[v / 64] |= 1ULL << (v % 64);
+}
+
+Counters read_counters(int fd) {
+  Counters out{};
+  const int ncpu = libbpf_num_possible_cpus();
+  std::vector<uint64_t> vals(static_cast<size_t>(ncpu > 0 ? ncpu : 1));
+  for (uint32_t i = 0; i < NT_DROP_NCOUNTERS; i++) {
+    if (bpf_map_lookup_elem(fd, &i, vals.data()) != 0) continue;
+    for (auto v : vals) out[i] += v;
+  }
+  return out;
+}
+
+struct KeyLess {
+  bool operator()(const nt_drop_key& a, const nt_drop_key& b) const { return memcmp(&a, &b, sizeof(a)) < 0; }
+};
+using DropCounts = std::map<nt_drop_key, uint64_t, KeyLess>;
+
+DropCounts read_drop_map(int fd) {
+  DropCounts out;
+  nt_drop_key key{}, next{};
+  const nt_drop_key* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    uint64_t v = 0;
+    if (bpf_map_lookup_elem(fd, &next, &v) == 0) out[next] = v;
+    key = next;
+    prev = &key;
+  }
+  return out;
+}
+
+std::vector<uint64_t> read_stack(int fd, int32_t id) {
+  std::vector<uint64_t> out;
+  if (id < 0) return out;
+  std::array<uint64_t, NT_DROP_STACK_DEPTH> frames{};
+  if (bpf_map_lookup_elem(fd, &id, frames.data()) != 0) return out;
+  for (auto a : frames)
+    if (a) out.push_back(a);
+  return out;
+}
+
+std::string key_flow(const nt_drop_key& k) {
+  nt_pkt p{};
+  memcpy(p.saddr, k.saddr, 16);
+  memcpy(p.daddr, k.daddr, 16);
+  p.sport = k.sport;
+  p.dport = k.dport;
+  p.l3 = k.l3;
+  p.l4_proto = k.l4_proto;
+  if (k.sport || k.dport) p.flags |= NT_PKT_HAS_L4;
+  return flow_string(p);
+}
+
+std::string pct(uint64_t n, uint64_t total) {
+  return total ? fmt::format("{:.1f}%", 100.0 * static_cast<double>(n) / static_cast<double>(total)) : "0.0%";
+}
+
+class Session {
+ public:
+  explicit Session(const DropOptions& o) : o_(o), out_(o.common.json) {}
+
+  int run() {
+    auto forced = cli::apply_common(o_.common);
+    core::install_stop_handlers();
+    const nt_filter filter = cli::build_filter(o_.filter);
+    const bool want_normal = !o_.disable_normal_filter && o_.mode == Mode::Events;
+    // kallsyms is needed for symbols and the normal-free ranges; read it while the programs load.
+    auto ksyms_future = std::async(std::launch::async, [] { return sys::Ksyms::load(); });
+
+    reasons_ = sys::DropReasons::from_kernel();
+    if (!reasons_.available())
+      spdlog::warn("kernel has no skb drop reasons (before 5.17): reasons are reported as UNKNOWN");
+
+    auto skel = bpf::Skeleton<drop_bpf>::open("drop");
+    configure(skel, filter);
+    bpf::ProbePlan plan;
+    for (auto& h : hooks()) plan.add(h);
+    if (forced) plan.force(*forced);
+    bpf::Features features;
+    plan.choose(skel->obj, features);
+    sys::release_vmlinux_btf();  // libbpf parses its own copy during load
+    skel.load("drop");
+
+    try {
+      ksyms_ = std::make_unique<sys::Ksyms>(ksyms_future.get());
+    } catch (const Error& e) {
+      spdlog::warn("{}: stacks show raw addresses", e.what());
+      ksyms_ = std::make_unique<sys::Ksyms>(sys::Ksyms::parse(""));
+    }
+    if (want_normal) fill_normal_ranges(skel);
+
+    auto links = plan.attach(skel->obj);
+    bpf::RingBuffer rb(bpf_map__fd(skel->maps.events), &Session::on_event, this);
+    start_ns_ = core::monotonic_ns();
+    spdlog::info("attached: {}", plan.describe());
+    cli::signal_ready(o_.common);
+    print_header();
+
+    counters_fd_ = bpf_map__fd(skel->maps.counters);
+    drops_fd_ = bpf_map__fd(skel->maps.drops);
+    stacks_fd_ = bpf_map__fd(skel->maps.stacks);
+    loop(rb);
+    rb.consume();
+    finish();
+    return 0;
+  }
+
+ private:
+  static int on_event(void* ctx, void* data, size_t size) noexcept {
+    auto* self = static_cast<Session*>(ctx);
+    if (size < sizeof(nt_drop_event)) return 0;
+    try {
+      self->handle_event(*static_cast<const nt_drop_event*>(data));
+    } catch (...) {
+      // Rendering must never take the consumer down; the event is still counted.
+    }
+    return 0;
+  }
+
+  void configure(bpf::Skeleton<drop_bpf>& skel, const nt_filter& filter) {
+    auto* ro = skel->rodata;
+    ro->nt_filter_cfg = filter;
+    const bool events = o_.mode == Mode::Events || (o_.mode == Mode::Qdisc && !o_.summary);
+    const bool aggregate = o_.mode != Mode::Events;
+    ro->cfg_emit_events = events;
+    ro->cfg_aggregate = aggregate;
+    ro->cfg_event_stack = !o_.no_stack;
+    ro->cfg_require_dev = o_.require_device || o_.mode == Mode::Qdisc;
+    uint32_t group = 0;
+    if (o_.mode == Mode::Stacks) {
+      if (o_.group_by == "all" || o_.group_by == "stack") group |= NT_GROUP_STACK;
+      if (o_.group_by == "all" || o_.group_by == "fivetuple") group |= NT_GROUP_TUPLE;
+    }
+    ro->cfg_group = group;
+    for (const auto& [value, name] : reasons_.core())
+      if (is_qdisc_reason(name)) set_bit(ro->cfg_qdisc_reasons, value);
+    if (o_.mode == Mode::Qdisc) {
+      ro->cfg_reason_filter = true;
+      memcpy(ro->cfg_reasons, ro->cfg_qdisc_reasons, sizeof(ro->cfg_reasons));
+      if (!reasons_.available())
+        throw failure("qdisc drop tracing needs skb drop reasons (kernel >= 5.17)");
+    }
+    if (!o_.reasons.empty()) {
+      ro->cfg_reason_filter = true;
+      __u64 bits[NT_DROP_REASON_BITS / 64] = {};
+      for (const auto& r : o_.reasons) {
+        auto v = reasons_.value(r);
+        if (!v) throw usage_error(fmt::format("--reason: unknown drop reason '{}' on this kernel", r));
+        set_bit(bits, *v);
+      }
+      if (o_.mode == Mode::Qdisc)
+        for (size_t i = 0; i < NT_DROP_REASON_BITS / 64; i++) bits[i] &= ro->cfg_reasons[i];
+      memcpy(ro->cfg_reasons, bits, sizeof(bits));
+    }
+    // Size maps to the mode: unused ones shrink to one entry.
+    bpf_map__set_max_entries(skel->maps.drops, aggregate ? o_.max_entries : 1);
+    bpf_map__set_max_entries(skel->maps.stacks, aggregate && (group & NT_GROUP_STACK) ? 8192 : 1);
+    if (!events) bpf_map__set_max_entries(skel->maps.events, 4096);
+  }
+
+  void fill_normal_ranges(bpf::Skeleton<drop_bpf>& skel) {
+    uint32_t n = 0;
+    for (const char* fn : kNormalFreeCallers)
+      for (const auto& [lo, hi] : ksyms_->ranges(fn))
+        if (n < NT_DROP_NORMAL_RANGES) skel->bss->normal[n++] = {lo, hi};
+    skel->bss->normal_n = n;
+  }
+
+  void print_header() {
+    if (out_.json()) return;
+    std::string h;
+    switch (o_.mode) {
+      case Mode::Events: h = "=== Enhanced Packet Drop Monitor ===\n"; break;
+      case Mode::Stacks: h = "=== Kernel Drop Stack Statistics Tool ===\n"; break;
+      case Mode::Qdisc: h = "=== Qdisc Drop Monitor ===\n"; break;
+    }
+    auto filters = cli::describe_filter(o_.filter);
+    if (filters.empty()) h += "Filters: none\n";
+    else {
+      h += "Filter configuration:\n";
+      for (const auto& [k, v] : filters) h += fmt::format("  {}: {}\n", k, v);
+    }
+    if (o_.mode == Mode::Stacks)
+      h += fmt::format("Interval: {} seconds, Duration: {}, Top stacks to show: {}, Group by: {}\n",
+                       o_.common.interval_s, o_.common.duration_s > 0 ? fmt::format("{} seconds", o_.common.duration_s) : "until Ctrl-C",
+                       o_.top, o_.group_by);
+    h += o_.mode == Mode::Events ? "\nStarting packet drop monitoring...\n\n" : "\n";
+    out_.text(h);
+  }
+
+  void handle_event(const nt_drop_event& e) {
+    received_++;
+    const std::string reason = reasons_.available() ? reasons_.name(e.reason) : "UNKNOWN";
+    by_reason_[reason]++;
+    by_location_[ksyms_->function(e.location)]++;
+    by_protocol_[protocol_label(e.pkt)]++;
+    std::string ifname(e.ifname, strnlen(e.ifname, sizeof(e.ifname)));
+    by_interface_[ifname.empty() ? "-" : ifname]++;
+    if (o_.mode == Mode::Qdisc && o_.summary) return;
+    RenderContext rc{[this](uint64_t a) { return ksyms_->symbolize(a); }, &reasons_, o_.verbose, !o_.no_stack};
+    const uint64_t wall = core::mono_to_realtime(e.ts_ns);
+    if (out_.json()) out_.record(event_to_json(e, wall, rc));
+    else out_.text(event_to_text(e, wall, rc));
+  }
+
+  static std::string protocol_label(const nt_pkt& p) {
+    if (p.l3 == NT_L3_IPV4 || p.l3 == NT_L3_IPV6) {
+      std::string s = cli::protocol_name(p.l4_proto);
+      for (auto& c : s) c = static_cast<char>(toupper(c));
+      return s;
+    }
+    if (p.l3 == NT_L3_ARP) return "ARP";
+    return p.eth_proto ? eth_type_name(p.eth_proto) : "unparsed";
+  }
+
+  void loop(bpf::RingBuffer& rb) {
+    const uint64_t deadline = o_.common.duration_s > 0 ? start_ns_ + static_cast<uint64_t>(o_.common.duration_s * 1e9) : 0;
+    const uint64_t interval_ns = static_cast<uint64_t>(o_.common.interval_s * 1e9);
+    uint64_t next_report = interval_ns ? start_ns_ + interval_ns : 0;
+    uint64_t next_lost_check = start_ns_ + 1000000000ULL;
+    while (!core::stop_requested()) {
+      int n = rb.poll(100);
+      if (n < 0) throw failure(fmt::format("ring buffer poll failed: {}", strerror(-n)));
+      const uint64_t now = core::monotonic_ns();
+      if (now >= next_lost_check) {
+        warn_lost();
+        next_lost_check = now + 1000000000ULL;
+      }
+      if (next_report && now >= next_report) {
+        rb.consume();
+        report_interval(now);
+        next_report += interval_ns;
+      }
+      if (deadline && now >= deadline) break;
+    }
+  }
+
+  void warn_lost() {
+    Counters c = read_counters(counters_fd_);
+    if (c[NT_DROP_RB_LOST] > warned_lost_) {
+      spdlog::warn("{} drop events lost (ring buffer full); totals below still count them",
+                   c[NT_DROP_RB_LOST] - warned_lost_);
+      warned_lost_ = c[NT_DROP_RB_LOST];
+    }
+  }
+
+  // Entries of the aggregation map regrouped for the chosen view; counts are deltas unless cumulative.
+  struct Row {
+    nt_drop_key key;
+    uint64_t count;
+  };
+
+  std::vector<Row> interval_rows() {
+    DropCounts now = read_drop_map(drops_fd_);
+    std::vector<Row> rows;
+    for (const auto& [k, v] : now) {
+      uint64_t base = 0;
+      if (!o_.cumulative)
+        if (auto it = prev_drops_.find(k); it != prev_drops_.end()) base = it->second;
+      if (v > base) rows.push_back({k, v - base});
+    }
+    prev_drops_ = std::move(now);
+    std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.count > b.count; });
+    return rows;
+  }
+
+  void report_interval(uint64_t now) {
+    Counters c = read_counters(counters_fd_);
+    Counters d{};
+    for (size_t i = 0; i < c.size(); i++) d[i] = o_.cumulative ? c[i] : c[i] - prev_counters_[i];
+    prev_counters_ = c;
+    intervals_++;
+    const double secs = static_cast<double>(now - last_report_ns()) / 1e9;
+    last_report_ = now;
+    const std::string when = core::format_local(core::realtime_ns(), false);
+    if (o_.mode == Mode::Events) {
+      if (out_.json()) out_.record(counters_json("drop_interval", d, secs));
+      else
+        out_.text(fmt::format("[{}] interval {:.1f}s: {} drops, {} lost events, {} kfree_skb calls\n", when, secs,
+                              d[NT_DROP_MATCHED], d[NT_DROP_RB_LOST], d[NT_DROP_SEEN]));
+      return;
+    }
+    auto rows = interval_rows();
+    uint64_t total = 0;
+    for (const auto& r : rows) total += r.count;
+    if (out_.json()) {
+      auto j = counters_json(o_.mode == Mode::Qdisc ? "qdisc_drop_interval" : "drop_stacks", d, secs);
+      auto entries = nlohmann::json::array();
+      const size_t limit = o_.mode == Mode::Qdisc ? rows.size() : static_cast<size_t>(o_.top);
+      for (size_t i = 0; i < rows.size() && i < limit; i++) entries.push_back(row_json(rows[i], total));
+      j["entries"] = entries;
+      j["distinct"] = rows.size();
+      out_.record(j);
+      return;
+    }
+    std::string t;
+    if (o_.mode == Mode::Qdisc) {
+      t += fmt::format("[{}] === Qdisc drops (interval {:.1f}s) ===\n", when, secs);
+      t += fmt::format("{:<16} {:<24} {:>10}\n", "DEVICE", "REASON", "DROPS");
+      for (const auto& r : rows)
+        t += fmt::format("{:<16} {:<24} {:>10}\n", std::string(r.key.ifname, strnlen(r.key.ifname, NT_IFNAMSIZ)),
+                         reasons_.name(r.key.reason), r.count);
+      t += fmt::format("Total qdisc drops: {}, lost events: {}\n\n", total, d[NT_DROP_RB_LOST]);
+      out_.text(t);
+      return;
+    }
+    t += fmt::format("[{}] === Stack Statistics Report (Interval: {:.1f}s) ===\n", when, secs);
+    t += fmt::format("Total kfree_skb calls: {}\n", d[NT_DROP_SEEN]);
+    t += fmt::format("Filtered kfree_skb calls: {}\n", d[NT_DROP_MATCHED]);
+    if (d[NT_DROP_NORMAL]) t += fmt::format("Normal frees suppressed: {}\n", d[NT_DROP_NORMAL]);
+    if (d[NT_DROP_STACK_FAIL]) t += fmt::format("Stack capture failures: {}\n", d[NT_DROP_STACK_FAIL]);
+    if (d[NT_DROP_MAP_FULL]) t += fmt::format("Lost (map full, raise --max-entries): {}\n", d[NT_DROP_MAP_FULL]);
+    if (!rows.empty()) t += "\nTop drops by count:\n";
+    for (size_t i = 0; i < rows.size() && i < static_cast<size_t>(o_.top); i++) {
+      const auto& r = rows[i];
+      std::string dev(r.key.ifname, strnlen(r.key.ifname, NT_IFNAMSIZ));
+      t += fmt::format("\n#{} Count: {} ({}) [device: {}] [reason: {}]", i + 1, r.count, pct(r.count, total),
+                       dev.empty() ? "-" : dev, reasons_.name(r.key.reason));
+      if (o_.group_by != "stack") t += fmt::format(" [flow: {}]", key_flow(r.key));
+      if (r.key.stack_id >= 0) t += fmt::format(" [stack_id: {}]", r.key.stack_id);
+      t += "\n";
+      auto frames = read_stack(stacks_fd_, r.key.stack_id);
+      if (frames.empty()) t += fmt::format("   {}\n", ksyms_->symbolize(r.key.location));
+      for (size_t f = 0; f < frames.size() && f < 8; f++) t += fmt::format("   {}\n", ksyms_->symbolize(frames[f]));
+    }
+    t += "\n";
+    out_.text(t);
+  }
+
+  uint64_t last_report_ns() const { return last_report_ ? last_report_ : start_ns_; }
+
+  nlohmann::json counters_json(const char* type, const Counters& d, double secs) const {
+    return {{"type", type},
+            {"time", core::format_iso8601(core::realtime_ns())},
+            {"interval_s", secs},
+            {"kfree_skb_calls", d[NT_DROP_SEEN]},
+            {"drops", d[NT_DROP_MATCHED]},
+            {"normal_suppressed", d[NT_DROP_NORMAL]},
+            {"lost_events", d[NT_DROP_RB_LOST]},
+            {"map_full", d[NT_DROP_MAP_FULL]},
+            {"stack_failures", d[NT_DROP_STACK_FAIL]}};
+  }
+
+  nlohmann::json row_json(const Row& r, uint64_t total) const {
+    nlohmann::json j{{"count", r.count},
+                     {"share", total ? static_cast<double>(r.count) / static_cast<double>(total) : 0.0},
+                     {"interface", std::string(r.key.ifname, strnlen(r.key.ifname, NT_IFNAMSIZ))},
+                     {"ifindex", r.key.ifindex},
+                     {"netns", r.key.netns},
+                     {"reason", reasons_.name(r.key.reason)},
+                     {"reason_code", r.key.reason},
+                     {"location", ksyms_->symbolize(r.key.location)}};
+    if (o_.mode == Mode::Stacks && o_.group_by != "stack" && (r.key.l3 == NT_L3_IPV4 || r.key.l3 == NT_L3_IPV6 || r.key.l3 == NT_L3_ARP)) {
+      const uint8_t fam = r.key.l3 == NT_L3_IPV6 ? NT_L3_IPV6 : NT_L3_IPV4;
+      j["src_ip"] = ip_to_string(r.key.saddr, fam);
+      j["dst_ip"] = ip_to_string(r.key.daddr, fam);
+      if (r.key.l3 != NT_L3_ARP) j["protocol"] = cli::protocol_name(r.key.l4_proto);
+      if (r.key.sport || r.key.dport) {
+        j["src_port"] = r.key.sport;
+        j["dst_port"] = r.key.dport;
+      }
+    }
+    if (r.key.stack_id >= 0) {
+      auto st = nlohmann::json::array();
+      for (auto a : read_stack(stacks_fd_, r.key.stack_id)) st.push_back(ksyms_->symbolize(a));
+      j["stack"] = st;
+    }
+    return j;
+  }
+
+  void finish() {
+    const uint64_t now = core::monotonic_ns();
+    if (o_.mode != Mode::Events && (intervals_ == 0 || now - last_report_ns() > 100000000ULL)) report_interval(now);
+    Counters c = read_counters(counters_fd_);
+    const double secs = static_cast<double>(now - start_ns_) / 1e9;
+    if (out_.json()) {
+      nlohmann::json j = counters_json("drop_summary", c, secs);
+      j.erase("interval_s");
+      j["duration_s"] = secs;
+      j["events_received"] = received_;
+      j["intervals"] = intervals_;
+      j["by_reason"] = by_reason_;
+      j["by_location"] = by_location_;
+      j["by_protocol"] = by_protocol_;
+      j["by_interface"] = by_interface_;
+      out_.record(j);
+      return;
+    }
+    std::string t = "\n=== Drop Statistics Summary ===\n";
+    t += fmt::format("Total monitoring time: {:.1f} seconds\n", secs);
+    t += fmt::format("Total kfree_skb calls: {}\n", c[NT_DROP_SEEN]);
+    t += fmt::format("Total drops detected: {}\n", c[NT_DROP_MATCHED]);
+    if (c[NT_DROP_NORMAL]) t += fmt::format("Normal frees suppressed: {}\n", c[NT_DROP_NORMAL]);
+    t += fmt::format("Lost events: {}\n", c[NT_DROP_RB_LOST]);
+    if (c[NT_DROP_MAP_FULL]) t += fmt::format("Aggregation updates lost (map full): {}\n", c[NT_DROP_MAP_FULL]);
+    if (intervals_) t += fmt::format("Total intervals: {}\n", intervals_);
+    auto table = [&](const char* title, const std::map<std::string, uint64_t>& m) {
+      if (m.empty()) return;
+      std::vector<std::pair<std::string, uint64_t>> v(m.begin(), m.end());
+      std::sort(v.begin(), v.end(), [](auto& a, auto& b) { return a.second > b.second; });
+      t += fmt::format("\n{}:\n", title);
+      for (const auto& [k, n] : v) t += fmt::format("  - {}: {} ({})\n", k, n, pct(n, received_));
+    };
+    table("Drop reasons", by_reason_);
+    table("Drop locations", by_location_);
+    table("Affected protocols", by_protocol_);
+    table("Interfaces", by_interface_);
+    out_.text(t);
+  }
+
+  const DropOptions& o_;
+  output::Output out_;
+  sys::DropReasons reasons_;
+  std::unique_ptr<sys::Ksyms> ksyms_;
+  int counters_fd_ = -1, drops_fd_ = -1, stacks_fd_ = -1;
+  uint64_t start_ns_ = 0, last_report_ = 0, received_ = 0, warned_lost_ = 0, intervals_ = 0;
+  Counters prev_counters_{};
+  DropCounts prev_drops_;
+  std::map<std::string, uint64_t> by_reason_, by_location_, by_protocol_, by_interface_;
+};
+
+void add_common_drop_flags(CLI::App& app, DropOptions& o) {
+  cli::add_output_options(app, o.common);
+  app.add_flag("--verbose,-v", o.verbose, "More packet detail per event (MACs, VLANs, IP/TCP fields, process)");
+  app.add_flag("--no-stack-trace", o.no_stack, "Do not capture kernel stacks");
+  app.add_option("--reason", o.reasons, "Only these drop reasons (names from the kernel, e.g. NO_SOCKET)");
+  app.add_flag("--require-device", o.require_device, "Skip skbs without a device")->group("");
+}
+
+}  // namespace
+
+std::vector<bpf::Hook> hooks() {
+  using bpf::AttachKind;
+  return {{"skb:kfree_skb",
+           {{AttachKind::TpBtf, "tpbtf_kfree_skb", "kfree_skb"},
+            {AttachKind::RawTp, "rawtp_kfree_skb", "kfree_skb"},
+            {AttachKind::Tracepoint, "tp_skb_kfree_skb", "skb/kfree_skb"}},
+           true}};
+}
+
+int run(const DropOptions& o) { return Session(o).run(); }
+
+void setup(CLI::App& root, Context& ctx) {
+  auto* app = root.add_subcommand("drop", "Packet drops: reason, location, device, flow, stack (eth_drop)");
+  app->require_subcommand(0, 1);
+  auto events = std::make_shared<DropOptions>();
+  add_common_drop_flags(*app, *events);
+  cli::add_filter_options(*app, events->filter, cli::kFilterAll);
+  app->add_flag("--disable-normal-filter", events->disable_normal_filter,
+                "Also report frees of the normal-path callers the original tools filtered");
+  cli::add_duration_option(*app, events->common, "--duration");
+  cli::add_interval_option(*app, events->common, "--interval", 0);
+  app->callback([app, events, &ctx] {
+    if (!app->get_subcommands().empty()) return;
+    ctx.action = [events] { return run(*events); };
+  });
+
+  auto stacks = std::make_shared<DropOptions>();
+  stacks->mode = Mode::Stacks;
+  auto* st = app->add_subcommand("stacks", "Top drop stacks per device and flow, per interval (kernel_drop_stack_stats*)");
+  add_common_drop_flags(*st, *stacks);
+  cli::add_filter_options(*st, stacks->filter, cli::kFilterAll, "-n,--name,--interface,--device,--dev");
+  cli::add_interval_option(*st, stacks->common, "-i,--interval", 10);
+  cli::add_duration_option(*st, stacks->common, "-d,--duration");
+  st->add_option("-t,--top", stacks->top, "Entries to show per interval")->check(CLI::Range(1, 100000));
+  st->add_option("--max-entries", stacks->max_entries, "Size of the in-kernel aggregation map")
+      ->check(CLI::Range(1, 1 << 22));
+  st->add_option("--group-by", stacks->group_by, "all (stack+flow), stack, or fivetuple")
+      ->check(CLI::IsMember({"all", "stack", "fivetuple"}));
+  st->add_flag("--cumulative", stacks->cumulative, "Counts since start instead of per interval");
+  st->add_option("device_interval", stacks->positional, "[DEVICE] [INTERVAL] as kernel_drop_stack_stats.bt took them")
+      ->expected(0, 2);
+  st->callback([stacks, &ctx] {
+    if (!stacks->positional.empty()) {
+      if (stacks->filter.interface.empty()) stacks->filter.interface = stacks->positional[0];
+      if (stacks->positional.size() > 1) stacks->common.interval_s = cli::parse_seconds(stacks->positional[1], "INTERVAL");
+      if (!stacks->filter.interface.empty()) {
+        std::string err = cli::check_interface(stacks->filter.interface);
+        if (!err.empty()) throw usage_error(err);
+      }
+    }
+    ctx.action = [stacks] { return run(*stacks); };
+  });
+
+  auto qdisc = std::make_shared<DropOptions>();
+  qdisc->mode = Mode::Qdisc;
+  auto* qd = app->add_subcommand("qdisc", "Drops in the traffic-control layer with qdisc state (qdisc_drop_trace)");
+  add_common_drop_flags(*qd, *qdisc);
+  cli::add_filter_options(*qd, qdisc->filter, cli::kFilterAll);
+  cli::add_interval_option(*qd, qdisc->common, "-i,--interval", 10);
+  cli::add_duration_option(*qd, qdisc->common, "-d,--duration");
+  qd->add_flag("--drops-only", qdisc->drops_only, "Only drops (always true on tracepoint kernels)");
+  qd->add_flag("--summary", qdisc->summary, "Periodic tables only, no per-drop lines");
+  qd->callback([qdisc, &ctx] {
+    qdisc->cumulative = false;
+    ctx.action = [qdisc] { return run(*qdisc); };
+  });
+
+  auto mon = std::make_shared<MonitorOptions>();
+  auto* mo = app->add_subcommand("monitor", "Watch an interface's drop counters; capture drops when they grow (drop_monitor_controller)");
+  cli::add_output_options(*mo, mon->common);
+  mo->add_option("--interface,-i", mon->interface, "Interface whose rx/tx dropped counters are watched")
+      ->required()
+      ->check(cli::check_interface);
+  mo->add_option("--command", mon->command, "Capture command run for one interval (default: nettrace drop on the interface)");
+  mo->add_option("--stop-command", mon->stop_command, "Command run after each capture");
+  cli::add_interval_option(*mo, mon->common, "--interval", 30);
+  cli::add_duration_option(*mo, mon->common, "--duration");
+  mo->add_option("--log-dir", mon->log_dir, "Where captures with drops are kept");
+  mo->callback([mon, &ctx] { ctx.action = [mon] { return run_monitor(*mon); }; });
+}
+
+}  // namespace nettrace::tools::drop

@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: GPL-2.0
+#pragma once
+// nettrace drop: per-drop events (eth_drop), stack/flow summaries (kernel_drop_stack_stats*),
+// qdisc drops (qdisc_drop_trace) and the counter-triggered capture (drop_monitor_controller).
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "nettrace/abi/drop.h"
+#include "nettrace/cli/common_options.hpp"
+#include "nettrace/cli/filter_options.hpp"
+#include "nettrace/sys/btf_enums.hpp"
+#include "tools/registry.hpp"
+
+namespace nettrace::tools::drop {
+
+enum class Mode { Events, Stacks, Qdisc };
+
+struct DropOptions {
+  Mode mode = Mode::Events;
+  cli::CommonOptions common;
+  cli::FilterOptions filter;
+  bool verbose = false;
+  bool no_stack = false;
+  bool disable_normal_filter = false;
+  bool require_device = false;
+  std::vector<std::string> reasons;  // only these drop reasons
+  // stacks
+  int top = 5;
+  uint32_t max_entries = 10240;
+  std::string group_by = "all";
+  bool cumulative = false;
+  std::vector<std::string> positional;  // kernel_drop_stack_stats.bt: [device] [interval]
+  // qdisc
+  bool drops_only = false;
+  bool summary = false;
+};
+
+struct MonitorOptions {
+  cli::CommonOptions common;
+  std::string interface;
+  std::string command;
+  std::string stop_command;
+  std::string log_dir = "./logs";
+};
+
+void setup(CLI::App& root, Context& ctx);
+[[nodiscard]] std::vector<bpf::Hook> hooks();
+int run(const DropOptions& o);
+int run_monitor(const MonitorOptions& o);
+
+// Rendering, free of libbpf (unit-tested).
+using Symbolizer = std::function<std::string(uint64_t)>;
+
+struct RenderContext {
+  Symbolizer symbolize;                 // address -> "func+0x1a"
+  const sys::DropReasons* reasons;      // reason names from BTF
+  bool verbose = false;
+  bool stacks = true;
+};
+
+[[nodiscard]] std::string ip_to_string(const uint8_t* addr, uint8_t l3);
+[[nodiscard]] std::string mac_to_string(const uint8_t* mac);
+[[nodiscard]] std::string eth_type_name(uint16_t proto);
+[[nodiscard]] std::vector<uint64_t> event_stack(const nt_drop_event& e);
+[[nodiscard]] nlohmann::json event_to_json(const nt_drop_event& e, uint64_t wall_ns, const RenderContext& rc);
+[[nodiscard]] std::string event_to_text(const nt_drop_event& e, uint64_t wall_ns, const RenderContext& rc);
+// "udp 10.0.0.1:1234 -> 10.0.0.2:9", "arp 10.0.0.1 -> 10.0.0.2", "ipv6 …", "0x88b5"
+[[nodiscard]] std::string flow_string(const nt_pkt& p);
+
+}  // namespace nettrace::tools::drop

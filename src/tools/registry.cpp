@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "tools/registry.hpp"
+
+#include "tools/doctor/doctor.hpp"
+#include "tools/drop/drop.hpp"
+
+namespace nettrace::tools {
+
+const std::vector<ToolSpec>& tools() {
+  static const std::vector<ToolSpec> list = {
+      {"drop", "Packet path", "Packet drops: reason, location, device, flow, stack; summaries; qdisc drops",
+       &drop::setup, &drop::hooks},
+      {"doctor", "Setup", "What this kernel supports and which nettrace tools can run here", &doctor::setup,
+       nullptr},
+  };
+  return list;
+}
+
+const std::vector<AliasSpec>& aliases() {
+  static const std::vector<AliasSpec> list = {
+      {"eth_drop", {"drop"}},
+      {"kernel_drop_stack_stats", {"drop", "stacks", "--group-by", "stack", "--top", "3", "--require-device"}},
+      {"kernel_drop_stack_stats_summary", {"drop", "stacks", "--group-by", "stack", "--cumulative"}},
+      {"kernel_drop_stack_stats_summary_all", {"drop", "stacks"}},
+      {"qdisc_drop_trace", {"drop", "qdisc"}},
+      {"drop_monitor_controller", {"drop", "monitor"}},
+  };
+  return list;
+}
+
+const AliasSpec* find_alias(std::string name) {
+  for (const char* ext : {".py", ".bt", ".sh"}) {
+    const std::string e = ext;
+    if (name.size() > e.size() && name.compare(name.size() - e.size(), e.size(), e) == 0) {
+      name.resize(name.size() - e.size());
+      break;
+    }
+  }
+  for (const auto& a : aliases())
+    if (name == a.alias) return &a;
+  return nullptr;
+}
+
+}  // namespace nettrace::tools

@@ -1,0 +1,499 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# tests/lab/fixtures.sh: topology fixtures and assertion helpers for tests running inside the kernel lab
+# (tests/lab/run). Source it from a bash test script:
+#
+#     . "$(dirname "$0")/../fixtures.sh"      # or . "$NETTRACE_LAB_DIR/fixtures.sh"
+#     lab_ovs_bridge
+#     ...
+#
+# Sourcing installs `trap lab_cleanup EXIT`; every fixture registers its own teardown with lab_defer, and
+# lab_cleanup runs them in reverse order (it is idempotent, so a test with its own EXIT trap just calls it).
+# Fixtures fail the test (exit 1) when they cannot build their topology, and skip it (exit 77) when the lab lacks
+# something they need (e.g. lab_virtio_pair without `--nics 2`). Names and addresses: see docs/lab.md.
+
+LAB_DIR=${NETTRACE_LAB_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}
+LAB_START=${LAB_START:-$SECONDS}
+
+# Addresses used by the fixtures (documented in docs/lab.md).
+LAB_TWO_NS_IP0=10.0.1.1 LAB_TWO_NS_IP1=10.0.1.2
+LAB_OVS_NS0_IP=10.0.2.1 LAB_OVS_NS1_IP=10.0.2.2 LAB_OVS_STORAGE_IP=10.0.2.254 LAB_OVS_EXT_IP=10.0.2.100
+LAB_VP_IP0=10.0.3.1 LAB_VP_IP1=10.0.3.2
+LAB_NIC_MAC_PREFIX=52:54:00:4c:ab # tests/lab/run --nics N gives NIC i the MAC $LAB_NIC_MAC_PREFIX:0i
+LAB_OVS_DIR=/tmp/lab-ovs
+LAB_VM_DIR=/tmp/lab-vm
+
+# ------------------------------------------------------------------------------------------------ basic helpers
+lab_log() { echo "[lab +$((SECONDS - LAB_START))s] $*" >&2; }
+lab_fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+lab_skip() {
+	echo "SKIP: $*" >&2
+	exit 77
+}
+
+_LAB_DEFERRED=()
+# lab_defer CMD...: register a teardown command (run by lab_cleanup, last registered first).
+lab_defer() {
+	local q
+	printf -v q '%q ' "$@"
+	_LAB_DEFERRED+=("$q")
+}
+lab_cleanup() {
+	local i
+	for ((i = ${#_LAB_DEFERRED[@]} - 1; i >= 0; i--)); do
+		eval "${_LAB_DEFERRED[i]}" >/dev/null 2>&1 || true
+	done
+	_LAB_DEFERRED=()
+}
+trap lab_cleanup EXIT
+
+# lab_require_lab: skip unless running inside the lab guest (tests/lab/run sets NETTRACE_LAB=1).
+lab_require_lab() {
+	[[ "${NETTRACE_LAB:-}" == 1 ]] || lab_skip "not inside the kernel lab (run it with tests/lab/run -- $0)"
+	[[ $(id -u) -eq 0 ]] || lab_skip "needs root"
+}
+
+# lab_modprobe MOD...: load modules or fail the test.
+lab_modprobe() {
+	local m
+	for m in "$@"; do
+		modprobe "$m" || lab_fail "modprobe $m failed"
+	done
+}
+
+# lab_wait_until TIMEOUT_SEC DESCRIPTION CMD...: poll CMD (every 50 ms, then 200 ms after 2 s) until it succeeds;
+# fail the test with DESCRIPTION when TIMEOUT_SEC pass first.
+lab_wait_until() {
+	local timeout=$1 what=$2 start=$SECONDS n=0
+	shift 2
+	until "$@"; do
+		((SECONDS - start < timeout)) || lab_fail "timed out after ${timeout}s waiting for $what"
+		n=$((n + 1))
+		if ((n < 40)); then sleep 0.05; else sleep 0.2; fi
+	done
+}
+
+# lab_uptime: seconds since the guest booted (integer).
+lab_uptime() {
+	local up _
+	read -r up _ </proc/uptime
+	echo "${up%.*}"
+}
+
+# lab_assert_eq NAME ACTUAL EXPECTED / lab_assert_ge NAME ACTUAL MIN / lab_assert_le NAME ACTUAL MAX
+lab_assert_eq() {
+	[[ "$2" == "$3" ]] || lab_fail "$1: expected $3, got $2"
+	lab_log "ok: $1 = $2"
+}
+lab_assert_ge() {
+	[[ "$2" =~ ^-?[0-9]+$ ]] || lab_fail "$1: not a number: '$2'"
+	(($2 >= $3)) || lab_fail "$1: expected >= $3, got $2"
+	lab_log "ok: $1 = $2 (>= $3)"
+}
+lab_assert_le() {
+	[[ "$2" =~ ^-?[0-9]+$ ]] || lab_fail "$1: not a number: '$2'"
+	(($2 <= $3)) || lab_fail "$1: expected <= $3, got $2"
+	lab_log "ok: $1 = $2 (<= $3)"
+}
+
+# lab_ns NS CMD...: run CMD in network namespace NS ("", "-" or "root" = the lab's root namespace).
+lab_ns() {
+	local ns=$1
+	shift
+	if [[ -z "$ns" || "$ns" == - || "$ns" == root ]]; then "$@"; else ip netns exec "$ns" "$@"; fi
+}
+
+# lab_stat [NS] IFACE COUNTER: /sys/class/net/IFACE/statistics/COUNTER (rx_packets, tx_bytes, ...).
+lab_stat() {
+	if [[ $# -eq 3 ]]; then
+		lab_ns "$1" cat "/sys/class/net/$2/statistics/$3"
+	else
+		cat "/sys/class/net/$1/statistics/$2"
+	fi
+}
+
+# lab_ping NS DST COUNT [PING ARGS...]: ping from namespace NS; prints ping's output and sets LAB_PING_TX and
+# LAB_PING_RX (packets transmitted / received). Uses ping(8) if installed, else busybox ping. Returns ping's status.
+lab_ping() {
+	local ns=$1 dst=$2 count=$3 out rc=0
+	shift 3
+	local ping=(ping)
+	command -v ping >/dev/null || ping=(busybox ping)
+	out=$(lab_ns "$ns" "${ping[@]}" -c "$count" -i 0.1 -W 5 "$@" "$dst" 2>&1) || rc=$?
+	LAB_PING_TX=$(sed -nE 's/^([0-9]+) packets transmitted.*/\1/p' <<<"$out")
+	LAB_PING_RX=$(sed -nE 's/^[0-9]+ packets transmitted, ([0-9]+) (packets )?received.*/\1/p' <<<"$out")
+	LAB_PING_TX=${LAB_PING_TX:-0} LAB_PING_RX=${LAB_PING_RX:-0}
+	# The whole output when something was lost, the summary otherwise.
+	if [[ $rc -ne 0 || "$LAB_PING_RX" != "$count" ]]; then echo "$out" >&2; else tail -n 3 <<<"$out" >&2; fi
+	return $rc
+}
+
+# lab_ping_ok NS DST COUNT: ping and assert that all COUNT echo replies came back (0% loss).
+lab_ping_ok() {
+	lab_ping "$1" "$2" "$3" || true
+	lab_assert_eq "ping ${1:-root} -> $2: transmitted" "$LAB_PING_TX" "$3"
+	lab_assert_eq "ping ${1:-root} -> $2: received" "$LAB_PING_RX" "$3"
+}
+
+# ------------------------------------------------------------------------------------------------ (a) two_ns
+# lab_two_ns: netns ns0 (veth0, 10.0.1.1/24, fd00:1::1/64) <-> veth <-> netns ns1 (veth1, 10.0.1.2/24, fd00:1::2/64).
+lab_two_ns() {
+	lab_modprobe veth
+	ip netns add ns0 || lab_fail "ip netns add ns0"
+	lab_defer ip netns del ns0
+	ip netns add ns1 || lab_fail "ip netns add ns1"
+	lab_defer ip netns del ns1
+	ip link add veth0 netns ns0 type veth peer name veth1 netns ns1 || lab_fail "cannot create veth0/veth1"
+	local i
+	for i in 0 1; do
+		ip -n ns$i link set lo up
+		ip -n ns$i addr add "10.0.1.$((i + 1))/24" dev veth$i
+		ip -n ns$i -6 addr add "fd00:1::$((i + 1))/64" dev veth$i nodad
+		ip -n ns$i link set veth$i up
+	done
+	lab_wait_until 10 "veth0/veth1 up" _lab_ns_ifaces_up ns0 veth0 ns1 veth1
+	lab_log "two_ns: ns0/veth0 $LAB_TWO_NS_IP0 <-> ns1/veth1 $LAB_TWO_NS_IP1"
+}
+
+# _lab_ns_ifaces_up NS IFACE [NS IFACE...]: all are up (operstate "up", or "unknown" for devices without carrier
+# reporting such as OVS internal ports, with IFF_UP set).
+_lab_ns_ifaces_up() {
+	local st
+	while [[ $# -gt 0 ]]; do
+		st=$(lab_ns "$1" cat "/sys/class/net/$2/operstate" 2>/dev/null)
+		case "$st" in
+		up) ;;
+		unknown) (($(lab_ns "$1" cat "/sys/class/net/$2/flags") & 1)) || return 1 ;;
+		*) return 1 ;;
+		esac
+		shift 2
+	done
+}
+
+# ------------------------------------------------------------------------------------------------ (b) OVS
+# lab_ovs_start: start ovsdb-server and ovs-vswitchd (the host's binaries) with their run/db/log files in
+# $LAB_OVS_DIR and export OVS_RUNDIR/OVS_DBDIR/OVS_LOGDIR so ovs-vsctl/ovs-appctl find them. Idempotent.
+#
+# Trap (measured): ovs-vswitchd 3.1 refreshes its CPU count on a 10 s timer of CLOCK_MONOTONIC that starts at 0
+# (count_cpu_cores()), so when started less than 10 s after boot it sees 0 CPUs, sizes its per-CPU upcall handlers
+# to 0 ("Overriding n-handler-threads to 0") and every upcall is counted as lost, forever. So it is started only
+# once uptime >= 12 s (the lab boots in ~5 s, so this costs ~5-7 s per OVS test), and the handler count is checked
+# from its log. (Starting it in a time namespace with CLOCK_MONOTONIC shifted ahead avoids the wait but breaks flow
+# aging: the kernel reports flow "used" times in the root namespace's clock, so the revalidator sees every flow as
+# idle and evicts it; do not do that.)
+lab_ovs_start() {
+	export OVS_RUNDIR=$LAB_OVS_DIR OVS_DBDIR=$LAB_OVS_DIR OVS_LOGDIR=$LAB_OVS_DIR OVS_PKGDATADIR=/usr/share/openvswitch
+	[[ -S "$LAB_OVS_DIR/db.sock" ]] && ovs-appctl -t ovs-vswitchd version >/dev/null 2>&1 && return 0
+	lab_modprobe openvswitch nf_conntrack nfnetlink nf_conntrack_netlink veth
+	mkdir -p "$LAB_OVS_DIR"
+	ovsdb-tool create "$LAB_OVS_DIR/conf.db" /usr/share/openvswitch/vswitch.ovsschema || lab_fail "ovsdb-tool create"
+	ovsdb-server --remote="punix:$LAB_OVS_DIR/db.sock" --pidfile --detach --log-file "$LAB_OVS_DIR/conf.db" \
+		2>>"$LAB_OVS_DIR/stderr.log" || lab_fail "ovsdb-server did not start: $(cat "$LAB_OVS_DIR/stderr.log")"
+	lab_defer _lab_ovs_stop
+	ovs-vsctl --no-wait init || lab_fail "ovs-vsctl init"
+	if (($(lab_uptime) < 12)); then
+		lab_log "ovs: waiting for uptime >= 12 s before starting ovs-vswitchd (upcall handler trap)"
+		lab_wait_until 30 "uptime >= 12 s" _lab_uptime_ge 12
+	fi
+	ovs-vswitchd --pidfile --detach --log-file 2>>"$LAB_OVS_DIR/stderr.log" ||
+		lab_fail "ovs-vswitchd did not start: $(cat "$LAB_OVS_DIR/stderr.log")"
+	lab_wait_until 30 "ovs-vswitchd to answer" _lab_quiet ovs-appctl -t ovs-vswitchd version
+}
+_lab_quiet() { "$@" >/dev/null 2>&1; }
+_lab_uptime_ge() { (($(lab_uptime) >= $1)); }
+_lab_ovs_stop() {
+	ovs-appctl -t ovs-vswitchd exit
+	ovs-appctl -t ovsdb-server exit
+	rm -rf "$LAB_OVS_DIR"
+}
+
+# _lab_ovs_check_handlers: the datapath has upcall handlers (see the trap above).
+_lab_ovs_check_handlers() {
+	local line n
+	line=$(grep -h 'Overriding n-handler-threads to' "$LAB_OVS_DIR/ovs-vswitchd.log" | tail -n 1)
+	[[ -n "$line" ]] || return 0 # older/newer OVS without the per-CPU dispatch log line
+	n=$(sed -nE 's/.*n-handler-threads to ([0-9]+).*/\1/p' <<<"$line")
+	[[ "${n:-0}" -gt 0 ]] || lab_fail "ovs-vswitchd sized its upcall handlers to 0 ($line); upcalls would be lost"
+}
+
+# lab_ovs_bridge [--phy veth|virtio]: OVS bridge br0 on the kernel datapath (ovs-system) with
+#   ovs0-p  veth port, peer eth0 in netns ovs0 (10.0.2.1/24)
+#   ovs1-p  veth port, peer eth0 in netns ovs1 (10.0.2.2/24)
+#   port-storage  internal port in the lab's root netns (10.0.2.254/24), like the spec's storage port
+#   phy0    the "physical" port: a veth whose peer eth0 sits in netns ext (10.0.2.100/24); with --phy virtio
+#           it is the lab's first virtio NIC and ext's eth0 is the second (needs tests/lab/run --nics 2), so
+#           traffic through it crosses a real virtio-net device and QEMU's hub.
+lab_ovs_bridge() {
+	local phy=veth i
+	while [[ $# -gt 0 ]]; do
+		case "$1" in
+		--phy) phy=$2; shift 2 ;;
+		*) lab_fail "lab_ovs_bridge: unknown option $1" ;;
+		esac
+	done
+	lab_modprobe veth
+	# Links and namespaces first (cheap), then OVS (which may have to wait for uptime), then one transaction.
+	for i in 0 1; do
+		ip netns add ovs$i || lab_fail "ip netns add ovs$i"
+		lab_defer ip netns del ovs$i
+		ip link add ovs$i-p type veth peer name eth0 netns ovs$i || lab_fail "cannot create ovs$i-p"
+		ip -n ovs$i link set lo up
+		ip -n ovs$i addr add "10.0.2.$((i + 1))/24" dev eth0
+		ip -n ovs$i link set eth0 up
+		ip link set ovs$i-p up
+	done
+	ip netns add ext || lab_fail "ip netns add ext"
+	lab_defer ip netns del ext
+	case "$phy" in
+	veth)
+		ip link add phy0 type veth peer name eth0 netns ext || lab_fail "cannot create phy0"
+		;;
+	virtio)
+		local n0 n1
+		n0=$(lab_nic 1) && n1=$(lab_nic 2) || lab_skip "lab_ovs_bridge --phy virtio needs tests/lab/run --nics 2"
+		ip link set "$n0" name phy0 || lab_fail "cannot rename $n0 to phy0"
+		ip link set "$n1" netns ext || lab_fail "cannot move $n1 to netns ext"
+		ip -n ext link set "$n1" name eth0 || lab_fail "cannot rename $n1 to eth0 in ext"
+		;;
+	*) lab_fail "lab_ovs_bridge: --phy veth|virtio" ;;
+	esac
+	ip -n ext link set lo up
+	ip -n ext addr add "$LAB_OVS_EXT_IP/24" dev eth0
+	ip -n ext link set eth0 up
+	ip link set phy0 up
+
+	lab_ovs_start
+	ovs-vsctl --timeout=60 add-br br0 -- add-port br0 ovs0-p -- add-port br0 ovs1-p -- add-port br0 phy0 \
+		-- add-port br0 port-storage -- set interface port-storage type=internal ||
+		lab_fail "cannot create OVS bridge br0"
+	lab_defer ovs-vsctl --timeout=10 --if-exists del-br br0
+	_lab_ovs_check_handlers
+	ip link set br0 up
+	ip addr add "$LAB_OVS_STORAGE_IP/24" dev port-storage
+	ip link set port-storage up
+	lab_wait_until 10 "OVS ports up" _lab_ns_ifaces_up - ovs0-p - ovs1-p - phy0 - port-storage \
+		ovs0 eth0 ovs1 eth0 ext eth0
+	lab_log "ovs_bridge: br0 ports ovs0-p(ns ovs0 $LAB_OVS_NS0_IP) ovs1-p(ns ovs1 $LAB_OVS_NS1_IP)" \
+		"port-storage($LAB_OVS_STORAGE_IP) phy0[$phy](ns ext $LAB_OVS_EXT_IP)"
+}
+
+# lab_ovs_counters: read `ovs-appctl dpctl/show` into LAB_OVS_HIT, LAB_OVS_MISSED, LAB_OVS_LOST, LAB_OVS_FLOWS.
+lab_ovs_counters() {
+	local out
+	out=$(ovs-appctl dpctl/show system@ovs-system) || lab_fail "ovs-appctl dpctl/show failed"
+	LAB_OVS_HIT=$(sed -nE 's/.*lookups: hit:([0-9]+) .*/\1/p' <<<"$out")
+	LAB_OVS_MISSED=$(sed -nE 's/.*lookups: .* missed:([0-9]+) .*/\1/p' <<<"$out")
+	LAB_OVS_LOST=$(sed -nE 's/.*lookups: .* lost:([0-9]+).*/\1/p' <<<"$out")
+	LAB_OVS_FLOWS=$(sed -nE 's/^ *flows: ([0-9]+).*/\1/p' <<<"$out")
+	[[ -n "$LAB_OVS_HIT" && -n "$LAB_OVS_MISSED" && -n "$LAB_OVS_LOST" ]] ||
+		lab_fail "cannot parse dpctl/show: $out"
+}
+
+# lab_nic I: name of the lab's I-th virtio NIC (tests/lab/run --nics N, MAC $LAB_NIC_MAC_PREFIX:0I), loading
+# virtio_net and waiting for it; fails (status 1) when the lab has no such NIC.
+lab_nic() {
+	local mac d
+	mac=$(printf '%s:%02x' "$LAB_NIC_MAC_PREFIX" "$1")
+	(("${NETTRACE_LAB_NICS:-0}" >= $1)) || return 1
+	modprobe virtio_net || return 1
+	lab_wait_until 10 "the NIC with MAC $mac" _lab_find_mac "$mac"
+	for d in /sys/class/net/*; do
+		[[ "$(cat "$d/address" 2>/dev/null)" == "$mac" ]] && { echo "${d##*/}"; return 0; }
+	done
+	return 1
+}
+_lab_find_mac() { grep -qx "$1" /sys/class/net/*/address 2>/dev/null; }
+
+# ------------------------------------------------------------------------------------------------ (d) virtio pair
+# lab_virtio_pair: the lab's own two virtio-net NICs (tests/lab/run --nics 2; QEMU joins them with a hub) moved into
+#   netns vp0 as vnic0 (10.0.3.1/24) and netns vp1 as vnic1 (10.0.3.2/24),
+# so traffic between vp0 and vp1 runs the real virtio-net TX/RX paths, NAPI and interrupts of the lab kernel.
+# Skips (77) when the lab was started without the NICs.
+lab_virtio_pair() {
+	local n0 n1 i
+	n0=$(lab_nic 1) && n1=$(lab_nic 2) || lab_skip "lab_virtio_pair needs tests/lab/run --nics 2"
+	for i in 0 1; do
+		ip netns add vp$i || lab_fail "ip netns add vp$i"
+		lab_defer ip netns del vp$i
+	done
+	ip link set "$n0" netns vp0 && ip -n vp0 link set "$n0" name vnic0 || lab_fail "cannot move $n0 to vp0"
+	ip link set "$n1" netns vp1 && ip -n vp1 link set "$n1" name vnic1 || lab_fail "cannot move $n1 to vp1"
+	for i in 0 1; do
+		ip -n vp$i link set lo up
+		ip -n vp$i addr add "10.0.3.$((i + 1))/24" dev vnic$i
+		ip -n vp$i link set vnic$i up
+	done
+	lab_wait_until 10 "vnic0/vnic1 up" _lab_ns_ifaces_up vp0 vnic0 vp1 vnic1
+	lab_log "virtio_pair: vp0/vnic0 $LAB_VP_IP0 <-> (QEMU hub) <-> vp1/vnic1 $LAB_VP_IP1"
+}
+
+# ------------------------------------------------------------------------------------------------ (c) nested VM
+_LAB_VM_COUNT=0
+# lab_vm NAME [--ip CIDR] [--ip6 CIDR] [--queues N] [--smp N] [--mem MB] [--bridge BR] [--no-wait]
+#
+# Boot a nested VM (the lab's kernel, KVM inside the lab via kvm_amd on QEMU's emulated SVM) whose virtio-net NIC
+# is backed by tap "tap-NAME" (vhost=on, multi-queue when --queues > 1, mq=on) added as a port of OVS bridge BR
+# (default br0: call lab_ovs_bridge first; --bridge none leaves the tap unattached). The n-th VM started gets MAC
+# 52:54:00:12:34:1n and, by default, IP 10.0.2.(10+n)/24 (vm0 = 10.0.2.10 when it is the first). The VM's root is
+# the lab's root (9p, read-only, tmpfs overlay), so every host binary (bash, iperf3, busybox ping/nc, nettrace) is
+# usable in it; commands run through lab_vm_exec / lab_vm_spawn. --smp defaults to max(1, queues) so virtio-net
+# enables every queue pair. Waits (bounded) until the VM's agent is up unless --no-wait (then lab_vm_wait_ready).
+lab_vm() {
+	local name=$1 ip= ip6= queues=1 smp= mem=256 bridge=br0 wait=1
+	shift
+	while [[ $# -gt 0 ]]; do
+		case "$1" in
+		--ip) ip=$2; shift 2 ;;
+		--ip6) ip6=$2; shift 2 ;;
+		--queues) queues=$2; shift 2 ;;
+		--smp) smp=$2; shift 2 ;;
+		--mem) mem=$2; shift 2 ;;
+		--bridge) bridge=$2; shift 2 ;;
+		--no-wait) wait=0; shift ;;
+		*) lab_fail "lab_vm: unknown option $1" ;;
+		esac
+	done
+	local n=$_LAB_VM_COUNT
+	_LAB_VM_COUNT=$((n + 1))
+	[[ -n "$ip" ]] || ip=10.0.2.$((10 + n))/24
+	[[ -n "$smp" ]] || smp=$((queues > 1 ? queues : 1))
+	local dir=$LAB_VM_DIR/$name tap=tap-$name mac
+	mac=$(printf '52:54:00:12:34:%02x' $((0x10 + n)))
+	[[ ${#tap} -le 15 ]] || lab_fail "lab_vm: name $name too long for a tap name"
+	[[ -n "${NETTRACE_LAB_BZIMAGE:-}" && -n "${NETTRACE_LAB_VM_INITRD:-}" ]] || lab_fail "lab_vm: not in the lab"
+
+	local accel=(-enable-kvm -cpu host)
+	modprobe kvm_amd 2>/dev/null || modprobe kvm_intel 2>/dev/null
+	if [[ ! -c /dev/kvm ]]; then
+		lab_log "lab_vm: WARNING: no /dev/kvm in the lab; the nested VM falls back to TCG (slow)"
+		accel=(-accel tcg -cpu max)
+	fi
+	lab_modprobe tun vhost_net
+
+	rm -rf "$dir"
+	mkdir -p "$dir/io/cmd" "$dir/io/run" "$dir/io/out"
+	{
+		echo "NAME=$name"
+		echo "IP=$ip"
+		echo "IP6=$ip6"
+		echo "MAC=$mac"
+		echo "AGENT=$LAB_DIR/guest/vm-agent.sh"
+	} >"$dir/io/config"
+	local mq=()
+	((queues > 1)) && mq=(multi_queue)
+	ip tuntap add dev "$tap" mode tap "${mq[@]}" || lab_fail "cannot create $tap"
+	lab_defer ip link del "$tap"
+	ip link set "$tap" up
+	if [[ "$bridge" != none ]]; then
+		ovs-vsctl --timeout=30 add-port "$bridge" "$tap" || lab_fail "ovs-vsctl add-port $bridge $tap"
+		lab_defer ovs-vsctl --timeout=10 --if-exists del-port "$bridge" "$tap"
+	fi
+	local netdev="tap,id=n0,ifname=$tap,script=no,downscript=no,vhost=on"
+	local nic="virtio-net-pci,netdev=n0,mac=$mac"
+	((queues > 1)) && netdev+=",queues=$queues" && nic+=",mq=on,vectors=$((2 * queues + 2))"
+	qemu-system-x86_64 "${accel[@]}" -m "$mem" -smp "$smp" -nodefaults -display none -no-reboot \
+		-kernel "$NETTRACE_LAB_BZIMAGE" -initrd "$NETTRACE_LAB_VM_INITRD" \
+		-append "console=ttyS0 panic=-1 rdinit=/init mitigations=off loglevel=4" \
+		-serial "file:$dir/console.log" \
+		-virtfs local,path=/,mount_tag=labroot,security_model=none,readonly=on,multidevs=remap \
+		-virtfs "local,path=$dir/io,mount_tag=vmio,security_model=none" \
+		-netdev "$netdev" -device "$nic" \
+		-pidfile "$dir/qemu.pid" </dev/null >"$dir/qemu.log" 2>&1 &
+	echo $! >"$dir/pid"
+	lab_defer _lab_vm_stop "$name"
+	lab_log "vm $name: booting (tap $tap on ${bridge}, $queues queue(s), $smp vCPU(s), ip $ip, ${accel[*]})"
+	((wait)) && lab_vm_wait_ready "$name"
+	return 0
+}
+
+# lab_vm_wait_ready NAME [TIMEOUT_SEC]: wait until the VM's agent has configured its NIC (default 180 s; a KVM VM
+# needs ~5 s, a TCG fallback much more).
+lab_vm_wait_ready() {
+	local name=$1 timeout=${2:-180} dir=$LAB_VM_DIR/$1 start=$SECONDS
+	lab_wait_until "$timeout" "VM $name to boot" _lab_vm_ready_or_dead "$name"
+	if [[ ! -e "$dir/io/ready" ]]; then
+		echo "--- $name qemu.log:" >&2
+		cat "$dir/qemu.log" >&2
+		echo "--- $name console.log (tail):" >&2
+		tail -n 40 "$dir/console.log" >&2
+		lab_fail "VM $name died while booting"
+	fi
+	lab_log "vm $name: ready after $((SECONDS - start))s ($(cat "$dir/io/ready"))"
+}
+_lab_vm_ready_or_dead() {
+	[[ -e "$LAB_VM_DIR/$1/io/ready" || -e "$LAB_VM_DIR/$1/io/failed" ]] && return 0
+	! kill -0 "$(cat "$LAB_VM_DIR/$1/pid")" 2>/dev/null
+}
+_lab_vm_stop() {
+	local dir=$LAB_VM_DIR/$1 pid
+	pid=$(cat "$dir/pid" 2>/dev/null) || return 0
+	kill -TERM "$pid" 2>/dev/null
+	lab_wait_until 10 "VM $1 to stop" _lab_not_running "$pid"
+}
+_lab_not_running() { ! kill -0 "$1" 2>/dev/null; }
+
+# lab_vm_pid NAME: pid of the VM's QEMU process. lab_vm_ip NAME: its IPv4 address (without the prefix length).
+lab_vm_pid() { cat "$LAB_VM_DIR/$1/pid"; }
+lab_vm_ip() {
+	local ip
+	ip=$(sed -n 's/^IP=//p' "$LAB_VM_DIR/$1/io/config")
+	echo "${ip%/*}"
+}
+
+# lab_vm_spawn NAME CMD...: start CMD (bash; cwd = the project root; NETTRACE* exported) in the VM without
+# waiting; prints a job id for lab_vm_wait / lab_vm_output.
+lab_vm_spawn() {
+	local name=$1 dir=$LAB_VM_DIR/$1/io id
+	shift
+	[[ -e "$dir/ready" ]] || lab_fail "lab_vm_spawn: VM $name is not ready"
+	id=$(date +%s%N)-$BASHPID # unique even when called from a $(...) subshell
+	{
+		echo '#!/bin/bash'
+		local v
+		for v in $(compgen -e); do
+			case "$v" in NETTRACE | NETTRACE_* | PROJECT_ROOT) printf 'export %s=%q\n' "$v" "${!v}" ;; esac
+		done
+		echo 'command -v ping >/dev/null || ping() { busybox ping "$@"; }'
+		printf 'cd %q || exit 125\n' "${PROJECT_ROOT:-/}"
+		if [[ $# -eq 1 ]]; then printf '%s\n' "$1"; else printf '%q ' "$@"; echo; fi
+	} >"$dir/cmd/.$id.tmp"
+	mv "$dir/cmd/.$id.tmp" "$dir/cmd/$id.sh"
+	echo "$id"
+}
+
+# lab_vm_wait NAME ID [TIMEOUT_SEC]: wait (default 120 s) for a spawned command; print its output; return its
+# exit status. A timeout fails the test.
+lab_vm_wait() {
+	local name=$1 id=$2 timeout=${3:-120} dir=$LAB_VM_DIR/$1/io
+	lab_wait_until "$timeout" "command $id in VM $name" test -e "$dir/out/$id.rc"
+	cat "$dir/out/$id.out"
+	return "$(cat "$dir/out/$id.rc")"
+}
+
+# lab_vm_output NAME ID: the output a spawned command produced so far.
+lab_vm_output() { cat "$LAB_VM_DIR/$1/io/out/$2.out" 2>/dev/null; }
+
+# lab_vm_exec NAME [--timeout SEC] CMD...: run CMD in the VM and wait for it; prints its output (stdout and
+# stderr), returns its status. A single argument is a bash script snippet; several are one quoted command.
+lab_vm_exec() {
+	local name=$1 timeout=120 id
+	shift
+	if [[ "${1:-}" == --timeout ]]; then
+		timeout=$2
+		shift 2
+	fi
+	id=$(lab_vm_spawn "$name" "$@") || exit 1
+	lab_vm_wait "$name" "$id" "$timeout"
+}
+
+# lab_vm_pair [--queues N]: two VMs vm0 (10.0.2.10) and vm1 (10.0.2.11) on br0, booted in parallel.
+lab_vm_pair() {
+	lab_vm vm0 --no-wait "$@"
+	lab_vm vm1 --no-wait "$@"
+	lab_vm_wait_ready vm0
+	lab_vm_wait_ready vm1
+}
