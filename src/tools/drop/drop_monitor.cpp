@@ -35,22 +35,35 @@ DropCounters read_drop_counters(const std::string& ifname) {
   return {s["rx_dropped"], s["tx_dropped"]};
 }
 
+std::string self_path() {
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  if (n <= 0) return "/proc/self/exe";
+  buf[n] = '\0';
+  return buf;
+}
+
 // Runs argv with stdout and stderr to log_path; returns the child's pid.
 pid_t spawn(const std::vector<std::string>& argv, const std::string& log_path) {
   int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) throw failure(fmt::format("cannot create {}: {}", log_path, strerror(errno)));
+  // Diagnostics apart from the capture, so a JSON capture stays parseable.
+  int efd = open((log_path + ".stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (efd < 0) throw failure(fmt::format("cannot create {}.stderr: {}", log_path, strerror(errno)));
   pid_t pid = fork();
   if (pid < 0) throw failure(fmt::format("fork failed: {}", strerror(errno)));
   if (pid == 0) {
     dup2(fd, STDOUT_FILENO);
-    dup2(fd, STDERR_FILENO);
+    dup2(efd, STDERR_FILENO);
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
-    execv(args[0], args.data());
+    // argv[0] names the tool for multi-call dispatch; the path is the real binary.
+    execv(argv[0] == "nettrace" ? self_path().c_str() : args[0], args.data());
     _exit(127);
   }
   close(fd);
+  close(efd);
   return pid;
 }
 
@@ -101,20 +114,19 @@ int run_monitor(const MonitorOptions& o) {
   const uint64_t interval_ns = static_cast<uint64_t>(o.common.interval_s * 1e9);
   out.text(fmt::format("Watching {} drop counters every {}s; captures kept in {}\n", o.interface, o.common.interval_s,
                        o.log_dir));
-  cli::signal_ready(o.common);
   uint64_t cycles = 0, kept = 0;
   while (!core::stop_requested()) {
     if (o.common.duration_s > 0 && core::monotonic_ns() - start >= static_cast<uint64_t>(o.common.duration_s * 1e9)) break;
     const std::string stamp = core::format_local(core::realtime_ns(), false);
-    std::string file_stamp = stamp;
-    for (auto& c : file_stamp) if (c == ' ' || c == ':') c = c == ' ' ? '-' : c;
-    file_stamp.erase(std::remove(file_stamp.begin(), file_stamp.end(), ':'), file_stamp.end());
+    std::string file_stamp;  // "2026-11-25-123045"
+    for (char c : stamp)
+      if (c != ':') file_stamp.push_back(c == ' ' ? '-' : c);
     const std::string log = fmt::format("{}/{}-{}.log", o.log_dir, o.interface, file_stamp);
     const std::string ready = fmt::format("{}/.{}-ready-{}", o.log_dir, o.interface, getpid());
     unlink(ready.c_str());
     std::vector<std::string> argv;
     if (builtin)
-      argv = {"/proc/self/exe", "drop", "--interface", o.interface, "--json", "--ready-file", ready};
+      argv = {"nettrace", "drop", "--interface", o.interface, "--json", "--ready-file", ready};
     else
       argv = {"/bin/sh", "-c", o.command};
     pid_t child = spawn(argv, log);
@@ -128,6 +140,7 @@ int run_monitor(const MonitorOptions& o) {
       unlink(ready.c_str());
     }
     const DropCounters before = read_drop_counters(o.interface);
+    if (cycles == 0) cli::signal_ready(o.common);  // the first capture window is open
     const bool full = sleep_until(core::monotonic_ns() + interval_ns);
     const DropCounters after = read_drop_counters(o.interface);
     stop_child(child);
@@ -140,6 +153,8 @@ int run_monitor(const MonitorOptions& o) {
     const bool keep = rx + tx > 0;
     if (keep) kept++;
     else unlink(log.c_str());
+    struct stat st {};
+    if (!keep || (stat((log + ".stderr").c_str(), &st) == 0 && st.st_size == 0)) unlink((log + ".stderr").c_str());
     const size_t captured = keep && builtin ? count_lines_with(log, "\"type\":\"drop\"") : 0;
     if (out.json()) {
       nlohmann::json j{{"type", "drop_monitor"},  {"time", core::format_iso8601(core::realtime_ns())},

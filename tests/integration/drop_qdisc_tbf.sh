@@ -1,0 +1,31 @@
+#!/bin/bash
+# A tiny tbf queue flooded with UDP: the drops nettrace attributes to the qdisc must equal
+# `tc -s qdisc` dropped, on the right device, with the qdisc's kind and handle.
+. "$(dirname "$0")/lib/common.sh"
+two_ns
+ip netns exec "$NS_A" tc qdisc add dev veth-a root handle 10: tbf rate 1mbit burst 1600 limit 3000 || skip "tbf qdisc unavailable"
+for mode in events qdisc; do
+  ip netns exec "$NS_A" tc qdisc del dev veth-a root
+  ip netns exec "$NS_A" tc qdisc add dev veth-a root handle 10: tbf rate 1mbit burst 1600 limit 3000
+  out=$TMP/$mode.json
+  if [ $mode = events ]; then
+    start_nettrace "$NS_A" "$out" drop --json --interface veth-a --no-stack-trace
+  else
+    start_nettrace "$NS_A" "$out" drop qdisc --json --interface veth-a --interval 1
+  fi
+  ip netns exec "$NS_A" "$PKTSEND" udp 10.200.0.2 5001 400 1000 >/dev/null || fail "send failed"
+  sleep 0.5
+  stop_nettrace "$out"
+  dropped=$(ip netns exec "$NS_A" tc -s qdisc show dev veth-a | awk '/dropped/ {gsub(",","",$7); print $7; exit}')
+  [ "${dropped:-0}" -gt 0 ] || fail "$mode: the flood caused no qdisc drops (tc says ${dropped:-none})"
+  ours=$(jq -s '[.[] | select(.type=="drop" and (.reason|test("QDISC|TC_EGRESS|FQ_|CAKE_")) and .interface=="veth-a")] | length' "$out")
+  [ "$ours" -eq "$dropped" ] || fail "$mode: nettrace $ours qdisc drops, tc dropped $dropped"
+  kind=$(jq -rs '[.[] | select(.type=="drop" and .qdisc)][0].qdisc.kind' "$out")
+  handle=$(jq -rs '[.[] | select(.type=="drop" and .qdisc)][0].qdisc.handle' "$out")
+  [ "$kind" = tbf ] && [ "$handle" = 10:0 ] || fail "$mode: qdisc reported as $kind $handle, expected tbf 10:0"
+  if [ $mode = qdisc ]; then
+    table=$(jq -s '[.[] | select(.type=="qdisc_drop_interval") | .entries[] | .count] | add' "$out")
+    [ "$table" -eq "$dropped" ] || fail "qdisc: interval tables sum to $table, tc dropped $dropped"
+  fi
+  pass "$mode: $ours qdisc drops on veth-a (tbf 10:) = tc dropped $dropped"
+done

@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Traffic for the integration tests, with exact counts:
+ *   nt_pktsend udp DST_IP DST_PORT COUNT [SIZE] [SRC_PORT]   UDP datagrams (IPv4 or IPv6)
+ *   nt_pktsend raw IFNAME ETHERTYPE COUNT [VLAN_ID]          Ethernet frames to the broadcast MAC
+ * Exits non-zero if any send fails (so a test never counts packets that were not sent).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static int send_udp(int argc, char **argv)
+{
+	if (argc < 5) return 2;
+	const char *dst = argv[2];
+	int port = atoi(argv[3]), count = atoi(argv[4]);
+	int size = argc > 5 ? atoi(argv[5]) : 32;
+	int sport = argc > 6 ? atoi(argv[6]) : 0;
+	struct sockaddr_storage ss = {0};
+	socklen_t sl;
+	int fam;
+	if (inet_pton(AF_INET, dst, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+		fam = AF_INET;
+		((struct sockaddr_in *)&ss)->sin_family = AF_INET;
+		((struct sockaddr_in *)&ss)->sin_port = htons(port);
+		sl = sizeof(struct sockaddr_in);
+	} else if (inet_pton(AF_INET6, dst, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
+		fam = AF_INET6;
+		((struct sockaddr_in6 *)&ss)->sin6_family = AF_INET6;
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons(port);
+		sl = sizeof(struct sockaddr_in6);
+	} else {
+		fprintf(stderr, "bad address %s\n", dst);
+		return 2;
+	}
+	int fd = socket(fam, SOCK_DGRAM, 0);
+	if (fd < 0) { perror("socket"); return 1; }
+	if (sport) {
+		struct sockaddr_storage src = {0};
+		src.ss_family = fam;
+		if (fam == AF_INET) ((struct sockaddr_in *)&src)->sin_port = htons(sport);
+		else ((struct sockaddr_in6 *)&src)->sin6_port = htons(sport);
+		if (bind(fd, (struct sockaddr *)&src, sl) < 0) { perror("bind"); return 1; }
+	}
+	char *buf = calloc(1, size > 0 ? size : 1);
+	int sent = 0;
+	for (int i = 0; i < count; i++) {
+		/* A qdisc drop on the local path surfaces as ENOBUFS: the datagram left the socket and was dropped. */
+		if (sendto(fd, buf, size, 0, (struct sockaddr *)&ss, sl) < 0 && errno != ENOBUFS && errno != ECONNREFUSED) {
+			perror("sendto");
+			return 1;
+		}
+		sent++;
+	}
+	printf("%d\n", sent);
+	return 0;
+}
+
+static int send_raw(int argc, char **argv)
+{
+	if (argc < 5) return 2;
+	const char *ifname = argv[2];
+	unsigned ethertype = strtoul(argv[3], NULL, 0);
+	int count = atoi(argv[4]);
+	int vlan = argc > 5 ? atoi(argv[5]) : -1;
+	int fd = socket(AF_PACKET, SOCK_RAW, 0);
+	if (fd < 0) { perror("socket"); return 1; }
+	struct sockaddr_ll sll = {0};
+	sll.sll_family = AF_PACKET;
+	sll.sll_ifindex = if_nametoindex(ifname);
+	sll.sll_halen = 6;
+	memset(sll.sll_addr, 0xff, 6);
+	if (!sll.sll_ifindex) { fprintf(stderr, "no interface %s\n", ifname); return 1; }
+	struct ifreq ifr = {0};
+	strncpy(ifr.ifr_name, ifname, IFNAMSIZ - 1);
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0) { perror("SIOCGIFHWADDR"); return 1; }
+	unsigned char frame[64] = {0};
+	int off = 0;
+	memset(frame, 0xff, 6);
+	memcpy(frame + 6, ifr.ifr_hwaddr.sa_data, 6);
+	off = 12;
+	if (vlan >= 0) {
+		frame[off++] = 0x81; frame[off++] = 0x00;
+		frame[off++] = (vlan >> 8) & 0x0f; frame[off++] = vlan & 0xff;
+	}
+	frame[off++] = ethertype >> 8;
+	frame[off++] = ethertype & 0xff;
+	for (int i = 0; i < count; i++) {
+		if (sendto(fd, frame, sizeof(frame), 0, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+			perror("sendto");
+			return 1;
+		}
+	}
+	printf("%d\n", count);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 2 && !strcmp(argv[1], "udp")) return send_udp(argc, argv);
+	if (argc >= 2 && !strcmp(argv[1], "raw")) return send_raw(argc, argv);
+	fprintf(stderr, "usage: nt_pktsend udp DST PORT COUNT [SIZE] [SRC_PORT] | raw IF ETHERTYPE COUNT [VLAN]\n");
+	return 2;
+}
