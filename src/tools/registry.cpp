@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "tools/registry.hpp"
 
+#include "tools/cpu/cpu.hpp"
 #include "tools/doctor/doctor.hpp"
 #include "tools/drop/drop.hpp"
 
@@ -10,6 +11,8 @@ const std::vector<ToolSpec>& tools() {
   static const std::vector<ToolSpec> list = {
       {"drop", "Packet path", "Packet drops: reason, location, device, flow, stack; summaries; qdisc drops",
        &drop::setup, &drop::hooks},
+      {"cpu", "Host", "CPU-side latency: run-queue waits, off-CPU time, futex waits, CPU usage", &cpu::setup,
+       &cpu::hooks},
       {"doctor", "Setup", "What this kernel supports and which nettrace tools can run here", &doctor::setup,
        nullptr},
   };
@@ -24,6 +27,9 @@ const std::vector<AliasSpec>& aliases() {
       {"kernel_drop_stack_stats_summary_all", {"drop", "stacks"}},
       {"qdisc_drop_trace", {"drop", "qdisc"}},
       {"drop_monitor_controller", {"drop", "monitor"}},
+      {"sched_latency_monitor", {"cpu", "schedlat", "--process", "ovs-vswitchd"}},
+      {"vhost_wakeup_latency", {"cpu", "schedlat", "--process", "vhost-", "--allow-absent", "--threshold-us", "50", "-i", "5"}},
+      {"ksoftirqd_sched_latency_summary", {"cpu", "schedlat", "--process", "ksoftirqd", "--per-thread", "--threshold-us", "100", "-i", "5"}},
   };
   return list;
 }
