@@ -144,6 +144,7 @@ nt_filter build_filter(const FilterOptions& f) {
   if (eth == "other") {
     out.eth_match = NT_ETH_OTHER;
   } else if (eth.rfind("0x", 0) == 0) {
+    if (!check_eth_type(f.eth_type).empty()) throw usage_error(check_eth_type(f.eth_type));
     out.eth_match = NT_ETH_EXACT;
     out.eth_proto = static_cast<uint16_t>(std::stoul(eth, nullptr, 16));
   } else if (eth != "all") {

@@ -93,14 +93,22 @@ std::vector<Bucket> Histogram::buckets() const {
 }
 
 std::string Histogram::render(const std::string& unit) const {
-  constexpr int kBarWidth = 40;
   auto bs = buckets();
-  std::string out = fmt::format("{:>20} {:<14}: {:<8} {}\n", unit, "", "count", "distribution");
-  uint64_t peak = 0;
-  for (const auto& b : bs) peak = std::max(peak, b.count);
+  uint64_t peak = 0, top = 0;
   for (const auto& b : bs) {
-    int stars = peak ? static_cast<int>(b.count * kBarWidth / peak) : 0;
-    out += fmt::format("{:>20} -> {:<12}: {:<8} |{:<40}|\n", b.low, b.high, b.count, std::string(stars, '*'));
+    peak = std::max(peak, b.count);
+    top = std::max(top, b.high);
+  }
+  // Columns as wide as the largest value and count; the bar takes what is left of 80 columns (10 to 40).
+  const size_t vw = std::max<size_t>(10, fmt::formatted_size("{}", top));
+  const size_t cw = std::max<size_t>(8, fmt::formatted_size("{}", peak));
+  const size_t fixed = 2 * vw + cw + 9;  // "low -> high: count |" and the closing "|"
+  const size_t bar = std::clamp<size_t>(fixed < 80 ? 80 - fixed : 0, 10, 40);
+  std::string out = fmt::format("{:>{}} {:<{}}: {:<{}} {}\n", unit, vw, "", vw + 3, "count", cw, "distribution");
+  for (const auto& b : bs) {
+    const size_t stars = peak ? static_cast<size_t>(static_cast<double>(b.count) / static_cast<double>(peak) * bar) : 0;
+    out += fmt::format("{:>{}} -> {:<{}}: {:<{}} |{:<{}}|\n", b.low, vw, b.high, vw, b.count, cw, std::string(stars, '*'),
+                       bar);
   }
   return out;
 }

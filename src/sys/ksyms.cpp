@@ -140,7 +140,10 @@ std::optional<std::string> Ksyms::resolve(std::string_view base) const {
   for (const auto& s : syms_) {
     auto n = name(s);
     if (n == base) return std::string(n);
-    if (is_clone_of(n, base) && (!best || n.size() < best->size())) best = std::string(n);
+    if (!is_clone_of(n, base)) continue;
+    // A .cold part is a fragment split off the function, not an entry point.
+    if (n.substr(base.size()).find(".cold") != std::string_view::npos) continue;
+    if (!best || n.size() < best->size()) best = std::string(n);
   }
   return best;
 }
