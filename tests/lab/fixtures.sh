@@ -73,8 +73,19 @@ lab_wait_until() {
 	until "$@"; do
 		((SECONDS - start < timeout)) || lab_fail "timed out after ${timeout}s waiting for $what"
 		n=$((n + 1))
-		if ((n < 40)); then sleep 0.05; else sleep 0.2; fi
+		if ((n < 40)); then _lab_sleep 0.05; else _lab_sleep 0.2; fi
 	done
+}
+
+# _lab_sleep SECS: sleep without forking (read -t on a private FIFO); forks are slow under TCG.
+_LAB_SLEEP_FD=
+_lab_sleep() {
+	if [[ -z "$_LAB_SLEEP_FD" ]]; then
+		local f
+		f=$(mktemp -u /tmp/lab-sleep.XXXXXX)
+		mkfifo "$f" && exec {_LAB_SLEEP_FD}<>"$f" && rm -f "$f" || { sleep "$1"; return 0; }
+	fi
+	read -r -t "$1" -u "$_LAB_SLEEP_FD" _ || true
 }
 
 # lab_uptime: seconds since the guest booted (integer).
@@ -116,20 +127,46 @@ lab_stat() {
 	fi
 }
 
-# lab_ping NS DST COUNT [PING ARGS...]: ping from namespace NS; prints ping's output and sets LAB_PING_TX and
-# LAB_PING_RX (packets transmitted / received). Uses ping(8) if installed, else busybox ping. Returns ping's status.
+# lab_listening NS PORT: something listens on TCP PORT in namespace NS (for lab_wait_until).
+lab_listening() { lab_ns "$1" ss -Hltn "sport = :$2" 2>/dev/null | grep -q LISTEN; }
+
+# lab_tcp_transfer SRC_NS DST_NS DST_IP PORT BYTES: send exactly BYTES zero bytes over one TCP connection from SRC_NS
+# to a busybox nc listener in DST_NS; sets LAB_TCP_RECEIVED to the byte count the receiver read. The receiver's
+# stdin is a FIFO held open, so it neither sends anything nor half-closes early; the sender half-closes after the
+# last byte and both exit once the receiver has read everything.
+lab_tcp_transfer() {
+	local src=$1 dst=$2 ip=$3 port=$4 bytes=$5 fifo out hold rpid
+	fifo=$(mktemp -u /tmp/lab-tcp.XXXXXX)
+	out=$fifo.count
+	mkfifo "$fifo"
+	exec {hold}<>"$fifo"
+	(lab_ns "$dst" busybox nc -l -p "$port" <"$fifo" | wc -c >"$out") &
+	rpid=$!
+	lab_wait_until 30 "the receiver in $dst to listen on $port" lab_listening "$dst" "$port"
+	head -c "$bytes" /dev/zero | lab_ns "$src" busybox nc "$ip" "$port" || lab_fail "TCP sender in $src failed"
+	wait "$rpid" || lab_fail "TCP receiver in $dst failed"
+	exec {hold}>&-
+	LAB_TCP_RECEIVED=$(tr -d ' ' <"$out")
+	rm -f "$fifo" "$out"
+}
+
+# lab_ping NS DST COUNT [PING ARGS...]: ping from namespace NS; prints ping's summary (all of its output when a
+# reply is missing) and sets LAB_PING_TX and LAB_PING_RX (packets transmitted / received). Uses ping(8) if
+# installed, else busybox ping. Returns ping's status.
 lab_ping() {
 	local ns=$1 dst=$2 count=$3 out rc=0
 	shift 3
 	local ping=(ping)
 	command -v ping >/dev/null || ping=(busybox ping)
 	out=$(lab_ns "$ns" "${ping[@]}" -c "$count" -i 0.1 -W 5 "$@" "$dst" 2>&1) || rc=$?
-	LAB_PING_TX=$(sed -nE 's/^([0-9]+) packets transmitted.*/\1/p' <<<"$out")
-	LAB_PING_RX=$(sed -nE 's/^[0-9]+ packets transmitted, ([0-9]+) (packets )?received.*/\1/p' <<<"$out")
-	LAB_PING_TX=${LAB_PING_TX:-0} LAB_PING_RX=${LAB_PING_RX:-0}
-	# The whole output when something was lost, the summary otherwise.
-	if [[ $rc -ne 0 || "$LAB_PING_RX" != "$count" ]]; then echo "$out" >&2; else tail -n 3 <<<"$out" >&2; fi
+	_lab_parse_ping "$out" "$count"
 	return $rc
+}
+_lab_parse_ping() {
+	LAB_PING_TX=$(sed -nE 's/^([0-9]+) packets transmitted.*/\1/p' <<<"$1")
+	LAB_PING_RX=$(sed -nE 's/^[0-9]+ packets transmitted, ([0-9]+) (packets )?received.*/\1/p' <<<"$1")
+	LAB_PING_TX=${LAB_PING_TX:-0} LAB_PING_RX=${LAB_PING_RX:-0}
+	if [[ "$LAB_PING_RX" != "$2" ]]; then echo "$1" >&2; else grep -A2 -- '--- .* statistics' <<<"$1" >&2; fi
 }
 
 # lab_ping_ok NS DST COUNT: ping and assert that all COUNT echo replies came back (0% loss).
@@ -335,13 +372,13 @@ lab_virtio_pair() {
 _LAB_VM_COUNT=0
 # lab_vm NAME [--ip CIDR] [--ip6 CIDR] [--queues N] [--smp N] [--mem MB] [--bridge BR] [--no-wait]
 #
-# Boot a nested VM (the lab's kernel, KVM inside the lab via kvm_amd on QEMU's emulated SVM) whose virtio-net NIC
-# is backed by tap "tap-NAME" (vhost=on, multi-queue when --queues > 1, mq=on) added as a port of OVS bridge BR
-# (default br0: call lab_ovs_bridge first; --bridge none leaves the tap unattached). The n-th VM started gets MAC
-# 52:54:00:12:34:1n and, by default, IP 10.0.2.(10+n)/24 (vm0 = 10.0.2.10 when it is the first). The VM's root is
-# the lab's root (9p, read-only, tmpfs overlay), so every host binary (bash, iperf3, busybox ping/nc, nettrace) is
-# usable in it; commands run through lab_vm_exec / lab_vm_spawn. --smp defaults to max(1, queues) so virtio-net
-# enables every queue pair. Waits (bounded) until the VM's agent is up unless --no-wait (then lab_vm_wait_ready).
+# Boot a nested VM (the lab's kernel; KVM inside the lab through kvm_amd on the SVM that QEMU's TCG emulates) whose
+# virtio-net NIC is backed by tap "tap-NAME" (vhost=on; multi_queue + mq=on when --queues > 1) added as a port of
+# OVS bridge BR (default br0: call lab_ovs_bridge first; --bridge none leaves the tap unattached). The n-th VM
+# (n = 0, 1, ...) gets MAC 52:54:00:12:34:1n and, unless --ip, IP 10.0.2.(10+n)/24. --smp defaults to the number
+# of queues, so that virtio-net enables every queue pair. Waits (bounded) until the VM is up unless --no-wait
+# (then call lab_vm_wait_ready). Run commands in it with lab_vm_exec / lab_vm_spawn; its console log is
+# $LAB_VM_DIR/NAME/console.log.
 lab_vm() {
 	local name=$1 ip= ip6= queues=1 smp= mem=256 bridge=br0 wait=1
 	shift
@@ -360,28 +397,29 @@ lab_vm() {
 	local n=$_LAB_VM_COUNT
 	_LAB_VM_COUNT=$((n + 1))
 	[[ -n "$ip" ]] || ip=10.0.2.$((10 + n))/24
-	[[ -n "$smp" ]] || smp=$((queues > 1 ? queues : 1))
+	[[ -n "$smp" ]] || smp=$queues
 	local dir=$LAB_VM_DIR/$name tap=tap-$name mac
 	mac=$(printf '52:54:00:12:34:%02x' $((0x10 + n)))
 	[[ ${#tap} -le 15 ]] || lab_fail "lab_vm: name $name too long for a tap name"
 	[[ -n "${NETTRACE_LAB_BZIMAGE:-}" && -n "${NETTRACE_LAB_VM_INITRD:-}" ]] || lab_fail "lab_vm: not in the lab"
 
-	local accel=(-enable-kvm -cpu host)
+	local accel=(-enable-kvm -cpu host) kind=kvm
 	modprobe kvm_amd 2>/dev/null || modprobe kvm_intel 2>/dev/null
 	if [[ ! -c /dev/kvm ]]; then
-		lab_log "lab_vm: WARNING: no /dev/kvm in the lab; the nested VM falls back to TCG (slow)"
-		accel=(-accel tcg -cpu max)
+		lab_log "lab_vm: WARNING: no /dev/kvm in the lab; the nested VM falls back to TCG (very slow)"
+		accel=(-accel tcg -cpu max) kind=tcg
 	fi
 	lab_modprobe tun vhost_net
 
 	rm -rf "$dir"
-	mkdir -p "$dir/io/cmd" "$dir/io/run" "$dir/io/out"
+	mkdir -p "$dir/io/cmd" "$dir/io/out"
+	mkfifo "$dir/ctl.in" "$dir/ctl.out"
 	{
 		echo "NAME=$name"
 		echo "IP=$ip"
 		echo "IP6=$ip6"
 		echo "MAC=$mac"
-		echo "AGENT=$LAB_DIR/guest/vm-agent.sh"
+		echo "ACCEL=$kind"
 	} >"$dir/io/config"
 	local mq=()
 	((queues > 1)) && mq=(multi_queue)
@@ -389,43 +427,46 @@ lab_vm() {
 	lab_defer ip link del "$tap"
 	ip link set "$tap" up
 	if [[ "$bridge" != none ]]; then
-		ovs-vsctl --timeout=30 add-port "$bridge" "$tap" || lab_fail "ovs-vsctl add-port $bridge $tap"
+		ovs-vsctl --timeout=60 add-port "$bridge" "$tap" || lab_fail "ovs-vsctl add-port $bridge $tap"
 		lab_defer ovs-vsctl --timeout=10 --if-exists del-port "$bridge" "$tap"
 	fi
 	local netdev="tap,id=n0,ifname=$tap,script=no,downscript=no,vhost=on"
 	local nic="virtio-net-pci,netdev=n0,mac=$mac"
 	((queues > 1)) && netdev+=",queues=$queues" && nic+=",mq=on,vectors=$((2 * queues + 2))"
+	# quiet: each console byte of a nested guest is an I/O exit emulated by TCG; keep the boot log short.
 	qemu-system-x86_64 "${accel[@]}" -m "$mem" -smp "$smp" -nodefaults -display none -no-reboot \
 		-kernel "$NETTRACE_LAB_BZIMAGE" -initrd "$NETTRACE_LAB_VM_INITRD" \
-		-append "console=ttyS0 panic=-1 rdinit=/init mitigations=off loglevel=4" \
+		-append "console=ttyS0 panic=-1 rdinit=/init mitigations=off quiet loglevel=3" \
 		-serial "file:$dir/console.log" \
 		-virtfs local,path=/,mount_tag=labroot,security_model=none,readonly=on,multidevs=remap \
 		-virtfs "local,path=$dir/io,mount_tag=vmio,security_model=none" \
+		-device virtio-serial-pci -chardev "pipe,id=ctl,path=$dir/ctl" \
+		-device virtserialport,chardev=ctl,name=lab.ctl \
 		-netdev "$netdev" -device "$nic" \
-		-pidfile "$dir/qemu.pid" </dev/null >"$dir/qemu.log" 2>&1 &
+		</dev/null >"$dir/qemu.log" 2>&1 &
 	echo $! >"$dir/pid"
 	lab_defer _lab_vm_stop "$name"
-	lab_log "vm $name: booting (tap $tap on ${bridge}, $queues queue(s), $smp vCPU(s), ip $ip, ${accel[*]})"
+	lab_log "vm $name: booting (tap $tap on $bridge, $queues queue(s), $smp vCPU(s), ip $ip, ${accel[*]})"
 	((wait)) && lab_vm_wait_ready "$name"
 	return 0
 }
 
-# lab_vm_wait_ready NAME [TIMEOUT_SEC]: wait until the VM's agent has configured its NIC (default 180 s; a KVM VM
-# needs ~5 s, a TCG fallback much more).
+# lab_vm_wait_ready NAME [TIMEOUT_SEC]: wait until the VM has configured its NIC (default 300 s; unloaded, a nested
+# KVM VM is up in ~5 s, but TCG slows down a lot when the host is busy).
 lab_vm_wait_ready() {
-	local name=$1 timeout=${2:-180} dir=$LAB_VM_DIR/$1 start=$SECONDS
+	local name=$1 timeout=${2:-300} dir=$LAB_VM_DIR/$1 start=$SECONDS
 	lab_wait_until "$timeout" "VM $name to boot" _lab_vm_ready_or_dead "$name"
-	if [[ ! -e "$dir/io/ready" ]]; then
+	if [[ ! -s "$dir/io/ready" ]]; then
 		echo "--- $name qemu.log:" >&2
 		cat "$dir/qemu.log" >&2
 		echo "--- $name console.log (tail):" >&2
 		tail -n 40 "$dir/console.log" >&2
-		lab_fail "VM $name died while booting"
+		lab_fail "VM $name failed to boot"
 	fi
 	lab_log "vm $name: ready after $((SECONDS - start))s ($(cat "$dir/io/ready"))"
 }
 _lab_vm_ready_or_dead() {
-	[[ -e "$LAB_VM_DIR/$1/io/ready" || -e "$LAB_VM_DIR/$1/io/failed" ]] && return 0
+	[[ -s "$LAB_VM_DIR/$1/io/ready" || -e "$LAB_VM_DIR/$1/io/failed" ]] && return 0
 	! kill -0 "$(cat "$LAB_VM_DIR/$1/pid")" 2>/dev/null
 }
 _lab_vm_stop() {
@@ -437,60 +478,76 @@ _lab_vm_stop() {
 _lab_not_running() { ! kill -0 "$1" 2>/dev/null; }
 
 # lab_vm_pid NAME: pid of the VM's QEMU process. lab_vm_ip NAME: its IPv4 address (without the prefix length).
+# lab_vm_tap NAME: its tap device.
 lab_vm_pid() { cat "$LAB_VM_DIR/$1/pid"; }
 lab_vm_ip() {
 	local ip
 	ip=$(sed -n 's/^IP=//p' "$LAB_VM_DIR/$1/io/config")
 	echo "${ip%/*}"
 }
+lab_vm_tap() { echo "tap-$1"; }
+# lab_vm_accel NAME: "kvm" when the VM runs on the lab's KVM, "tcg" when it fell back to TCG.
+lab_vm_accel() {
+	sed -n 's/^ACCEL=//p' "$LAB_VM_DIR/$1/io/config"
+}
 
-# lab_vm_spawn NAME CMD...: start CMD (bash; cwd = the project root; NETTRACE* exported) in the VM without
-# waiting; prints a job id for lab_vm_wait / lab_vm_output.
+# lab_vm_spawn NAME SCRIPT: start SCRIPT (busybox sh, cwd /) in the VM without waiting; sets LAB_VM_JOB (and prints
+# it) for lab_vm_wait / lab_vm_output. The VM's PATH has only busybox applets (ping, nc, ip, ...); the helper
+# `labroot CMD...` runs CMD chrooted into the lab's root (cwd = the project root), where every host binary
+# (iperf3, bash, $NETTRACE) exists. NETTRACE* and PROJECT_ROOT are exported to the script.
 lab_vm_spawn() {
-	local name=$1 dir=$LAB_VM_DIR/$1/io id
+	local name=$1 dir=$LAB_VM_DIR/$1 id v
 	shift
-	[[ -e "$dir/ready" ]] || lab_fail "lab_vm_spawn: VM $name is not ready"
-	id=$(date +%s%N)-$BASHPID # unique even when called from a $(...) subshell
+	[[ -s "$dir/io/ready" ]] || lab_fail "lab_vm_spawn: VM $name is not ready"
+	id=${EPOCHREALTIME/./}-$BASHPID
 	{
-		echo '#!/bin/bash'
-		local v
 		for v in $(compgen -e); do
 			case "$v" in NETTRACE | NETTRACE_* | PROJECT_ROOT) printf 'export %s=%q\n' "$v" "${!v}" ;; esac
 		done
-		echo 'command -v ping >/dev/null || ping() { busybox ping "$@"; }'
-		printf 'cd %q || exit 125\n' "${PROJECT_ROOT:-/}"
-		if [[ $# -eq 1 ]]; then printf '%s\n' "$1"; else printf '%q ' "$@"; echo; fi
-	} >"$dir/cmd/.$id.tmp"
-	mv "$dir/cmd/.$id.tmp" "$dir/cmd/$id.sh"
+		# shellcheck disable=SC2016
+		echo 'labroot() { chroot /lab /bin/sh -c '\''cd "$0" && exec "$@"'\'' "${PROJECT_ROOT:-/}" "$@"; }'
+		printf '%s\n' "$*"
+	} >"$dir/io/cmd/$id.sh"
+	echo "$id" >"$dir/ctl.in"
+	LAB_VM_JOB=$id
 	echo "$id"
 }
 
-# lab_vm_wait NAME ID [TIMEOUT_SEC]: wait (default 120 s) for a spawned command; print its output; return its
-# exit status. A timeout fails the test.
+# lab_vm_wait NAME ID [TIMEOUT_SEC]: wait (default 300 s) for a spawned script; print its output; return its exit
+# status. A timeout fails the test.
 lab_vm_wait() {
-	local name=$1 id=$2 timeout=${3:-120} dir=$LAB_VM_DIR/$1/io
-	lab_wait_until "$timeout" "command $id in VM $name" test -e "$dir/out/$id.rc"
+	local name=$1 id=$2 timeout=${3:-300} dir=$LAB_VM_DIR/$1/io
+	lab_wait_until "$timeout" "command $id in VM $name" test -s "$dir/out/$id.rc"
 	cat "$dir/out/$id.out"
 	return "$(cat "$dir/out/$id.rc")"
 }
 
-# lab_vm_output NAME ID: the output a spawned command produced so far.
+# lab_vm_output NAME ID: the output a spawned script produced so far.
 lab_vm_output() { cat "$LAB_VM_DIR/$1/io/out/$2.out" 2>/dev/null; }
 
-# lab_vm_exec NAME [--timeout SEC] CMD...: run CMD in the VM and wait for it; prints its output (stdout and
-# stderr), returns its status. A single argument is a bash script snippet; several are one quoted command.
+# lab_vm_exec NAME [--timeout SEC] SCRIPT: run SCRIPT in the VM (see lab_vm_spawn) and wait for it; prints its
+# output (stdout and stderr) and returns its status.
 lab_vm_exec() {
-	local name=$1 timeout=120 id
+	local name=$1 timeout=300
 	shift
 	if [[ "${1:-}" == --timeout ]]; then
 		timeout=$2
 		shift 2
 	fi
-	id=$(lab_vm_spawn "$name" "$@") || exit 1
-	lab_vm_wait "$name" "$id" "$timeout"
+	lab_vm_spawn "$name" "$@" >/dev/null
+	lab_vm_wait "$name" "$LAB_VM_JOB" "$timeout"
 }
 
-# lab_vm_pair [--queues N]: two VMs vm0 (10.0.2.10) and vm1 (10.0.2.11) on br0, booted in parallel.
+# lab_vm_ping_ok NAME DST COUNT: ping from VM NAME (busybox ping) and assert 0% loss; sets LAB_PING_TX/RX.
+lab_vm_ping_ok() {
+	local out
+	out=$(lab_vm_exec "$1" "ping -c $3 -i 0.1 -W 5 $2") || true
+	_lab_parse_ping "$out" "$3"
+	lab_assert_eq "ping vm $1 -> $2: transmitted" "$LAB_PING_TX" "$3"
+	lab_assert_eq "ping vm $1 -> $2: received" "$LAB_PING_RX" "$3"
+}
+
+# lab_vm_pair [lab_vm options]: two VMs vm0 (10.0.2.10) and vm1 (10.0.2.11) on br0, booted in parallel.
 lab_vm_pair() {
 	lab_vm vm0 --no-wait "$@"
 	lab_vm vm1 --no-wait "$@"
