@@ -29,6 +29,7 @@ const std::vector<AliasSpec>& aliases() {
       {"drop_monitor_controller", {"drop", "monitor"}},
       {"sched_latency_monitor", {"cpu", "schedlat", "--process", "ovs-vswitchd"}},
       {"vhost_wakeup_latency", {"cpu", "schedlat", "--process", "vhost-", "--allow-absent", "--threshold-us", "50", "-i", "5"}},
+      {"offcputime-ts", {"cpu", "offcpu"}},
       {"ksoftirqd_sched_latency_summary", {"cpu", "schedlat", "--process", "ksoftirqd", "--per-thread", "--threshold-us", "100", "-i", "5"}},
   };
   return list;

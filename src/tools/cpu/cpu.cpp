@@ -26,6 +26,8 @@ std::vector<bpf::Hook> schedlat_hooks() {
           sched_hook("sched_switch")};
 }
 
+std::vector<bpf::Hook> offcpu_hooks() { return {sched_hook("sched_switch")}; }
+
 std::vector<bpf::Hook> hooks() {
   std::vector<bpf::Hook> out;
   auto add = [&](std::vector<bpf::Hook> hs) {
@@ -36,6 +38,7 @@ std::vector<bpf::Hook> hooks() {
     }
   };
   add(schedlat_hooks());
+  add(offcpu_hooks());
   return out;
 }
 
@@ -89,12 +92,46 @@ void setup_schedlat(CLI::App& cpu, Context& ctx) {
   });
 }
 
+void setup_offcpu(CLI::App& cpu, Context& ctx) {
+  auto o = std::make_shared<OffcpuOptions>();
+  auto* app = cpu.add_subcommand("offcpu", "Off-CPU (blocked) time by thread and kernel/user stack (offcputime-ts)");
+  cli::add_output_options(*app, o->common);
+  app->add_option("-p,--pid", o->pid_list, "Only these processes (comma list)");
+  app->add_option("-t,--tid", o->tid_list, "Only these threads (comma list)");
+  auto* u = app->add_flag("-u,--user-threads-only", o->user_threads_only, "User threads only (no kernel threads)");
+  app->add_flag("-k,--kernel-threads-only", o->kernel_threads_only, "Kernel threads only")->excludes(u);
+  auto* us = app->add_flag("-U,--user-stacks-only", o->user_stacks_only, "Show user stacks only");
+  app->add_flag("-K,--kernel-stacks-only", o->kernel_stacks_only, "Show kernel stacks only")->excludes(us);
+  app->add_flag("-d,--delimited", o->delimited, "Put '-' between kernel and user stacks");
+  app->add_flag("-f,--folded", o->folded, "Folded output for flame graphs (comm;frames value_us)");
+  app->add_flag("-s,--offset", o->offset, "Show address offsets (always on: frames print func+0xoff)");
+  app->add_option("--stack-storage-size", o->stack_storage, "Stack traces kept (distinct stacks)")
+      ->check(CLI::Range(1, 1 << 20));
+  app->add_option("-m,--min-block-time", o->min_us, "Only blocks of at least this many us")->check(CLI::Range(uint64_t{0}, UINT64_MAX / 1000));
+  app->add_option("-M,--max-block-time", o->max_us, "Only blocks of at most this many us");
+  app->add_option("--state", o->state, "Only threads that left the CPU in this state (0 running, 1 sleeping, 2 disk sleep, …)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 31));
+  app->add_option("--top", o->top, "Only the N stacks with most off-CPU time per report")->check(CLI::Range(1, 1000000));
+  cli::add_interval_option(*app, o->common, "-I,--interval", 0);
+  app->add_option("duration", o->positional, "Seconds to trace (default: until Ctrl-C)")->expected(0, 1);
+  app->callback([o, &ctx] {
+    resolve_filter(o->filter, o->pid_list, o->tid_list, "", false);
+    if (!o->positional.empty()) o->common.duration_s = cli::parse_seconds(o->positional[0], "duration");
+    if (o->min_us > o->max_us) throw usage_error("--min-block-time must not exceed --max-block-time");
+    ctx.action = [o] { return run_offcpu(*o); };
+  });
+  app->add_option_function<std::string>(
+      "--duration", [o](const std::string& v) { o->common.duration_s = cli::parse_seconds(v, "--duration"); },
+      "Stop after this long (same as the positional duration)");
+}
+
 }  // namespace
 
 void setup(CLI::App& root, Context& ctx) {
   auto* cpu = root.add_subcommand("cpu", "CPU-side latency: run-queue waits, off-CPU time, futex waits, CPU usage");
   cpu->require_subcommand(1);
   setup_schedlat(*cpu, ctx);
+  setup_offcpu(*cpu, ctx);
 }
 
 }  // namespace nettrace::tools::cpu

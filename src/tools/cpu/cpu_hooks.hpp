@@ -13,5 +13,6 @@ namespace nettrace::tools::cpu {
 [[nodiscard]] bpf::Hook sched_hook(const std::string& event, bool required = true);
 
 [[nodiscard]] std::vector<bpf::Hook> schedlat_hooks();
+[[nodiscard]] std::vector<bpf::Hook> offcpu_hooks();
 
 }  // namespace nettrace::tools::cpu

@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: GPL-2.0
+// nettrace cpu offcpu: blocked time by thread and kernel/user stack (offcputime-ts). See docs/tools/cpu.md.
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <future>
+#include <map>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "nettrace/bpf/handles.hpp"
+#include "nettrace/bpf/probe_plan.hpp"
+#include "nettrace/core/signals.hpp"
+#include "nettrace/core/timefmt.hpp"
+#include "nettrace/output/output.hpp"
+#include "nettrace/sys/kernel_info.hpp"
+#include "nettrace/sys/ksyms.hpp"
+#include "tools/cpu/cpu.hpp"
+#include "tools/cpu/cpu_bpf.hpp"
+#include "tools/cpu/cpu_hooks.hpp"
+#include "tools/cpu/cpu_util.hpp"
+#include "tools/cpu/usym.hpp"
+#include "cpu_offcpu.skel.h"
+
+namespace nettrace::tools::cpu {
+namespace {
+
+struct KeyLess {
+  bool operator()(const nt_offcpu_key& a, const nt_offcpu_key& b) const { return memcmp(&a, &b, sizeof(a)) < 0; }
+};
+using Snapshot = std::map<nt_offcpu_key, nt_offcpu_val, KeyLess>;
+
+class Offcpu {
+ public:
+  explicit Offcpu(const OffcpuOptions& o) : o_(o), out_(o.common.json) {}
+
+  int run() {
+    auto forced = cli::apply_common(o_.common);
+    core::install_stop_handlers();
+    auto ksyms_future = std::async(std::launch::async, [] { return sys::Ksyms::load(); });
+    auto skel = bpf::Skeleton<cpu_offcpu_bpf>::open("cpu offcpu");
+    configure_filter(skel.get(), o_.filter);
+    auto* ro = skel->rodata;
+    ro->cfg_min_ns = o_.min_us * 1000;
+    ro->cfg_max_ns = o_.max_us >= UINT64_MAX / 1000 ? UINT64_MAX : o_.max_us * 1000;
+    ro->cfg_state = o_.state;
+    ro->cfg_user_only = o_.user_threads_only;
+    ro->cfg_kernel_only = o_.kernel_threads_only;
+    ro->cfg_kstacks = !o_.user_stacks_only;
+    ro->cfg_ustacks = !o_.kernel_stacks_only;
+    bpf_map__set_max_entries(skel->maps.stacks, o_.stack_storage);
+    bpf::ProbePlan plan;
+    for (auto& h : offcpu_hooks()) plan.add(h);
+    if (forced) plan.force(*forced);
+    bpf::Features features;
+    plan.choose(skel->obj, features);
+    sys::release_vmlinux_btf();
+    skel.load("cpu offcpu");
+    fill_filter_maps(skel.get(), o_.filter);
+    try {
+      ksyms_ = std::make_unique<sys::Ksyms>(ksyms_future.get());
+    } catch (const Error& e) {
+      spdlog::warn("{}: kernel stacks show raw addresses", e.what());
+      ksyms_ = std::make_unique<sys::Ksyms>(sys::Ksyms::parse(""));
+    }
+    auto links = plan.attach(skel->obj);
+    counts_fd_ = bpf_map__fd(skel->maps.counts);
+    stacks_fd_ = bpf_map__fd(skel->maps.stacks);
+    counters_fd_ = bpf_map__fd(skel->maps.counters);
+    start_ns_ = last_ns_ = core::monotonic_ns();
+    spdlog::info("attached: {}", plan.describe());
+    cli::signal_ready(o_.common);
+    if (!out_.json() && !o_.folded)
+      out_.text(fmt::format("Tracing off-CPU time (us) of {} by {} stack{}... Hit Ctrl-C to end.\n", describe(),
+                            o_.user_stacks_only ? "user" : o_.kernel_stacks_only ? "kernel" : "user + kernel",
+                            o_.common.duration_s > 0 ? fmt::format(" for {} secs", o_.common.duration_s) : ""));
+    loop();
+    report(core::monotonic_ns(), true);
+    return 0;
+  }
+
+ private:
+  std::string describe() const {
+    std::string s = o_.user_threads_only ? "user threads" : o_.kernel_threads_only ? "kernel threads" : "all threads";
+    if (!o_.filter.tgids.empty()) s = fmt::format("pid {}", fmt::join(o_.filter.tgids, ","));
+    if (!o_.filter.tids.empty()) s = fmt::format("tid {}", fmt::join(o_.filter.tids, ","));
+    return s;
+  }
+
+  void loop() {
+    const uint64_t deadline = o_.common.duration_s > 0 ? start_ns_ + static_cast<uint64_t>(o_.common.duration_s * 1e9) : 0;
+    const uint64_t interval_ns = static_cast<uint64_t>(o_.common.interval_s * 1e9);
+    uint64_t next = interval_ns ? start_ns_ + interval_ns : 0;
+    while (!core::stop_requested()) {
+      usleep(50000);
+      const uint64_t now = core::monotonic_ns();
+      if (deadline && now >= deadline) break;
+      if (next && now >= next) {
+        report(now, false);
+        next += interval_ns;
+      }
+    }
+  }
+
+  std::vector<uint64_t> stack(int32_t id) const {
+    std::vector<uint64_t> out;
+    if (id < 0) return out;
+    std::vector<uint64_t> frames(NT_CPU_STACK_DEPTH);
+    if (bpf_map_lookup_elem(stacks_fd_, &id, frames.data()) != 0) return out;
+    for (auto a : frames) {
+      if (!a) break;
+      out.push_back(a);
+    }
+    return out;
+  }
+
+  // The stack starts inside the BPF program and the tracepoint glue; drop those frames.
+  std::vector<uint64_t> kernel_stack(int32_t id) const {
+    auto st = stack(id);
+    size_t cut = 0;
+    for (size_t i = 0; i < st.size() && i < 8; i++) {
+      const std::string f = ksyms_->function(st[i]);
+      if (f.rfind("bpf_trace_run", 0) == 0 || f.rfind("__bpf_trace_", 0) == 0 || f.rfind("__traceiter_", 0) == 0)
+        cut = i + 1;
+    }
+    st.erase(st.begin(), st.begin() + static_cast<long>(cut));
+    return st;
+  }
+
+  std::vector<std::string> kframes(int32_t id, bool names) const {
+    std::vector<std::string> out;
+    for (auto a : kernel_stack(id)) out.push_back(names ? ksyms_->function(a) : ksyms_->symbolize(a));
+    for (auto& s : out)
+      if (s.empty()) s = "[unknown]";
+    return out;
+  }
+
+  std::vector<std::string> uframes(const nt_offcpu_key& k, bool names) {
+    std::vector<std::string> out;
+    for (auto a : stack(k.ustack)) {
+      std::string s = names ? usyms_.function(static_cast<pid_t>(k.tgid), a) : usyms_.symbolize(static_cast<pid_t>(k.tgid), a);
+      out.push_back(s.empty() ? "[unknown]" : s);
+    }
+    return out;
+  }
+
+  // One report: intervals show what blocked since the last one, the end everything since start
+  // when there were no intervals.
+  void report(uint64_t now, bool final_report) {
+    Snapshot cur;
+    for (auto& [k, v] : dump_map<nt_offcpu_key, nt_offcpu_val>(counts_fd_)) cur[k] = v;
+    std::vector<std::pair<nt_offcpu_key, nt_offcpu_val>> rows;
+    for (const auto& [k, v] : cur) {
+      nt_offcpu_val d = v;
+      if (auto it = prev_.find(k); it != prev_.end()) {
+        d.total_ns -= it->second.total_ns;
+        d.count -= it->second.count;
+      }
+      if (d.count) rows.emplace_back(k, d);
+    }
+    prev_ = std::move(cur);
+    std::sort(rows.begin(), rows.end(), [](auto& a, auto& b) { return a.second.total_ns > b.second.total_ns; });
+    if (o_.top > 0 && rows.size() > static_cast<size_t>(o_.top)) rows.resize(static_cast<size_t>(o_.top));
+    Counters c = read_counters(counters_fd_);
+    Counters d{};
+    for (size_t i = 0; i < c.size(); i++) d[i] = c[i] - prev_counters_[i];
+    prev_counters_ = c;
+    const double secs = static_cast<double>(now - last_ns_) / 1e9;
+    last_ns_ = now;
+    usyms_.reset();  // mappings may have changed since the last report
+    const bool interval = o_.common.interval_s > 0;
+    if (final_report && interval && rows.empty()) return;
+
+    if (out_.json()) {
+      for (const auto& [k, v] : rows) {
+        nlohmann::json j{{"type", "offcpu_stack"}, {"pid", k.tgid}, {"tid", k.pid}, {"comm", comm_str(k.comm)},
+                         {"total_ns", v.total_ns}, {"total_us", v.total_ns / 1000}, {"count", v.count}};
+        if (!o_.user_stacks_only) j["kernel_stack"] = k.kstack >= 0 ? kframes(k.kstack, false) : std::vector<std::string>{};
+        if (!o_.kernel_stacks_only) j["user_stack"] = k.ustack >= 0 ? uframes(k, false) : std::vector<std::string>{};
+        if (o_.folded) j["folded"] = folded(k);
+        out_.record(j);
+      }
+      out_.record({{"type", final_report ? "offcpu_summary" : "offcpu_interval"},
+                   {"time", core::format_iso8601(core::realtime_ns())},
+                   {"interval_s", secs},
+                   {"stacks", rows.size()},
+                   {"blocks", d[NT_CPU_EVENTS]},
+                   {"kernel_stack_failures", d[NT_CPU_KSTACK_FAIL]},
+                   {"user_stack_failures", d[NT_CPU_USTACK_FAIL]},
+                   {"map_full", d[NT_CPU_MAP_FULL]},
+                   {"outside_min_max", d[NT_CPU_FILTERED_OUT]}});
+      return;
+    }
+    std::string t;
+    if (interval)
+      t += fmt::format("\n=== Off-CPU Analysis Report - Start Time: {} ===\n",
+                       core::format_local(core::realtime_ns() - static_cast<uint64_t>(secs * 1e9), false));
+    std::reverse(rows.begin(), rows.end());  // like offcputime: largest last, next to the prompt
+    for (const auto& [k, v] : rows) {
+      if (o_.folded) {
+        t += fmt::format("{} {}\n", folded(k), v.total_ns / 1000);
+        continue;
+      }
+      if (!o_.user_stacks_only) {
+        if (k.kstack < 0) t += "    [Missed Kernel Stack]\n";
+        for (const auto& f : kframes(k.kstack, false)) t += fmt::format("    {}\n", f);
+      }
+      if (!o_.kernel_stacks_only) {
+        if (o_.delimited && k.kstack >= 0 && k.ustack >= 0) t += "    --\n";
+        if (k.ustack < 0) t += "    [Missed User Stack]\n";
+        for (const auto& f : uframes(k, false)) t += fmt::format("    {}\n", f);
+      }
+      t += fmt::format("    {:<16} {} ({})\n        {}\n\n", "-", comm_str(k.comm), k.pid, v.total_ns / 1000);
+    }
+    if (d[NT_CPU_KSTACK_FAIL] || d[NT_CPU_USTACK_FAIL])
+      t += fmt::format("WARNING: {} kernel and {} user stacks could not be captured (raise --stack-storage-size)\n",
+                       d[NT_CPU_KSTACK_FAIL], d[NT_CPU_USTACK_FAIL]);
+    if (d[NT_CPU_MAP_FULL]) t += fmt::format("WARNING: {} blocks not counted (map full)\n", d[NT_CPU_MAP_FULL]);
+    if (interval) t += fmt::format("=== End of report ({:.1f}s) ===\n", secs);
+    out_.text(t);
+    out_.flush();
+  }
+
+  std::string folded(const nt_offcpu_key& k) {
+    std::vector<std::string> u, kf;
+    if (!o_.kernel_stacks_only) u = uframes(k, true);
+    if (!o_.user_stacks_only) kf = kframes(k.kstack, true);
+    return fold_stack(comm_str(k.comm), u, kf, o_.delimited);
+  }
+
+  const OffcpuOptions& o_;
+  output::Output out_;
+  std::unique_ptr<sys::Ksyms> ksyms_;
+  UserSymbolizer usyms_;
+  int counts_fd_ = -1, stacks_fd_ = -1, counters_fd_ = -1;
+  uint64_t start_ns_ = 0, last_ns_ = 0;
+  Snapshot prev_;
+  Counters prev_counters_{};
+};
+
+}  // namespace
+
+int run_offcpu(const OffcpuOptions& o) { return Offcpu(o).run(); }
+
+}  // namespace nettrace::tools::cpu

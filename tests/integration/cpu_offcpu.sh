@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# nettrace cpu offcpu against known sleeps: nt_sleeper sleeps 50 x 20 ms in nanosleep(). Every sleep
+# must be one block in a stack with the kernel's do_nanosleep and the user's clock_nanosleep, and the
+# stack's off-CPU total must lie between the time asked for (50 x 20 ms: a sleep never ends early)
+# and the loop's own wall-clock time (the workload measures it with CLOCK_MONOTONIC).
+# Folded output must carry the same stack; a pid that does not exist must fail with exit 2.
+set -u
+NETTRACE=${NETTRACE:?NETTRACE must point to the nettrace binary}
+BUILD=${NETTRACE_BUILD:-$(dirname "$NETTRACE")}
+SLEEPER=$BUILD/tests/workloads/nt_sleeper
+[ "$(id -u)" = 0 ] || { echo "SKIP: needs root (BPF)"; exit 77; }
+[ -x "$SLEEPER" ] || { echo "SKIP: $SLEEPER not built"; exit 77; }
+command -v jq >/dev/null || { echo "SKIP: needs jq"; exit 77; }
+
+tmp=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$tmp"; }
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+wait_file() { for _ in $(seq 200); do [ -e "$1" ] && return 0; sleep 0.1; done; return 1; }
+wait_line() { for _ in $(seq 200); do [ -s "$1" ] && return 0; sleep 0.1; done; return 1; }
+
+N=50; T_US=20000
+# run NAME ARGS...: starts a sleeper (it stays in pause() afterwards, so its ELF stays readable),
+# traces it with ARGS for 4 s, leaves output in $tmp/NAME.json and the workload's line in $tmp/NAME.w.
+run() {
+  local name=$1; shift
+  mkfifo "$tmp/$name.go"
+  "$SLEEPER" "$tmp/$name.go" $T_US $N pause >"$tmp/$name.w" &
+  local wpid=$!
+  pids+=("$wpid")
+  "$NETTRACE" cpu offcpu -p "$wpid" "$@" --ready-file "$tmp/$name.ready" 4 >"$tmp/$name.json" 2>"$tmp/$name.err" &
+  local npid=$!
+  pids+=("$npid")
+  wait_file "$tmp/$name.ready" || { cat "$tmp/$name.err"; fail "$name: nettrace did not attach"; }
+  echo go >"$tmp/$name.go"
+  wait_line "$tmp/$name.w" || fail "$name: workload did not finish"
+  wait "$npid" || { cat "$tmp/$name.err"; fail "$name: nettrace exited non-zero"; }
+  kill "$wpid"
+  echo "$wpid"
+}
+
+wpid=$(run json --json)
+sel='select(.type=="offcpu_stack" and (.kernel_stack|any(startswith("do_nanosleep"))) and (.user_stack|any(startswith("clock_nanosleep"))))'
+total=$(jq -s "[.[] | $sel | .total_ns] | add // 0" "$tmp/json.json")
+count=$(jq -s "[.[] | $sel | .count] | add // 0" "$tmp/json.json")
+others=$(jq -s --argjson p "$wpid" '[.[] | select(.type=="offcpu_stack" and .pid != $p)] | length' "$tmp/json.json")
+wall=$(jq -r .wall_ns "$tmp/json.w")
+want=$(( N * T_US * 1000 ))
+echo "nanosleep stack: $count blocks, $total ns off-CPU; asked $want ns, loop wall time $wall ns"
+[ "$others" = 0 ] || fail "-p $wpid reported $others stacks of other processes"
+[ "$count" = "$N" ] || fail "expected $N blocks in nanosleep, got $count"
+[ "$total" -ge "$want" ] || fail "off-CPU total $total ns is below the $want ns slept"
+[ "$total" -le "$wall" ] || fail "off-CPU total $total ns exceeds the loop's wall time $wall ns"
+jq -e -s '[.[] | select(.type=="offcpu_summary")] | length == 1' "$tmp/json.json" >/dev/null || fail "no offcpu_summary record"
+
+run folded -f >/dev/null
+line=$(grep -E '^nt_sleeper;.*clock_nanosleep;.*do_nanosleep' "$tmp/folded.json" | head -n1)
+[ -n "$line" ] || { cat "$tmp/folded.json"; fail "folded output has no nt_sleeper;…clock_nanosleep;…do_nanosleep line"; }
+us=${line##* }
+echo "folded: ${line:0:100}… $us us"
+[ "$us" -ge $(( want / 1000 )) ] || fail "folded value $us us is below the $(( want / 1000 )) us slept"
+
+"$NETTRACE" cpu offcpu -p 4194304 1 >/dev/null 2>"$tmp/err"; rc=$?
+[ "$rc" = 2 ] && grep -q 4194304 "$tmp/err" && [ "$(wc -l <"$tmp/err")" = 1 ] ||
+  fail "unknown pid: exit $rc, stderr: $(cat "$tmp/err")"
+echo "PASS"
