@@ -17,7 +17,7 @@
 #include <bpf/libbpf.h>
 #include <fmt/format.h>
 
-#include "nettrace/sys/kernel_info.hpp"
+#include "nettrace/sys/btf_scan.hpp"
 #include "nettrace/sys/mounts.hpp"
 
 namespace nettrace::bpf {
@@ -53,10 +53,7 @@ int load(bpf_prog_type type, bpf_attach_type expected, uint32_t btf_id) {
   return bpf_prog_load(type, "nt_probe", "GPL", kReturnZero, 2, &opts);
 }
 
-int btf_id(const char* name, int kind) {
-  const btf* b = sys::vmlinux_btf();
-  return b ? btf__find_by_name_kind(b, name, kind) : -1;
-}
+int btf_id(const char* name, int kind) { return sys::kernel_btf().find(name, kind); }
 
 int pmu_type(const char* name) {
   std::ifstream f(fmt::format("/sys/bus/event_source/devices/{}/type", name));

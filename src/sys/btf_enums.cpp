@@ -9,6 +9,7 @@
 #include <bpf/btf.h>
 #include <fmt/format.h>
 
+#include "nettrace/sys/btf_scan.hpp"
 #include "nettrace/sys/kernel_info.hpp"
 
 namespace nettrace::sys {
@@ -39,14 +40,10 @@ void for_each_enum(const btf* b, uint32_t first_id, Fn&& fn) {
 
 std::map<uint32_t, std::string> btf_enum_values(const std::string& enum_name, const std::string& strip_prefix) {
   std::map<uint32_t, std::string> out;
-  const btf* vmlinux = vmlinux_btf();
-  if (!vmlinux) return out;
-  int id = btf__find_by_name_kind(vmlinux, enum_name.c_str(), BTF_KIND_ENUM);
+  const RawBtf& b = kernel_btf();
+  int id = b.find(enum_name, BTF_KIND_ENUM);
   if (id < 0) return out;
-  const btf_type* t = btf__type_by_id(vmlinux, static_cast<uint32_t>(id));
-  const struct btf_enum* e = btf_enum(t);
-  for (int i = 0; i < btf_vlen(t); i++)
-    out[static_cast<uint32_t>(e[i].val)] = strip(btf__name_by_offset(vmlinux, e[i].name_off), strip_prefix);
+  for (const auto& [name, value] : b.enum_values(id)) out[static_cast<uint32_t>(value)] = strip(name, strip_prefix);
   return out;
 }
 

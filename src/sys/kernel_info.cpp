@@ -9,6 +9,8 @@
 
 #include <bpf/btf.h>
 
+#include "nettrace/sys/btf_scan.hpp"
+
 namespace nettrace::sys {
 
 std::string kernel_release() {
@@ -84,11 +86,9 @@ const btf* vmlinux_btf() {
 void release_vmlinux_btf() {
   g_vmlinux.reset();
   g_vmlinux_tried = false;
+  release_kernel_btf();
 }
 
-bool btf_has_type(const std::string& name, int kind) {
-  const btf* b = vmlinux_btf();
-  return b && btf__find_by_name_kind(b, name.c_str(), kind) >= 0;
-}
+bool btf_has_type(const std::string& name, int kind) { return kernel_btf().find(name, kind) >= 0; }
 
 }  // namespace nettrace::sys

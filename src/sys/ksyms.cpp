@@ -32,6 +32,58 @@ bool is_clone_of(std::string_view name, std::string_view base) {
   return true;
 }
 
+namespace {
+
+uint64_t parse_hex(std::string_view s) {
+  uint64_t v = 0;
+  for (char c : s) {
+    v <<= 4;
+    if (c >= '0' && c <= '9') v |= static_cast<uint64_t>(c - '0');
+    else if (c >= 'a' && c <= 'f') v |= static_cast<uint64_t>(c - 'a' + 10);
+    else if (c >= 'A' && c <= 'F') v |= static_cast<uint64_t>(c - 'A' + 10);
+  }
+  return v;
+}
+
+}  // namespace
+
+// One kallsyms line: "ffffffff81000000 T _text" or "ffffffffc0000000 t fn\t[mod]". Text symbols only.
+void Ksyms::add_line(std::string_view line, std::unordered_map<std::string, uint32_t>& modules) {
+  size_t sp1 = line.find(' ');
+  if (sp1 == std::string_view::npos || sp1 + 3 > line.size()) return;
+  char type = line[sp1 + 1];
+  if (type != 't' && type != 'T' && type != 'W' && type != 'w') return;
+  uint64_t addr = parse_hex(line.substr(0, sp1));
+  if (addr == 0) return;
+  std::string_view rest = line.substr(sp1 + 3);
+  std::string_view name = rest, mod;
+  size_t tab = rest.find_first_of("\t ");
+  if (tab != std::string_view::npos) {
+    name = rest.substr(0, tab);
+    size_t lb = rest.find('[', tab), rb = rest.find(']', tab);
+    if (lb != std::string_view::npos && rb != std::string_view::npos && rb > lb) mod = rest.substr(lb + 1, rb - lb - 1);
+  }
+  Symbol s{addr, static_cast<uint32_t>(names_.size()), 0};
+  names_.append(name);
+  names_.push_back('\0');
+  if (!mod.empty()) {
+    auto [it, inserted] = modules.try_emplace(std::string(mod), 0);
+    if (inserted) {
+      it->second = static_cast<uint32_t>(names_.size());
+      names_.append(mod);
+      names_.push_back('\0');
+    }
+    s.module_off = it->second;
+  }
+  syms_.push_back(s);
+}
+
+void Ksyms::finish() {
+  std::stable_sort(syms_.begin(), syms_.end(), [](const Symbol& a, const Symbol& b) { return a.addr < b.addr; });
+  syms_.shrink_to_fit();
+  names_.shrink_to_fit();
+}
+
 Ksyms Ksyms::parse(std::string_view text) {
   Ksyms k;
   k.names_.push_back('\0');
@@ -40,57 +92,30 @@ Ksyms Ksyms::parse(std::string_view text) {
   while (pos < text.size()) {
     size_t eol = text.find('\n', pos);
     if (eol == std::string_view::npos) eol = text.size();
-    std::string_view line = text.substr(pos, eol - pos);
+    k.add_line(text.substr(pos, eol - pos), modules);
     pos = eol + 1;
-    // "ffffffff81000000 T _text" or "ffffffffc0000000 t fn\t[mod]"
-    size_t sp1 = line.find(' ');
-    if (sp1 == std::string_view::npos || sp1 + 3 > line.size()) continue;
-    char type = line[sp1 + 1];
-    if (type != 't' && type != 'T' && type != 'W' && type != 'w') continue;
-    uint64_t addr = 0;
-    auto first = line.substr(0, sp1);
-    for (char c : first) {
-      addr <<= 4;
-      if (c >= '0' && c <= '9') addr |= static_cast<uint64_t>(c - '0');
-      else if (c >= 'a' && c <= 'f') addr |= static_cast<uint64_t>(c - 'a' + 10);
-      else if (c >= 'A' && c <= 'F') addr |= static_cast<uint64_t>(c - 'A' + 10);
-    }
-    if (addr == 0) continue;
-    std::string_view rest = line.substr(sp1 + 3);
-    std::string_view name = rest, mod;
-    size_t tab = rest.find_first_of("\t ");
-    if (tab != std::string_view::npos) {
-      name = rest.substr(0, tab);
-      size_t lb = rest.find('[', tab), rb = rest.find(']', tab);
-      if (lb != std::string_view::npos && rb != std::string_view::npos && rb > lb) mod = rest.substr(lb + 1, rb - lb - 1);
-    }
-    Symbol s{addr, static_cast<uint32_t>(k.names_.size()), 0};
-    k.names_.append(name);
-    k.names_.push_back('\0');
-    if (!mod.empty()) {
-      auto [it, inserted] = modules.try_emplace(std::string(mod), 0);
-      if (inserted) {
-        it->second = static_cast<uint32_t>(k.names_.size());
-        k.names_.append(mod);
-        k.names_.push_back('\0');
-      }
-      s.module_off = it->second;
-    }
-    k.syms_.push_back(s);
   }
-  std::stable_sort(k.syms_.begin(), k.syms_.end(), [](const Symbol& a, const Symbol& b) { return a.addr < b.addr; });
+  k.finish();
   return k;
 }
 
 Ksyms Ksyms::load(const std::string& path) {
   FILE* f = fopen(path.c_str(), "re");
   if (!f) throw failure(fmt::format("cannot read {}", path));
-  std::string text;
-  char buf[1 << 16];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), f)) > 0) text.append(buf, n);
+  // Line by line: the whole text (megabytes) is never held in memory.
+  Ksyms k;
+  k.names_.push_back('\0');
+  std::unordered_map<std::string, uint32_t> modules;
+  char* line = nullptr;
+  size_t cap = 0;
+  ssize_t n;
+  while ((n = getline(&line, &cap, f)) > 0) {
+    if (line[n - 1] == '\n') n--;
+    k.add_line(std::string_view(line, static_cast<size_t>(n)), modules);
+  }
+  free(line);
   fclose(f);
-  Ksyms k = parse(text);
+  k.finish();
   if (k.syms_.empty())
     throw failure(fmt::format("{} shows no kernel addresses", path), "run as root (kptr_restrict hides them)");
   return k;

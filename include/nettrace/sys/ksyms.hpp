@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -38,6 +39,8 @@ class Ksyms {
   [[nodiscard]] size_t size() const { return syms_.size(); }
 
  private:
+  void add_line(std::string_view line, std::unordered_map<std::string, uint32_t>& modules);
+  void finish();
   std::vector<Symbol> syms_;  // sorted by addr
   std::string names_;
 };

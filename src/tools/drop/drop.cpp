@@ -49,7 +49,7 @@ void set_bit(__u64* bitmap, uint32_t v) {
   if (v < NT_DROP_REASON_BITS) bitmap[v / 64] |= 1ULL << (v % 64);
 }
 
-Counters read_counters(int fd) {
+Counters read_counters_raw(int fd) {
   Counters out{};
   const int ncpu = libbpf_num_possible_cpus();
   std::vector<uint64_t> vals(static_cast<size_t>(ncpu > 0 ? ncpu : 1));
@@ -106,20 +106,30 @@ std::string pct(uint64_t n, uint64_t total) {
 
 class Session {
  public:
+  // Kernel counters with the normal frees filtered in user space moved from matched to normal.
+  Counters read_counters(int fd) const {
+    Counters c = read_counters_raw(fd);
+    c[NT_DROP_MATCHED] -= std::min(c[NT_DROP_MATCHED], normal_late_);
+    c[NT_DROP_NORMAL] += normal_late_;
+    return c;
+  }
+
   explicit Session(const DropOptions& o) : o_(o), out_(o.common.json) {}
 
   int run() {
+    const uint64_t t0 = core::monotonic_ns();
+    auto phase = [t0](const char* what) { spdlog::debug("{:.1f} ms: {}", (core::monotonic_ns() - t0) / 1e6, what); };
     auto forced = cli::apply_common(o_.common);
     core::install_stop_handlers();
     const nt_filter filter = cli::build_filter(o_.filter);
     const bool want_normal = !o_.disable_normal_filter && o_.mode == Mode::Events;
-    // kallsyms is needed for symbols and the normal-free ranges; read it while the programs load.
-    auto ksyms_future = std::async(std::launch::async, [] { return sys::Ksyms::load(); });
 
+    phase("start");
     reasons_ = sys::DropReasons::from_kernel();
     if (!reasons_.available())
       spdlog::warn("kernel has no skb drop reasons (before 5.17): reasons are reported as UNKNOWN");
 
+    phase("reasons");
     auto skel = bpf::Skeleton<drop_bpf>::open("drop");
     configure(skel, filter);
     bpf::ProbePlan plan;
@@ -127,9 +137,21 @@ class Session {
     if (forced) plan.force(*forced);
     bpf::Features features;
     plan.choose(skel->obj, features);
+    phase("plan");
     sys::release_vmlinux_btf();  // libbpf parses its own copy during load
     skel.load("drop");
+    phase("load");
+    // kallsyms (symbols, normal-free ranges) is read while we attach, after libbpf freed its BTF copy.
+    auto ksyms_future = std::async(std::launch::async, [] { return sys::Ksyms::load(); });
 
+    auto links = plan.attach(skel->obj);
+    bpf::RingBuffer rb(bpf_map__fd(skel->maps.events), &Session::on_event, this);
+    start_ns_ = core::monotonic_ns();
+    spdlog::info("attached: {}", plan.describe());
+    cli::signal_ready(o_.common);
+    phase("attach");
+    // Symbols arrive after attach: events wait in the ring buffer meanwhile, and the few normal frees
+    // that pass the kernel before its ranges are set are filtered here (handle_event).
     try {
       ksyms_ = std::make_unique<sys::Ksyms>(ksyms_future.get());
     } catch (const Error& e) {
@@ -137,12 +159,7 @@ class Session {
       ksyms_ = std::make_unique<sys::Ksyms>(sys::Ksyms::parse(""));
     }
     if (want_normal) fill_normal_ranges(skel);
-
-    auto links = plan.attach(skel->obj);
-    bpf::RingBuffer rb(bpf_map__fd(skel->maps.events), &Session::on_event, this);
-    start_ns_ = core::monotonic_ns();
-    spdlog::info("attached: {}", plan.describe());
-    cli::signal_ready(o_.common);
+    phase("ksyms");
     print_header();
 
     counters_fd_ = bpf_map__fd(skel->maps.counters);
@@ -208,11 +225,20 @@ class Session {
   }
 
   void fill_normal_ranges(bpf::Skeleton<drop_bpf>& skel) {
-    uint32_t n = 0;
     for (const char* fn : kNormalFreeCallers)
-      for (const auto& [lo, hi] : ksyms_->ranges(fn))
-        if (n < NT_DROP_NORMAL_RANGES) skel->bss->normal[n++] = {lo, hi};
-    skel->bss->normal_n = n;
+      for (const auto& r : ksyms_->ranges(fn))
+        if (normal_.size() < NT_DROP_NORMAL_RANGES) normal_.push_back(r);
+    for (size_t i = 0; i < normal_.size(); i++) skel->bss->normal[i] = {normal_[i].first, normal_[i].second};
+    __atomic_store_n(&skel->bss->normal_n, static_cast<uint32_t>(normal_.size()), __ATOMIC_RELEASE);
+    not_specified_ = reasons_.value("NOT_SPECIFIED");
+  }
+
+  // The kernel-side normal-free test, for events that passed before the ranges were set.
+  bool is_normal_free(const nt_drop_event& e) const {
+    if (reasons_.available() && (!not_specified_ || e.reason != *not_specified_)) return false;
+    for (const auto& [lo, hi] : normal_)
+      if (e.location >= lo && e.location < hi) return true;
+    return false;
   }
 
   void print_header() {
@@ -238,6 +264,10 @@ class Session {
   }
 
   void handle_event(const nt_drop_event& e) {
+    if (!normal_.empty() && is_normal_free(e)) {
+      normal_late_++;
+      return;
+    }
     received_++;
     const std::string reason = reasons_.available() ? reasons_.name(e.reason) : "UNKNOWN";
     by_reason_[reason]++;
@@ -464,6 +494,9 @@ class Session {
   int counters_fd_ = -1, drops_fd_ = -1, stacks_fd_ = -1;
   uint64_t start_ns_ = 0, last_report_ = 0, received_ = 0, warned_lost_ = 0, intervals_ = 0;
   Counters prev_counters_{};
+  std::vector<std::pair<uint64_t, uint64_t>> normal_;
+  std::optional<uint32_t> not_specified_;
+  uint64_t normal_late_ = 0;  // normal frees filtered here rather than in the kernel
   DropCounts prev_drops_;
   std::map<std::string, uint64_t> by_reason_, by_location_, by_protocol_, by_interface_;
 };
