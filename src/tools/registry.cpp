@@ -30,6 +30,7 @@ const std::vector<AliasSpec>& aliases() {
       {"sched_latency_monitor", {"cpu", "schedlat", "--process", "ovs-vswitchd"}},
       {"vhost_wakeup_latency", {"cpu", "schedlat", "--process", "vhost-", "--allow-absent", "--threshold-us", "50", "-i", "5"}},
       {"offcputime-ts", {"cpu", "offcpu"}},
+      {"futex", {"cpu", "futex"}},
       {"ksoftirqd_sched_latency_summary", {"cpu", "schedlat", "--process", "ksoftirqd", "--per-thread", "--threshold-us", "100", "-i", "5"}},
   };
   return list;

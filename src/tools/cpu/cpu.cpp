@@ -28,6 +28,12 @@ std::vector<bpf::Hook> schedlat_hooks() {
 
 std::vector<bpf::Hook> offcpu_hooks() { return {sched_hook("sched_switch")}; }
 
+std::vector<bpf::Hook> futex_hooks() {
+  using bpf::AttachKind;
+  return {{"syscalls:sys_enter_futex", {{AttachKind::Tracepoint, "tp_sys_enter_futex", "syscalls/sys_enter_futex"}}, true},
+          {"syscalls:sys_exit_futex", {{AttachKind::Tracepoint, "tp_sys_exit_futex", "syscalls/sys_exit_futex"}}, true}};
+}
+
 std::vector<bpf::Hook> hooks() {
   std::vector<bpf::Hook> out;
   auto add = [&](std::vector<bpf::Hook> hs) {
@@ -39,6 +45,7 @@ std::vector<bpf::Hook> hooks() {
   };
   add(schedlat_hooks());
   add(offcpu_hooks());
+  add(futex_hooks());
   return out;
 }
 
@@ -125,6 +132,24 @@ void setup_offcpu(CLI::App& cpu, Context& ctx) {
       "Stop after this long (same as the positional duration)");
 }
 
+void setup_futex(CLI::App& cpu, Context& ctx) {
+  auto o = std::make_shared<FutexOptions>();
+  auto* app = cpu.add_subcommand("futex", "futex() wait time per process/thread and operation; most contended futex words (futex)");
+  cli::add_output_options(*app, o->common);
+  app->add_option("-p,--process", o->process, "Only tasks whose name starts with this");
+  app->add_option("--pid", o->pid_list, "Only these processes (comma list)");
+  app->add_option("--tid", o->tid_list, "Only these threads (comma list)");
+  app->add_flag("-T,--per-thread", o->per_thread, "One histogram per thread instead of per process");
+  app->add_flag("--all-ops", o->all_ops, "Also show wakes, requeues and other non-waiting operations");
+  app->add_option("--top", o->top, "Contended futex words listed")->check(CLI::Range(1, 100000));
+  cli::add_interval_option(*app, o->common, "-i,--interval", 0);
+  cli::add_duration_option(*app, o->common, "-d,--duration");
+  app->callback([o, &ctx] {
+    resolve_filter(o->filter, o->pid_list, o->tid_list, o->process, false);
+    ctx.action = [o] { return run_futex(*o); };
+  });
+}
+
 }  // namespace
 
 void setup(CLI::App& root, Context& ctx) {
@@ -132,6 +157,7 @@ void setup(CLI::App& root, Context& ctx) {
   cpu->require_subcommand(1);
   setup_schedlat(*cpu, ctx);
   setup_offcpu(*cpu, ctx);
+  setup_futex(*cpu, ctx);
 }
 
 }  // namespace nettrace::tools::cpu

@@ -72,6 +72,8 @@ void setup(CLI::App& root, Context& ctx);
 int run_schedlat(const SchedlatOptions& o);
 int run_offcpu(const OffcpuOptions& o);
 int run_futex(const FutexOptions& o);
+// "WAIT", "WAKE", … for a futex command (op & FUTEX_CMD_MASK).
+[[nodiscard]] std::string futex_op_name(uint32_t cmd);
 int run_monitor(const MonitorOptions& o);
 
 }  // namespace nettrace::tools::cpu

@@ -14,5 +14,6 @@ namespace nettrace::tools::cpu {
 
 [[nodiscard]] std::vector<bpf::Hook> schedlat_hooks();
 [[nodiscard]] std::vector<bpf::Hook> offcpu_hooks();
+[[nodiscard]] std::vector<bpf::Hook> futex_hooks();
 
 }  // namespace nettrace::tools::cpu
