@@ -57,6 +57,27 @@ struct {
 
 NT_COUNTER_MAP(counters, NT_DROP_NCOUNTERS);
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct nt_xmit_key);
+	__type(value, __u64);
+} xmit_rc SEC(".maps");
+
+/* Entry state of the transmit probes, per thread (entry and return run on one thread). */
+struct xmit_entry {
+	__u32 ifindex;
+	__u32 netns;
+	__u64 ret_ptr; /* dev_hard_start_xmit's int *ret */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct xmit_entry);
+} xmit_entry SEC(".maps");
+
 static __always_inline bool reason_in(const volatile __u64 *bitmap, __u32 reason)
 {
 	__u64 word = reason / 64;
@@ -254,6 +275,107 @@ int tp_skb_kfree_skb(struct trace_event_raw_kfree_skb *args)
 		reason = BPF_CORE_READ(args, reason);
 	return handle_drop(args, BPF_CORE_READ(args, skbaddr) ? (struct sk_buff *)args->skbaddr : NULL,
 			   args->location, reason);
+}
+
+/*
+ * The transmit return-code view: where kprobes or fentry exist, count what __dev_queue_xmit and
+ * dev_hard_start_xmit return per device (the original qdisc_drop_trace's histograms, now filtered by
+ * interface as the user asked).
+ */
+static __always_inline void xmit_enter(__u32 func, struct net_device *dev, void *ret_ptr)
+{
+	struct xmit_entry st = {};
+	__u64 key = bpf_get_current_pid_tgid() << 1 | func;
+
+	if (!dev)
+		return;
+	st.ifindex = BPF_CORE_READ(dev, ifindex);
+	st.netns = nt_net_inum(BPF_CORE_READ(dev, nd_net.net));
+	if (!nt_filter_match_dev(&nt_filter_cfg, st.ifindex, st.netns))
+		return;
+	st.ret_ptr = (__u64)ret_ptr;
+	bpf_map_update_elem(&xmit_entry, &key, &st, BPF_ANY);
+}
+
+static __always_inline void xmit_exit(__u32 func, long rc)
+{
+	__u64 key = bpf_get_current_pid_tgid() << 1 | func, one = 1, *cnt;
+	struct xmit_entry *st = bpf_map_lookup_elem(&xmit_entry, &key);
+	struct nt_xmit_key k = {};
+	int ret = (int)rc;
+
+	if (!st)
+		return;
+	if (func == NT_XMIT_HARD_START && st->ret_ptr)
+		bpf_probe_read_kernel(&ret, sizeof(ret), (void *)st->ret_ptr);
+	k.func = func;
+	k.ifindex = st->ifindex;
+	k.netns = st->netns;
+	k.ret = ret;
+	bpf_map_delete_elem(&xmit_entry, &key);
+	cnt = bpf_map_lookup_elem(&xmit_rc, &k);
+	if (cnt)
+		__sync_fetch_and_add(cnt, 1);
+	else if (bpf_map_update_elem(&xmit_rc, &k, &one, BPF_NOEXIST))
+		nt_count(&counters, NT_DROP_MAP_FULL);
+}
+
+SEC("fentry/__dev_queue_xmit")
+int BPF_PROG(fentry_dev_queue_xmit, struct sk_buff *skb)
+{
+	xmit_enter(NT_XMIT_DEV_QUEUE, BPF_CORE_READ(skb, dev), NULL);
+	return 0;
+}
+
+SEC("fexit/__dev_queue_xmit")
+int BPF_PROG(fexit_dev_queue_xmit, struct sk_buff *skb, struct net_device *sb_dev, int ret)
+{
+	xmit_exit(NT_XMIT_DEV_QUEUE, ret);
+	return 0;
+}
+
+SEC("kprobe/__dev_queue_xmit")
+int BPF_KPROBE(kprobe_dev_queue_xmit, struct sk_buff *skb)
+{
+	xmit_enter(NT_XMIT_DEV_QUEUE, BPF_CORE_READ(skb, dev), NULL);
+	return 0;
+}
+
+SEC("kretprobe/__dev_queue_xmit")
+int BPF_KRETPROBE(kretprobe_dev_queue_xmit, int ret)
+{
+	xmit_exit(NT_XMIT_DEV_QUEUE, ret);
+	return 0;
+}
+
+SEC("fentry/dev_hard_start_xmit")
+int BPF_PROG(fentry_dev_hard_start_xmit, struct sk_buff *first, struct net_device *dev, struct netdev_queue *txq,
+	     int *ret)
+{
+	xmit_enter(NT_XMIT_HARD_START, dev, ret);
+	return 0;
+}
+
+SEC("fexit/dev_hard_start_xmit")
+int BPF_PROG(fexit_dev_hard_start_xmit)
+{
+	xmit_exit(NT_XMIT_HARD_START, 0);
+	return 0;
+}
+
+SEC("kprobe/dev_hard_start_xmit")
+int BPF_KPROBE(kprobe_dev_hard_start_xmit, struct sk_buff *first, struct net_device *dev, struct netdev_queue *txq,
+	       int *ret)
+{
+	xmit_enter(NT_XMIT_HARD_START, dev, ret);
+	return 0;
+}
+
+SEC("kretprobe/dev_hard_start_xmit")
+int BPF_KRETPROBE(kretprobe_dev_hard_start_xmit)
+{
+	xmit_exit(NT_XMIT_HARD_START, 0);
+	return 0;
 }
 
 char LICENSE[] SEC("license") = "GPL";

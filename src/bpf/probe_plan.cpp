@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <optional>
+#include <set>
 
 #include <bpf/btf.h>
 #include <fmt/format.h>
@@ -104,6 +105,7 @@ bool candidate_viable(const Candidate& c, Features& features, std::string& why, 
 
 void ProbePlan::choose(bpf_object* obj, Features& features) {
   choices_.clear();
+  std::set<std::string> warned_groups;
   for (const auto& hook : hooks_) {
     Choice choice;
     choice.hook = hook.name;
@@ -125,7 +127,10 @@ void ProbePlan::choose(bpf_object* obj, Features& features) {
       if (hook.required)
         throw failure(fmt::format("cannot attach to {} on this kernel: {}", hook.name, choice.why_not),
                       "see `nettrace doctor` for what this kernel supports");
-      spdlog::warn("{} unavailable, its stage is skipped: {}", hook.name, choice.why_not);
+      if (hook.group.empty())
+        spdlog::warn("{} unavailable, its stage is skipped: {}", hook.name, choice.why_not);
+      else if (warned_groups.insert(hook.group).second)
+        spdlog::warn("{} unavailable: {}", hook.group, choice.why_not);
     }
     choices_.push_back(choice);
   }

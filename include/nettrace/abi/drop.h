@@ -79,6 +79,19 @@ struct nt_drop_key {
 	char ifname[NT_IFNAMSIZ];
 };
 
+/* Transmit-path return codes (qdisc_drop_trace's kprobe view), counted per function, device and code. */
+enum nt_xmit_func {
+	NT_XMIT_DEV_QUEUE = 0,  /* __dev_queue_xmit: NET_XMIT_* or -errno */
+	NT_XMIT_HARD_START = 1, /* dev_hard_start_xmit: the driver's NETDEV_TX_* / NET_XMIT_* in *ret */
+};
+
+struct nt_xmit_key {
+	__u32 func;
+	__u32 ifindex;
+	__s32 ret;
+	__u32 netns;
+};
+
 struct nt_drop_range {
 	__u64 start;
 	__u64 end;

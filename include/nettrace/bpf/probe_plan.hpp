@@ -28,6 +28,7 @@ struct Hook {
   std::string name;  // what the user reads: "skb:kfree_skb"
   std::vector<Candidate> candidates;
   bool required = true;
+  std::string group;  // optional hooks of one group are reported once, under this name
 };
 
 struct Choice {

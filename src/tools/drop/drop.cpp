@@ -3,6 +3,7 @@
 
 #include "tools/drop/drop.hpp"
 
+#include <net/if.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include <future>
 #include <map>
 #include <optional>
+#include <tuple>
 
 #include <bpf/bpf.h>
 #include <fmt/format.h>
@@ -25,6 +27,7 @@
 #include "nettrace/output/output.hpp"
 #include "nettrace/sys/kernel_info.hpp"
 #include "nettrace/sys/ksyms.hpp"
+#include "nettrace/sys/netdev.hpp"
 // The skeleton names ABI structs, so it comes after them.
 #include "drop.skel.h"
 
@@ -134,6 +137,12 @@ class Session {
     configure(skel, filter);
     bpf::ProbePlan plan;
     for (auto& h : hooks()) plan.add(h);
+    // The transmit return-code view (qdisc mode) needs fentry or kprobes; elsewhere it stays unloaded.
+    for (auto& h : xmit_hooks()) {
+      for (auto& c : h.candidates)
+        if (auto* prog = bpf_object__find_program_by_name(skel->obj, c.program.c_str())) bpf_program__set_autoload(prog, false);
+      if (o_.mode == Mode::Qdisc) plan.add(h);
+    }
     if (forced) plan.force(*forced);
     bpf::Features features;
     plan.choose(skel->obj, features);
@@ -163,6 +172,9 @@ class Session {
     print_header();
 
     counters_fd_ = bpf_map__fd(skel->maps.counters);
+    xmit_fd_ = bpf_map__fd(skel->maps.xmit_rc);
+    for (const auto& ch : plan.choices())
+      if (ch.chosen && ch.hook.find("xmit return") != std::string::npos) xmit_active_ = true;
     drops_fd_ = bpf_map__fd(skel->maps.drops);
     stacks_fd_ = bpf_map__fd(skel->maps.stacks);
     loop(rb);
@@ -369,6 +381,17 @@ class Session {
       for (size_t i = 0; i < rows.size() && i < limit; i++) entries.push_back(row_json(rows[i], total));
       j["entries"] = entries;
       j["distinct"] = rows.size();
+      if (o_.mode == Mode::Qdisc && xmit_active_) {
+        auto rc = nlohmann::json::array();
+        for (const auto& x : xmit_rows())
+          rc.push_back({{"function", x.key.func == NT_XMIT_DEV_QUEUE ? "__dev_queue_xmit" : "dev_hard_start_xmit"},
+                        {"interface", ifname_of(x.key.ifindex, x.key.netns)},
+                        {"ifindex", x.key.ifindex},
+                        {"ret", x.key.ret},
+                        {"name", xmit_code_name(x.key.func, x.key.ret)},
+                        {"count", x.count}});
+        j["return_codes"] = rc;
+      }
       out_.record(j);
       return;
     }
@@ -379,7 +402,16 @@ class Session {
       for (const auto& r : rows)
         t += fmt::format("{:<16} {:<24} {:>10}\n", std::string(r.key.ifname, strnlen(r.key.ifname, NT_IFNAMSIZ)),
                          reasons_.name(r.key.reason), r.count);
-      t += fmt::format("Total qdisc drops: {}, lost events: {}\n\n", total, d[NT_DROP_RB_LOST]);
+      t += fmt::format("Total qdisc drops: {}, lost events: {}\n", total, d[NT_DROP_RB_LOST]);
+      if (xmit_active_) {
+        t += "Return code distribution:\n";
+        t += fmt::format("{:<22} {:<16} {:<18} {:>10}\n", "FUNCTION", "DEVICE", "RETURN", "COUNT");
+        for (const auto& x : xmit_rows())
+          t += fmt::format("{:<22} {:<16} {:<18} {:>10}\n",
+                           x.key.func == NT_XMIT_DEV_QUEUE ? "__dev_queue_xmit" : "dev_hard_start_xmit",
+                           ifname_of(x.key.ifindex, x.key.netns), xmit_code_name(x.key.func, x.key.ret), x.count);
+      }
+      t += "\n";
       out_.text(t);
       return;
     }
@@ -404,6 +436,49 @@ class Session {
     }
     t += "\n";
     out_.text(t);
+  }
+
+  struct XmitRow {
+    nt_xmit_key key;
+    uint64_t count;
+  };
+
+  // Deltas of the transmit return-code map since the last report.
+  std::vector<XmitRow> xmit_rows() {
+    std::vector<XmitRow> rows;
+    if (!xmit_active_) return rows;
+    nt_xmit_key key{}, next{};
+    const nt_xmit_key* prev = nullptr;
+    while (bpf_map_get_next_key(xmit_fd_, prev, &next) == 0) {
+      uint64_t v = 0;
+      if (bpf_map_lookup_elem(xmit_fd_, &next, &v) == 0) {
+        auto t = std::make_tuple(next.func, next.ifindex, next.ret, next.netns);
+        uint64_t& before = prev_xmit_[t];
+        if (v > before) rows.push_back({next, v - before});
+        before = v;
+      }
+      key = next;
+      prev = &key;
+    }
+    std::sort(rows.begin(), rows.end(), [](const XmitRow& a, const XmitRow& b) { return a.count > b.count; });
+    return rows;
+  }
+
+  static std::string xmit_code_name(uint32_t func, int32_t ret) {
+    if (ret < 0) return fmt::format("-{}", strerrorname_np(-ret) ? strerrorname_np(-ret) : std::to_string(-ret).c_str());
+    switch (ret) {
+      case 0: return func == NT_XMIT_HARD_START ? "NETDEV_TX_OK" : "NET_XMIT_SUCCESS";
+      case 1: return "NET_XMIT_DROP";
+      case 2: return "NET_XMIT_CN";
+      case 0x10: return "NETDEV_TX_BUSY";
+      default: return std::to_string(ret);
+    }
+  }
+
+  static std::string ifname_of(uint32_t ifindex, uint32_t netns) {
+    char buf[IF_NAMESIZE] = {};
+    if (netns == sys::current_netns_inum() && if_indextoname(ifindex, buf)) return buf;
+    return fmt::format("ifindex {}", ifindex);
   }
 
   uint64_t last_report_ns() const { return last_report_ ? last_report_ : start_ns_; }
@@ -491,7 +566,9 @@ class Session {
   output::Output out_;
   sys::DropReasons reasons_;
   std::unique_ptr<sys::Ksyms> ksyms_;
-  int counters_fd_ = -1, drops_fd_ = -1, stacks_fd_ = -1;
+  int counters_fd_ = -1, drops_fd_ = -1, stacks_fd_ = -1, xmit_fd_ = -1;
+  bool xmit_active_ = false;
+  std::map<std::tuple<uint32_t, uint32_t, int32_t, uint32_t>, uint64_t> prev_xmit_;
   uint64_t start_ns_ = 0, last_report_ = 0, received_ = 0, warned_lost_ = 0, intervals_ = 0;
   Counters prev_counters_{};
   std::vector<std::pair<uint64_t, uint64_t>> normal_;
@@ -518,6 +595,27 @@ std::vector<bpf::Hook> hooks() {
             {AttachKind::RawTp, "rawtp_kfree_skb", "kfree_skb"},
             {AttachKind::Tracepoint, "tp_skb_kfree_skb", "skb/kfree_skb"}},
            true}};
+}
+
+std::vector<bpf::Hook> xmit_hooks() {
+  using bpf::AttachKind;
+  static const char kXmitGroup[] = "transmit return codes (needs fentry or kprobes)";
+  return {{"__dev_queue_xmit entry",
+           {{AttachKind::Fentry, "fentry_dev_queue_xmit", "__dev_queue_xmit"},
+            {AttachKind::Kprobe, "kprobe_dev_queue_xmit", "__dev_queue_xmit"}},
+           false, kXmitGroup},
+          {"__dev_queue_xmit return",
+           {{AttachKind::Fexit, "fexit_dev_queue_xmit", "__dev_queue_xmit"},
+            {AttachKind::Kretprobe, "kretprobe_dev_queue_xmit", "__dev_queue_xmit"}},
+           false, kXmitGroup},
+          {"dev_hard_start_xmit entry",
+           {{AttachKind::Fentry, "fentry_dev_hard_start_xmit", "dev_hard_start_xmit"},
+            {AttachKind::Kprobe, "kprobe_dev_hard_start_xmit", "dev_hard_start_xmit"}},
+           false, kXmitGroup},
+          {"dev_hard_start_xmit return",
+           {{AttachKind::Fexit, "fexit_dev_hard_start_xmit", "dev_hard_start_xmit"},
+            {AttachKind::Kretprobe, "kretprobe_dev_hard_start_xmit", "dev_hard_start_xmit"}},
+           false, kXmitGroup}};
 }
 
 int run(const DropOptions& o) { return Session(o).run(); }

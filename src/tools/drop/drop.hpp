@@ -50,6 +50,8 @@ struct MonitorOptions {
 
 void setup(CLI::App& root, Context& ctx);
 [[nodiscard]] std::vector<bpf::Hook> hooks();
+// The transmit return-code view of `drop qdisc` (fentry/fexit or kprobes; optional).
+[[nodiscard]] std::vector<bpf::Hook> xmit_hooks();
 int run(const DropOptions& o);
 int run_monitor(const MonitorOptions& o);
 
