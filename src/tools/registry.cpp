@@ -31,6 +31,7 @@ const std::vector<AliasSpec>& aliases() {
       {"vhost_wakeup_latency", {"cpu", "schedlat", "--process", "vhost-", "--allow-absent", "--threshold-us", "50", "-i", "5"}},
       {"offcputime-ts", {"cpu", "offcpu"}},
       {"futex", {"cpu", "futex"}},
+      {"cpu_monitor", {"cpu", "monitor"}},
       {"ksoftirqd_sched_latency_summary", {"cpu", "schedlat", "--process", "ksoftirqd", "--per-thread", "--threshold-us", "100", "-i", "5"}},
   };
   return list;

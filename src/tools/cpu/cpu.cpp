@@ -34,6 +34,8 @@ std::vector<bpf::Hook> futex_hooks() {
           {"syscalls:sys_exit_futex", {{AttachKind::Tracepoint, "tp_sys_exit_futex", "syscalls/sys_exit_futex"}}, true}};
 }
 
+std::vector<bpf::Hook> monitor_hooks() { return {sched_hook("sched_switch")}; }
+
 std::vector<bpf::Hook> hooks() {
   std::vector<bpf::Hook> out;
   auto add = [&](std::vector<bpf::Hook> hs) {
@@ -46,6 +48,7 @@ std::vector<bpf::Hook> hooks() {
   add(schedlat_hooks());
   add(offcpu_hooks());
   add(futex_hooks());
+  add(monitor_hooks());
   return out;
 }
 
@@ -150,6 +153,23 @@ void setup_futex(CLI::App& cpu, Context& ctx) {
   });
 }
 
+void setup_monitor(CLI::App& cpu, Context& ctx) {
+  auto o = std::make_shared<MonitorOptions>();
+  auto* app = cpu.add_subcommand("monitor", "Per-CPU user/system/irq/softirq/idle, top threads per CPU, on-CPU stacks above a threshold (cpu_monitor)");
+  cli::add_output_options(*app, o->common);
+  app->add_option("-c,--cpus", o->cpu_list, "CPUs to watch (list/ranges: 0-3,8); default all");
+  app->add_option("-t,--threshold", o->threshold, "Sample on-CPU stacks for an interval on CPUs at least this % busy (0: never)")
+      ->check(CLI::Range(0.0, 100.0));
+  app->add_option("-k,--topk", o->topk, "Threads (and stacks) listed per CPU")->check(CLI::Range(1, 1000));
+  app->add_option("--sample-hz", o->sample_hz, "Stack sampling frequency")->check(CLI::Range(1, 10000));
+  cli::add_interval_option(*app, o->common, "-i,--interval", 5);
+  cli::add_duration_option(*app, o->common, "-d,--duration");
+  app->callback([o, &ctx] {
+    if (!o->cpu_list.empty()) o->cpus = parse_cpu_list(o->cpu_list, possible_cpus(), "--cpus");
+    ctx.action = [o] { return run_monitor(*o); };
+  });
+}
+
 }  // namespace
 
 void setup(CLI::App& root, Context& ctx) {
@@ -158,6 +178,7 @@ void setup(CLI::App& root, Context& ctx) {
   setup_schedlat(*cpu, ctx);
   setup_offcpu(*cpu, ctx);
   setup_futex(*cpu, ctx);
+  setup_monitor(*cpu, ctx);
 }
 
 }  // namespace nettrace::tools::cpu

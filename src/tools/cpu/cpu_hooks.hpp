@@ -15,5 +15,6 @@ namespace nettrace::tools::cpu {
 [[nodiscard]] std::vector<bpf::Hook> schedlat_hooks();
 [[nodiscard]] std::vector<bpf::Hook> offcpu_hooks();
 [[nodiscard]] std::vector<bpf::Hook> futex_hooks();
+[[nodiscard]] std::vector<bpf::Hook> monitor_hooks();
 
 }  // namespace nettrace::tools::cpu

@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: GPL-2.0
+// nettrace cpu monitor: per-CPU user/system/irq/softirq/idle from /proc/stat, the threads that ran on
+// each CPU (on-CPU time from sched_switch in BPF), and on-CPU stacks sampled by a BPF perf-event
+// program on CPUs that crossed --threshold (cpu_monitor.sh ran perf record for that). See docs/tools/cpu.md.
+
+#include <linux/perf_event.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <future>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "nettrace/bpf/handles.hpp"
+#include "nettrace/bpf/probe_plan.hpp"
+#include "nettrace/core/signals.hpp"
+#include "nettrace/core/timefmt.hpp"
+#include "nettrace/output/output.hpp"
+#include "nettrace/sys/kernel_info.hpp"
+#include "nettrace/sys/ksyms.hpp"
+#include "tools/cpu/cpu.hpp"
+#include "tools/cpu/cpu_bpf.hpp"
+#include "tools/cpu/cpu_hooks.hpp"
+#include "tools/cpu/cpu_util.hpp"
+#include "tools/cpu/usym.hpp"
+#include "cpu_monitor.skel.h"
+
+namespace nettrace::tools::cpu {
+namespace {
+
+struct CurTask {  // struct nt_cpu_cur in bpf/cpu_monitor.bpf.c
+  uint64_t since_ns;
+  uint32_t pid, tgid;
+  char comm[NT_CPU_COMMLEN];
+};
+
+struct RunKeyLess {
+  bool operator()(const nt_cpurun_key& a, const nt_cpurun_key& b) const { return memcmp(&a, &b, sizeof(a)) < 0; }
+};
+using Runtimes = std::map<nt_cpurun_key, uint64_t, RunKeyLess>;
+
+std::string read_file(const char* path) {
+  std::ifstream f(path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+class Monitor {
+ public:
+  explicit Monitor(const MonitorOptions& o) : o_(o), out_(o.common.json) {
+    for (int c : o_.cpus) cpus_.insert(c);
+  }
+
+  int run() {
+    auto forced = cli::apply_common(o_.common);
+    core::install_stop_handlers();
+    std::future<sys::Ksyms> ksyms_future;
+    if (o_.threshold > 0) ksyms_future = std::async(std::launch::async, [] { return sys::Ksyms::load(); });
+    auto skel = bpf::Skeleton<cpu_monitor_bpf>::open("cpu monitor");
+    TaskFilter f;
+    f.cpus = o_.cpus;
+    configure_filter(skel.get(), f);
+    bpf::ProbePlan plan;
+    for (auto& h : monitor_hooks()) plan.add(h);
+    if (forced) plan.force(*forced);
+    bpf::Features features;
+    plan.choose(skel->obj, features);
+    sys::release_vmlinux_btf();
+    skel.load("cpu monitor");
+    if (o_.threshold > 0) ksyms_ = std::make_unique<sys::Ksyms>(ksyms_future.get());
+    auto links = plan.attach(skel->obj);
+    skel_ = skel.get();
+    runtime_fd_ = bpf_map__fd(skel->maps.runtime);
+    cur_fd_ = bpf_map__fd(skel->maps.cur);
+    samples_fd_ = bpf_map__fd(skel->maps.samples);
+    stacks_fd_ = bpf_map__fd(skel->maps.stacks);
+    counters_fd_ = bpf_map__fd(skel->maps.counters);
+    prev_stat_ = parse_proc_stat(read_file("/proc/stat"));
+    prev_run_ = cumulative(core::monotonic_ns());
+    start_ns_ = last_ns_ = core::monotonic_ns();
+    spdlog::info("attached: {}", plan.describe());
+    cli::signal_ready(o_.common);
+    if (!out_.json())
+      out_.text(fmt::format("Monitoring CPU {} every {}s{}. Ctrl-C to end.\n",
+                            o_.cpus.empty() ? std::string("all") : fmt::format("{}", fmt::join(o_.cpus, ",")),
+                            o_.common.interval_s,
+                            o_.threshold > 0 ? fmt::format("; sampling stacks at {} Hz on CPUs above {}%", o_.sample_hz, o_.threshold) : ""));
+    const uint64_t deadline = o_.common.duration_s > 0 ? start_ns_ + static_cast<uint64_t>(o_.common.duration_s * 1e9) : 0;
+    const uint64_t interval_ns = static_cast<uint64_t>(o_.common.interval_s * 1e9);
+    uint64_t next = start_ns_ + interval_ns;
+    while (!core::stop_requested()) {
+      usleep(20000);
+      const uint64_t now = core::monotonic_ns();
+      if (now >= next) {
+        report(now);
+        next += interval_ns;
+      }
+      if (deadline && now >= deadline) break;
+    }
+    if (core::monotonic_ns() - last_ns_ > 100000000ULL) report(core::monotonic_ns());
+    sampling_.clear();
+    return 0;
+  }
+
+ private:
+  // Runtime per (cpu, thread) since attach, including the slices running right now.
+  Runtimes cumulative(uint64_t now) {
+    Runtimes r;
+    for (auto& [k, v] : dump_map<nt_cpurun_key, uint64_t>(runtime_fd_)) r[k] = v;
+    const int n = possible_cpus();
+    for (int cpu = 0; cpu < n && cpu < NT_CPU_MAX_CPUS; cpu++) {
+      if (!cpus_.empty() && !cpus_.count(cpu)) continue;
+      uint32_t key = static_cast<uint32_t>(cpu);
+      CurTask c{};
+      if (bpf_map_lookup_elem(cur_fd_, &key, &c) != 0 || c.since_ns == 0 || now <= c.since_ns) continue;
+      nt_cpurun_key k{};
+      k.cpu = key;
+      k.pid = c.pid;
+      k.tgid = c.tgid;
+      memcpy(k.comm, c.comm, sizeof(k.comm));
+      r[k] += now - c.since_ns;
+    }
+    return r;
+  }
+
+  void report(uint64_t now) {
+    auto stat = parse_proc_stat(read_file("/proc/stat"));
+    auto run = cumulative(now);
+    const uint64_t elapsed = now - last_ns_;
+    const double secs = static_cast<double>(elapsed) / 1e9;
+    last_ns_ = now;
+    // Threads per CPU: runtime delta this interval.
+    std::map<int, std::vector<std::pair<nt_cpurun_key, uint64_t>>> per_cpu;
+    for (const auto& [k, v] : run) {
+      uint64_t base = 0;
+      if (auto it = prev_run_.find(k); it != prev_run_.end()) base = it->second;
+      if (v > base) per_cpu[static_cast<int>(k.cpu)].emplace_back(k, v - base);
+    }
+    prev_run_ = std::move(run);
+
+    // Stacks sampled during the interval that just ended, then decide where to sample next.
+    std::set<int> sampled;
+    for (const auto& [cpu, link] : sampling_) sampled.insert(cpu);
+    if (!sampled.empty()) report_stacks(sampled);
+    sampling_.clear();
+
+    auto j = nlohmann::json{{"type", "cpu_interval"}, {"time", core::format_iso8601(core::realtime_ns())}, {"interval_s", secs}};
+    auto arr = nlohmann::json::array();
+    std::string t = fmt::format("\n[{}] {:>4} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}  top threads (on-CPU share)\n",
+                                core::format_local(core::realtime_ns(), false), "CPU", "%usr", "%sys", "%irq", "%soft",
+                                "%idle", "%busy");
+    std::vector<int> trigger;
+    for (const auto& b : stat) {
+      if (b.cpu < 0 || (!cpus_.empty() && !cpus_.count(b.cpu))) continue;
+      auto a = std::find_if(prev_stat_.begin(), prev_stat_.end(), [&](const CpuTimes& x) { return x.cpu == b.cpu; });
+      if (a == prev_stat_.end()) continue;
+      CpuUsage u = usage_between(*a, b);
+      auto& threads = per_cpu[b.cpu];
+      std::sort(threads.begin(), threads.end(), [](auto& x, auto& y) { return x.second > y.second; });
+      if (threads.size() > static_cast<size_t>(o_.topk)) threads.resize(static_cast<size_t>(o_.topk));
+      nlohmann::json c{{"cpu", b.cpu}, {"user", u.user}, {"system", u.system}, {"irq", u.irq}, {"softirq", u.softirq},
+                       {"idle", u.idle}, {"iowait", u.iowait}, {"steal", u.steal}, {"busy", u.busy}};
+      auto top = nlohmann::json::array();
+      std::vector<std::string> names;
+      for (const auto& [k, ns] : threads) {
+        const double share = 100.0 * static_cast<double>(ns) / static_cast<double>(elapsed);
+        top.push_back({{"pid", k.tgid}, {"tid", k.pid}, {"comm", k.pid ? comm_str(k.comm) : "[idle]"}, {"runtime_ns", ns}, {"share", share}});
+        names.push_back(fmt::format("{}({}) {:.1f}%", k.pid ? comm_str(k.comm) : "[idle]", k.pid, share));
+      }
+      c["top"] = top;
+      arr.push_back(c);
+      t += fmt::format("{:>26} {:>6.1f} {:>6.1f} {:>6.1f} {:>6.1f} {:>6.1f} {:>6.1f}  {}\n", b.cpu, u.user, u.system, u.irq,
+                       u.softirq, u.idle, u.busy, fmt::join(names, ", "));
+      if (o_.threshold > 0 && u.busy >= o_.threshold) trigger.push_back(b.cpu);
+    }
+    prev_stat_ = std::move(stat);
+    j["cpus"] = arr;
+    if (out_.json()) out_.record(j);
+    else out_.text(t);
+    for (int cpu : trigger) start_sampling(cpu);
+    if (!trigger.empty() && !out_.json())
+      out_.text(fmt::format("CPU {} above {}%: sampling on-CPU stacks for the next interval\n", fmt::join(trigger, ","), o_.threshold));
+  }
+
+  void start_sampling(int cpu) {
+    perf_event_attr attr{};
+    attr.size = sizeof(attr);
+    attr.type = PERF_TYPE_SOFTWARE;
+    attr.config = PERF_COUNT_SW_CPU_CLOCK;
+    attr.freq = 1;
+    attr.sample_freq = static_cast<uint64_t>(o_.sample_hz);
+    int fd = static_cast<int>(syscall(SYS_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC));
+    if (fd < 0) {
+      spdlog::warn("cannot open a cpu-clock perf event on CPU {}: {}", cpu, strerror(errno));
+      return;
+    }
+    bpf_link* l = bpf_program__attach_perf_event(skel_->progs.on_sample, fd);
+    if (!l) {
+      spdlog::warn("cannot attach the sampling program on CPU {}: {}", cpu, strerror(errno));
+      close(fd);
+      return;
+    }
+    sampling_.emplace(cpu, bpf::Link(l));  // the link closes the perf event fd
+  }
+
+  std::vector<uint64_t> stack(int32_t id) const {
+    std::vector<uint64_t> out;
+    if (id < 0) return out;
+    std::vector<uint64_t> frames(NT_CPU_STACK_DEPTH);
+    if (bpf_map_lookup_elem(stacks_fd_, &id, frames.data()) != 0) return out;
+    for (auto a : frames) {
+      if (!a) break;
+      out.push_back(a);
+    }
+    return out;
+  }
+
+  void report_stacks(const std::set<int>& cpus) {
+    std::vector<std::pair<nt_cpusample_key, uint64_t>> all = dump_map<nt_cpusample_key, uint64_t>(samples_fd_);
+    for (const auto& [k, v] : all) bpf_map_delete_elem(samples_fd_, &k);
+    usyms_.reset();
+    for (int cpu : cpus) {
+      std::vector<std::pair<nt_cpusample_key, uint64_t>> rows;
+      uint64_t total = 0;
+      for (const auto& [k, v] : all)
+        if (static_cast<int>(k.cpu) == cpu) {
+          rows.emplace_back(k, v);
+          total += v;
+        }
+      std::sort(rows.begin(), rows.end(), [](auto& a, auto& b) { return a.second > b.second; });
+      if (rows.size() > static_cast<size_t>(o_.topk)) rows.resize(static_cast<size_t>(o_.topk));
+      auto arr = nlohmann::json::array();
+      std::string t = fmt::format("\n--- on-CPU stacks, CPU {}: {} samples at {} Hz ---\n", cpu, total, o_.sample_hz);
+      for (const auto& [k, n] : rows) {
+        std::vector<std::string> ks, us;
+        for (auto a : stack(k.kstack)) ks.push_back(ksyms_->symbolize(a));
+        for (auto a : stack(k.ustack)) us.push_back(usyms_.symbolize(static_cast<pid_t>(k.tgid), a));
+        arr.push_back({{"pid", k.tgid}, {"tid", k.pid}, {"comm", comm_str(k.comm)}, {"count", n},
+                       {"kernel_stack", ks}, {"user_stack", us}});
+        t += fmt::format("{} ({}) {} samples ({:.1f}%)\n", comm_str(k.comm), k.pid, n,
+                         total ? 100.0 * static_cast<double>(n) / static_cast<double>(total) : 0.0);
+        for (const auto& f : ks) t += fmt::format("    {}\n", f);
+        for (const auto& f : us) t += fmt::format("    {}\n", f);
+      }
+      if (out_.json()) out_.record({{"type", "cpu_stacks"}, {"cpu", cpu}, {"samples", total}, {"hz", o_.sample_hz}, {"stacks", arr}});
+      else out_.text(t);
+    }
+  }
+
+  const MonitorOptions& o_;
+  output::Output out_;
+  std::set<int> cpus_;
+  cpu_monitor_bpf* skel_ = nullptr;
+  std::unique_ptr<sys::Ksyms> ksyms_;
+  UserSymbolizer usyms_;
+  int runtime_fd_ = -1, cur_fd_ = -1, samples_fd_ = -1, stacks_fd_ = -1, counters_fd_ = -1;
+  uint64_t start_ns_ = 0, last_ns_ = 0;
+  std::vector<CpuTimes> prev_stat_;
+  Runtimes prev_run_;
+  std::map<int, bpf::Link> sampling_;
+};
+
+}  // namespace
+
+int run_monitor(const MonitorOptions& o) { return Monitor(o).run(); }
+
+}  // namespace nettrace::tools::cpu
