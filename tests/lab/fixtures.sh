@@ -436,7 +436,7 @@ lab_vm() {
 	# quiet: each console byte of a nested guest is an I/O exit emulated by TCG; keep the boot log short.
 	qemu-system-x86_64 "${accel[@]}" -m "$mem" -smp "$smp" -nodefaults -display none -no-reboot \
 		-kernel "$NETTRACE_LAB_BZIMAGE" -initrd "$NETTRACE_LAB_VM_INITRD" \
-		-append "console=ttyS0 panic=-1 rdinit=/init mitigations=off quiet loglevel=3" \
+		-append "console=ttyS0 panic=-1 rdinit=/init mitigations=off quiet loglevel=3 ${NETTRACE_LAB_VM_APPEND:-}" \
 		-serial "file:$dir/console.log" \
 		-virtfs local,path=/,mount_tag=labroot,security_model=none,readonly=on,multidevs=remap \
 		-virtfs "local,path=$dir/io,mount_tag=vmio,security_model=none" \
