@@ -64,18 +64,33 @@ struct {
 	__type(value, __u64);
 } xmit_rc SEC(".maps");
 
-/* Entry state of the transmit probes, per thread (entry and return run on one thread). */
+/*
+ * Entry state of the transmit probes, per thread and function, as a small stack: transmits nest on one
+ * thread (veth delivers to its peer in the same softirq, whose reply is transmitted from inside the
+ * outer __dev_queue_xmit), and each return must find its own entry.
+ */
+#define XMIT_DEPTH 4
+
 struct xmit_entry {
 	__u32 ifindex;
 	__u32 netns;
 	__u64 ret_ptr; /* dev_hard_start_xmit's int *ret */
+	__u8 counted;  /* matched the device filter */
+	__u8 _pad[7];
 };
 
+struct xmit_stack {
+	__u32 depth;
+	__u32 _pad;
+	struct xmit_entry e[XMIT_DEPTH];
+};
+
+/* LRU: an entry per transmitting thread stays for reuse; threads that are gone age out. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 4096);
 	__type(key, __u64);
-	__type(value, struct xmit_entry);
+	__type(value, struct xmit_stack);
 } xmit_entry SEC(".maps");
 
 static __always_inline bool reason_in(const volatile __u64 *bitmap, __u32 reason)
@@ -284,35 +299,52 @@ int tp_skb_kfree_skb(struct trace_event_raw_kfree_skb *args)
  */
 static __always_inline void xmit_enter(__u32 func, struct net_device *dev, void *ret_ptr)
 {
-	struct xmit_entry st = {};
-	__u64 key = bpf_get_current_pid_tgid() << 1 | func;
+	__u64 key = bpf_get_current_pid_tgid() << 1 | func, slot;
+	struct xmit_stack zero = {}, *stk;
 
+	stk = bpf_map_lookup_elem(&xmit_entry, &key);
+	if (!stk) {
+		bpf_map_update_elem(&xmit_entry, &key, &zero, BPF_NOEXIST);
+		stk = bpf_map_lookup_elem(&xmit_entry, &key);
+		if (!stk)
+			return;
+	}
+	slot = stk->depth++;
+	if (slot >= XMIT_DEPTH)
+		return;
+	barrier_var(slot);
+	slot &= XMIT_DEPTH - 1;
+	stk->e[slot].counted = 0;
 	if (!dev)
 		return;
-	st.ifindex = BPF_CORE_READ(dev, ifindex);
-	st.netns = nt_net_inum(BPF_CORE_READ(dev, nd_net.net));
-	if (!nt_filter_match_dev(&nt_filter_cfg, st.ifindex, st.netns))
-		return;
-	st.ret_ptr = (__u64)ret_ptr;
-	bpf_map_update_elem(&xmit_entry, &key, &st, BPF_ANY);
+	stk->e[slot].ifindex = BPF_CORE_READ(dev, ifindex);
+	stk->e[slot].netns = nt_net_inum(BPF_CORE_READ(dev, nd_net.net));
+	stk->e[slot].ret_ptr = (__u64)ret_ptr;
+	stk->e[slot].counted = nt_filter_match_dev(&nt_filter_cfg, stk->e[slot].ifindex, stk->e[slot].netns);
 }
 
 static __always_inline void xmit_exit(__u32 func, long rc)
 {
-	__u64 key = bpf_get_current_pid_tgid() << 1 | func, one = 1, *cnt;
-	struct xmit_entry *st = bpf_map_lookup_elem(&xmit_entry, &key);
+	__u64 key = bpf_get_current_pid_tgid() << 1 | func, one = 1, *cnt, slot;
+	struct xmit_stack *stk = bpf_map_lookup_elem(&xmit_entry, &key);
 	struct nt_xmit_key k = {};
 	int ret = (int)rc;
 
-	if (!st)
+	if (!stk || stk->depth == 0)
 		return;
-	if (func == NT_XMIT_HARD_START && st->ret_ptr)
-		bpf_probe_read_kernel(&ret, sizeof(ret), (void *)st->ret_ptr);
+	slot = --stk->depth;
+	if (slot >= XMIT_DEPTH)
+		return;
+	barrier_var(slot);
+	slot &= XMIT_DEPTH - 1;
+	if (!stk->e[slot].counted)
+		return;
+	if (func == NT_XMIT_HARD_START && stk->e[slot].ret_ptr)
+		bpf_probe_read_kernel(&ret, sizeof(ret), (void *)stk->e[slot].ret_ptr);
 	k.func = func;
-	k.ifindex = st->ifindex;
-	k.netns = st->netns;
+	k.ifindex = stk->e[slot].ifindex;
+	k.netns = stk->e[slot].netns;
 	k.ret = ret;
-	bpf_map_delete_elem(&xmit_entry, &key);
 	cnt = bpf_map_lookup_elem(&xmit_rc, &k);
 	if (cnt)
 		__sync_fetch_and_add(cnt, 1);

@@ -110,9 +110,13 @@ void ProbePlan::choose(bpf_object* obj, Features& features) {
     Choice choice;
     choice.hook = hook.name;
     std::vector<std::string> reasons;
+    // A forced kind narrows the hooks that offer it; hooks without such a variant keep their own choice.
+    bool narrow = false;
+    if (forced_)
+      for (const auto& c : hook.candidates) narrow |= is_entry_kind(c.kind, forced_kind_);
     for (const auto& c : hook.candidates) {
       if (choice.chosen) break;
-      if (forced_ && !is_entry_kind(c.kind, forced_kind_)) continue;
+      if (narrow && !is_entry_kind(c.kind, forced_kind_)) continue;
       std::string why, resolved;
       if (candidate_viable(c, features, why, resolved)) {
         choice.chosen = true;

@@ -22,7 +22,8 @@ wait_line() { for _ in $(seq 200); do [ -s "$1" ] && return 0; sleep 0.1; done; 
 
 N=50; T_US=20000
 # run NAME ARGS...: starts a sleeper (it stays in pause() afterwards, so its ELF stays readable),
-# traces it with ARGS for 4 s, leaves output in $tmp/NAME.json and the workload's line in $tmp/NAME.w.
+# traces it with ARGS for 4 s, leaves output in $tmp/NAME.json, the workload's line in $tmp/NAME.w and
+# its pid in $tmp/NAME.pid. Runs in this shell so that fail() and cleanup see every process.
 run() {
   local name=$1; shift
   mkfifo "$tmp/$name.go"
@@ -37,10 +38,11 @@ run() {
   wait_line "$tmp/$name.w" || fail "$name: workload did not finish"
   wait "$npid" || { cat "$tmp/$name.err"; fail "$name: nettrace exited non-zero"; }
   kill "$wpid"
-  echo "$wpid"
+  echo "$wpid" >"$tmp/$name.pid"
 }
 
-wpid=$(run json --json)
+run json --json
+wpid=$(cat "$tmp/json.pid")
 sel='select(.type=="offcpu_stack" and (.kernel_stack|any(startswith("do_nanosleep"))) and (.user_stack|any(startswith("clock_nanosleep"))))'
 total=$(jq -s "[.[] | $sel | .total_ns] | add // 0" "$tmp/json.json")
 count=$(jq -s "[.[] | $sel | .count] | add // 0" "$tmp/json.json")
@@ -54,7 +56,7 @@ echo "nanosleep stack: $count blocks, $total ns off-CPU; asked $want ns, loop wa
 [ "$total" -le "$wall" ] || fail "off-CPU total $total ns exceeds the loop's wall time $wall ns"
 jq -e -s '[.[] | select(.type=="offcpu_summary")] | length == 1' "$tmp/json.json" >/dev/null || fail "no offcpu_summary record"
 
-run folded -f >/dev/null
+run folded -f
 line=$(grep -E '^nt_sleeper;.*clock_nanosleep;.*do_nanosleep' "$tmp/folded.json" | head -n1)
 [ -n "$line" ] || { cat "$tmp/folded.json"; fail "folded output has no nt_sleeper;…clock_nanosleep;…do_nanosleep line"; }
 us=${line##* }

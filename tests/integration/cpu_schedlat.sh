@@ -25,7 +25,8 @@ fail() { echo "FAIL: $*"; exit 1; }
 
 wait_file() { for _ in $(seq 200); do [ -e "$1" ] && return 0; sleep 0.1; done; return 1; }
 
-# run NAME [spin]: prints "nettrace_total_ns schedstat_ns waits nettrace_avg_ns" for the sleeper.
+# run NAME [spin]: writes "nettrace_total_ns schedstat_ns waits pid" for the sleeper to $tmp/NAME.res.
+# Runs in this shell (not a subshell) so that fail() and cleanup see every process.
 run() {
   local name=$1 mode=${2:-}
   mkfifo "$tmp/$name.go"
@@ -45,7 +46,7 @@ run() {
   sched=$(jq -r .run_delay_ns "$tmp/$name.w")
   total=$(jq -s --argjson t "$wpid" '[.[] | select(.type=="schedlat_summary") | .groups[] | select(.tid==$t) | .total_ns] | add // 0' "$tmp/$name.json")
   waits=$(jq -s --argjson t "$wpid" '[.[] | select(.type=="schedlat_summary") | .groups[] | select(.tid==$t) | .count] | add // 0' "$tmp/$name.json")
-  echo "$total $sched $waits $wpid"
+  echo "$total $sched $waits $wpid" >"$tmp/$name.res"
 }
 
 check_close() {  # name nettrace schedstat
@@ -55,11 +56,13 @@ check_close() {  # name nettrace schedstat
   [ "$diff" -le "$tol" ] || fail "$1: nettrace and schedstat disagree"
 }
 
-read -r base_total base_sched base_waits _ < <(run base)
+run base
+read -r base_total base_sched base_waits _ <"$tmp/base.res"
 echo "baseline (idle CPU between sleeps): nettrace ${base_total} ns, schedstat ${base_sched} ns (not compared, see above)"
 [ "$base_waits" -ge 1500 ] || fail "baseline: expected >= 1500 waits (one per sleep), got $base_waits"
 
-read -r spin_total spin_sched spin_waits spin_pid < <(run spin spin)
+run spin spin
+read -r spin_total spin_sched spin_waits spin_pid <"$tmp/spin.res"
 check_close spinner "$spin_total" "$spin_sched"
 [ "$spin_waits" -ge 1500 ] || fail "spinner: expected >= 1500 waits, got $spin_waits"
 base_avg=$(( base_total / base_waits )); spin_avg=$(( spin_total / spin_waits ))

@@ -29,3 +29,23 @@ for mode in events qdisc; do
   fi
   pass "$mode: $ours qdisc drops on veth-a (tbf 10:) = tc dropped $dropped"
 done
+
+# Where fentry or kprobes exist (the lab kernels), the transmit return-code view must count one
+# NET_XMIT_DROP from __dev_queue_xmit per packet the qdisc dropped, through each attach kind.
+for kind in fentry kprobe; do
+  [ "$("$NETTRACE" doctor --json | jq -r ".attach.$kind")" = true ] || { echo "note: no $kind on $(uname -r), return codes not checked via $kind"; continue; }
+  ip netns exec "$NS_A" tc qdisc del dev veth-a root
+  ip netns exec "$NS_A" tc qdisc add dev veth-a root handle 10: tbf rate 1mbit burst 1600 limit 3000
+  out=$TMP/rc-$kind.json
+  start_nettrace "$NS_A" "$out" drop qdisc --json --interface veth-a --interval 1 --attach "$kind" --summary
+  ip netns exec "$NS_A" "$PKTSEND" udp 10.200.0.2 5001 400 1000 >/dev/null || fail "send failed"
+  sleep 0.5
+  stop_nettrace "$out"
+  grep -q "transmit return codes.*unavailable" "$out.err" && fail "$kind: return-code hooks did not attach: $(cat "$out.err")"
+  dropped=$(ip netns exec "$NS_A" tc -s qdisc show dev veth-a | awk '/dropped/ {gsub(",","",$7); print $7; exit}')
+  rc_drop=$(jq -s '[.[] | select(.type=="qdisc_drop_interval") | .return_codes[]? | select(.function=="__dev_queue_xmit" and .name=="NET_XMIT_DROP" and .interface=="veth-a") | .count] | add // 0' "$out")
+  rc_ok=$(jq -s '[.[] | select(.type=="qdisc_drop_interval") | .return_codes[]? | select(.function=="__dev_queue_xmit" and .name=="NET_XMIT_SUCCESS" and .interface=="veth-a") | .count] | add // 0' "$out")
+  [ "$rc_drop" -eq "$dropped" ] || fail "$kind: NET_XMIT_DROP from __dev_queue_xmit $rc_drop, tc dropped $dropped"
+  [ $((rc_drop + rc_ok)) -ge 400 ] || fail "$kind: only $((rc_drop + rc_ok)) __dev_queue_xmit returns counted for 400 packets"
+  pass "$kind: __dev_queue_xmit NET_XMIT_DROP $rc_drop = tc dropped $dropped ($rc_ok successes)"
+done

@@ -79,7 +79,18 @@ struct nt_pkt {
 /* Buffers are at least NT_BUF_SIZE bytes in BPF; the mask is a no-op after NT_NEED and lets the
  * verifier bound an index even when the compiler checked a copy of it. */
 #define NT_BUF_SIZE 256
+#ifdef __bpf__
+/* The empty asm hides the value from clang, so the mask survives even where clang proves it redundant
+ * (it rewrites off + 1 as off | 1 for aligned offsets, which the 6.12 verifier cannot bound). */
+NT_INLINE __u64 nt_idx(__u64 x)
+{
+	asm volatile("" : "+r"(x));
+	return x & (NT_BUF_SIZE - 1);
+}
+#define NT_IDX(x) nt_idx(x)
+#else
 #define NT_IDX(x) ((x) & (NT_BUF_SIZE - 1))
+#endif
 
 NT_INLINE __u8 nt_get8(const __u8 *b, __u64 off)
 {

@@ -45,7 +45,7 @@ struct Choice {
 class ProbePlan {
  public:
   void add(Hook hook) { hooks_.push_back(std::move(hook)); }
-  // Restricts every hook to one attach kind (the hidden --attach flag; for tests and debugging).
+  // Restricts every hook that has a variant of this kind to it (the hidden --attach flag; tests, debugging).
   void force(AttachKind kind) {
     forced_ = true;
     forced_kind_ = kind;

@@ -524,7 +524,8 @@ class Session {
 
   void finish() {
     const uint64_t now = core::monotonic_ns();
-    if (o_.mode != Mode::Events && (intervals_ == 0 || now - last_report_ns() > 100000000ULL)) report_interval(now);
+    // The tail since the last report, so the interval counts add up to the totals.
+    if (o_.mode != Mode::Events) report_interval(now);
     Counters c = read_counters(counters_fd_);
     const double secs = static_cast<double>(now - start_ns_) / 1e9;
     if (out_.json()) {

@@ -29,6 +29,8 @@ command -v jq >/dev/null || fail "jq is required"
 
 # Two namespaces joined by a veth pair: $NS_A/veth-a 10.200.0.1, fd00::1 <-> $NS_B/veth-b 10.200.0.2, fd00::2
 two_ns() {
+  # On modular kernels (the lab's) load what the tests use; built-in or absent modules are fine here.
+  for m in veth sch_tbf nf_tables nft_compat xt_tcpudp iptable_filter; do modprobe -q "$m" 2>/dev/null; done
   ip netns add "$NS_A" && ip netns add "$NS_B" || fail "cannot create network namespaces"
   ip link add veth-a netns "$NS_A" type veth peer name veth-b netns "$NS_B" || fail "cannot create veth"
   ip -n "$NS_A" addr add 10.200.0.1/24 dev veth-a
