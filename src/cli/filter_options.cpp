@@ -158,6 +158,7 @@ nt_filter build_filter(const FilterOptions& f) {
   const int proto = protocol_number(f.protocol);
   if (proto < 0) throw usage_error(check_protocol(f.protocol));
   out.l4_proto = static_cast<uint8_t>(proto);
+  if (f.vlan_id > 4095) throw usage_error(fmt::format("invalid VLAN id '{}' (0-4095)", f.vlan_id));
   if (f.vlan_id >= 0) {
     out.has_vlan = 1;
     out.vlan_id = static_cast<uint16_t>(f.vlan_id);

@@ -11,7 +11,7 @@ namespace nettrace::core {
 
 void Histogram::add(uint64_t value, uint64_t n) {
   counts_[slot_of(value)] += n;
-  exact_sum_ += value * n;
+  exact_sum_ += static_cast<long double>(value) * static_cast<long double>(n);
   exact_n_ += n;
   min_ = std::min(min_, value);
   max_ = std::max(max_, value);
@@ -67,7 +67,7 @@ double Histogram::percentile(double p) const {
 }
 
 double Histogram::mean() const {
-  if (exact_n_ > 0 && exact_n_ == count()) return static_cast<double>(exact_sum_) / static_cast<double>(exact_n_);
+  if (exact_n_ > 0 && exact_n_ == count()) return static_cast<double>(exact_sum_ / static_cast<long double>(exact_n_));
   const uint64_t total = count();
   if (total == 0) return 0;
   double sum = 0;
@@ -141,7 +141,7 @@ uint64_t Log2Histogram::slot_high(uint32_t s) const {
 }
 
 LinearHistogram::LinearHistogram(uint64_t min, uint64_t step, uint32_t nslots)
-    : Histogram(nslots), min_value_(min), step_(step ? step : 1), nslots_(nslots) {}
+    : Histogram(nslots ? nslots : 1), min_value_(min), step_(step ? step : 1), nslots_(nslots ? nslots : 1) {}
 uint32_t LinearHistogram::slot_of(uint64_t v) const { return nt_linear_slot(v, min_value_, step_, nslots_); }
 uint64_t LinearHistogram::slot_low(uint32_t s) const { return s == 0 ? 0 : min_value_ + s * step_; }
 uint64_t LinearHistogram::slot_high(uint32_t s) const {

@@ -47,7 +47,7 @@ class Histogram {
 
  private:
   std::vector<uint64_t> counts_;
-  uint64_t exact_sum_ = 0;
+  long double exact_sum_ = 0;  // wide: sums of large values must not wrap
   uint64_t exact_n_ = 0;
   uint64_t min_ = UINT64_MAX;
   uint64_t max_ = 0;

@@ -122,7 +122,7 @@ nlohmann::json event_to_json(const nt_drop_event& e, uint64_t wall_ns, const Ren
     j["vlan"] = v;
   }
   if (p.l3 == NT_L3_IPV4 || p.l3 == NT_L3_IPV6 || p.l3 == NT_L3_ARP) {
-    const uint8_t fam = p.l3 == NT_L3_ARP ? NT_L3_IPV4 : p.l3;
+    const uint8_t fam = p.l3 == NT_L3_ARP ? static_cast<uint8_t>(NT_L3_IPV4) : p.l3;
     j["src_ip"] = ip_to_string(p.saddr, fam);
     j["dst_ip"] = ip_to_string(p.daddr, fam);
   }
@@ -174,8 +174,9 @@ std::string event_to_text(const nt_drop_event& e, uint64_t wall_ns, const Render
   const uint16_t eth = p.eth_proto ? p.eth_proto : e.skb_protocol;
   if (p.l3 == NT_L3_IPV4 || p.l3 == NT_L3_IPV6) {
     if (has_ports(p)) {
-      out += fmt::format("  - Source: {}:{}\n", ip_to_string(p.saddr, p.l3), p.sport);
-      out += fmt::format("  - Destination: {}:{}\n", ip_to_string(p.daddr, p.l3), p.dport);
+      const char* fmt_str = p.l3 == NT_L3_IPV6 ? "  - {}: [{}]:{}\n" : "  - {}: {}:{}\n";
+      out += fmt::format(fmt::runtime(fmt_str), "Source", ip_to_string(p.saddr, p.l3), p.sport);
+      out += fmt::format(fmt::runtime(fmt_str), "Destination", ip_to_string(p.daddr, p.l3), p.dport);
     } else {
       out += fmt::format("  - Source: {}\n", ip_to_string(p.saddr, p.l3));
       out += fmt::format("  - Destination: {}\n", ip_to_string(p.daddr, p.l3));
