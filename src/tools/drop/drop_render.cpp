@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "nettrace/cli/filter_options.hpp"
 #include "nettrace/core/timefmt.hpp"
 #include "tools/drop/drop.hpp"
 
@@ -33,15 +34,7 @@ std::string eth_type_name(uint16_t proto) {
   }
 }
 
-static std::string l4_name(uint8_t proto) {
-  switch (proto) {
-    case NT_IPPROTO_TCP: return "tcp";
-    case NT_IPPROTO_UDP: return "udp";
-    case NT_IPPROTO_ICMP: return "icmp";
-    case NT_IPPROTO_ICMPV6: return "icmpv6";
-    default: return std::to_string(proto);
-  }
-}
+static std::string l4_name(uint8_t proto) { return cli::protocol_name(proto); }
 
 static bool has_ports(const nt_pkt& p) {
   return (p.flags & NT_PKT_HAS_L4) && (p.l4_proto == NT_IPPROTO_TCP || p.l4_proto == NT_IPPROTO_UDP);
