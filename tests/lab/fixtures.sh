@@ -309,6 +309,10 @@ lab_ovs_bridge() {
 		lab_fail "cannot create OVS bridge br0"
 	lab_defer ovs-vsctl --timeout=10 --if-exists del-br br0
 	_lab_ovs_check_handlers
+	local p
+	for p in "${_LAB_PENDING_PORTS[@]}"; do
+		[[ "${p%% *}" == br0 ]] && _lab_ovs_add_port br0 "${p#* }"
+	done
 	ip link set br0 up
 	ip addr add "$LAB_OVS_STORAGE_IP/24" dev port-storage
 	ip link set port-storage up
@@ -316,6 +320,11 @@ lab_ovs_bridge() {
 		ovs0 eth0 ovs1 eth0 ext eth0
 	lab_log "ovs_bridge: br0 ports ovs0-p(ns ovs0 $LAB_OVS_NS0_IP) ovs1-p(ns ovs1 $LAB_OVS_NS1_IP)" \
 		"port-storage($LAB_OVS_STORAGE_IP) phy0[$phy](ns ext $LAB_OVS_EXT_IP)"
+}
+
+_lab_ovs_add_port() {
+	ovs-vsctl --timeout=60 add-port "$1" "$2" || lab_fail "ovs-vsctl add-port $1 $2"
+	lab_defer ovs-vsctl --timeout=10 --if-exists del-port "$1" "$2"
 }
 
 # lab_ovs_counters: read `ovs-appctl dpctl/show` into LAB_OVS_HIT, LAB_OVS_MISSED, LAB_OVS_LOST, LAB_OVS_FLOWS.
@@ -370,11 +379,14 @@ lab_virtio_pair() {
 
 # ------------------------------------------------------------------------------------------------ (c) nested VM
 _LAB_VM_COUNT=0
+_LAB_PENDING_PORTS=()
 # lab_vm NAME [--ip CIDR] [--ip6 CIDR] [--queues N] [--smp N] [--mem MB] [--bridge BR] [--no-wait]
 #
 # Boot a nested VM (the lab's kernel; KVM inside the lab through kvm_amd on the SVM that QEMU's TCG emulates) whose
 # virtio-net NIC is backed by tap "tap-NAME" (vhost=on; multi_queue + mq=on when --queues > 1) added as a port of
-# OVS bridge BR (default br0: call lab_ovs_bridge first; --bridge none leaves the tap unattached). The n-th VM
+# OVS bridge BR (default br0; --bridge none leaves the tap unattached). If BR does not exist yet, the tap is added
+# when lab_ovs_bridge creates it, so `lab_vm vm0 --no-wait; lab_ovs_bridge; lab_vm_wait_ready vm0` boots the VM
+# while OVS waits out its uptime trap (the fastest order). The n-th VM
 # (n = 0, 1, ...) gets MAC 52:54:00:12:34:1n and, unless --ip, IP 10.0.2.(10+n)/24. --smp defaults to the number
 # of queues, so that virtio-net enables every queue pair. Waits (bounded) until the VM is up unless --no-wait
 # (then call lab_vm_wait_ready). Run commands in it with lab_vm_exec / lab_vm_spawn; its console log is
@@ -427,16 +439,24 @@ lab_vm() {
 	lab_defer ip link del "$tap"
 	ip link set "$tap" up
 	if [[ "$bridge" != none ]]; then
-		ovs-vsctl --timeout=60 add-port "$bridge" "$tap" || lab_fail "ovs-vsctl add-port $bridge $tap"
-		lab_defer ovs-vsctl --timeout=10 --if-exists del-port "$bridge" "$tap"
+		if [[ -S "$LAB_OVS_DIR/db.sock" ]] && ovs-vsctl --timeout=30 br-exists "$bridge" 2>/dev/null; then
+			_lab_ovs_add_port "$bridge" "$tap"
+		else
+			# Boot now, attach when lab_ovs_bridge creates the bridge: the VM boots while OVS waits for uptime.
+			_LAB_PENDING_PORTS+=("$bridge $tap")
+		fi
 	fi
 	local netdev="tap,id=n0,ifname=$tap,script=no,downscript=no,vhost=on"
 	local nic="virtio-net-pci,netdev=n0,mac=$mac"
 	((queues > 1)) && netdev+=",queues=$queues" && nic+=",mq=on,vectors=$((2 * queues + 2))"
-	# quiet: each console byte of a nested guest is an I/O exit emulated by TCG; keep the boot log short.
-	qemu-system-x86_64 "${accel[@]}" -m "$mem" -smp "$smp" -nodefaults -display none -no-reboot \
+	# Every I/O exit of a nested guest is emulated by TCG, twice: quiet keeps the console short, pci=noearly skips
+	# the early PCI scans (the AGP aperture check alone took 13 s of port I/O), pci=noacpi the ACPI PCI IRQ link
+	# setup (~3 s); MSI-X is unaffected. (acpi=off would save more but leaves the VM with one CPU, so one queue.)
+	# $NETTRACE_LAB_VM_APPEND and $NETTRACE_LAB_VM_QEMU_ARGS are debugging knobs (extra kernel/QEMU arguments).
+	local vm_append="pci=noearly,noacpi ${NETTRACE_LAB_VM_APPEND:-}"
+	qemu-system-x86_64 "${accel[@]}" -m "$mem" -smp "$smp" -nodefaults -display none -no-reboot ${NETTRACE_LAB_VM_QEMU_ARGS:-} \
 		-kernel "$NETTRACE_LAB_BZIMAGE" -initrd "$NETTRACE_LAB_VM_INITRD" \
-		-append "console=ttyS0 panic=-1 rdinit=/init mitigations=off quiet loglevel=3 ${NETTRACE_LAB_VM_APPEND:-}" \
+		-append "console=ttyS0 panic=-1 rdinit=/init mitigations=off quiet loglevel=3 $vm_append" \
 		-serial "file:$dir/console.log" \
 		-virtfs local,path=/,mount_tag=labroot,security_model=none,readonly=on,multidevs=remap \
 		-virtfs "local,path=$dir/io,mount_tag=vmio,security_model=none" \
@@ -547,10 +567,12 @@ lab_vm_ping_ok() {
 	lab_assert_eq "ping vm $1 -> $2: received" "$LAB_PING_RX" "$3"
 }
 
-# lab_vm_pair [lab_vm options]: two VMs vm0 (10.0.2.10) and vm1 (10.0.2.11) on br0, booted in parallel.
+# lab_vm_pair [lab_vm options]: two VMs vm0 (10.0.2.10) and vm1 (10.0.2.11) on br0, booted in parallel; with
+# --no-wait it returns at once (then lab_vm_wait_ready vm0; lab_vm_wait_ready vm1).
 lab_vm_pair() {
 	lab_vm vm0 --no-wait "$@"
 	lab_vm vm1 --no-wait "$@"
+	[[ " $* " == *" --no-wait "* ]] && return 0
 	lab_vm_wait_ready vm0
 	lab_vm_wait_ready vm1
 }

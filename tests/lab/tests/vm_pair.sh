@@ -7,9 +7,11 @@
 set -euo pipefail
 . "$(dirname "$0")/../fixtures.sh"
 lab_require_lab
-lab_ovs_bridge
 Q=2
-lab_vm_pair --queues "$Q"
+lab_vm_pair --queues "$Q" --no-wait # both boot while lab_ovs_bridge waits for uptime >= 12 s
+lab_ovs_bridge
+lab_vm_wait_ready vm0
+lab_vm_wait_ready vm1
 
 for vm in vm0 vm1; do
 	pid=$(lab_vm_pid "$vm")

@@ -6,8 +6,9 @@
 set -euo pipefail
 . "$(dirname "$0")/../fixtures.sh"
 lab_require_lab
+lab_vm vm0 --no-wait # boots while lab_ovs_bridge waits for uptime >= 12 s; its tap joins br0 when br0 exists
 lab_ovs_bridge
-lab_vm vm0
+lab_vm_wait_ready vm0
 
 N=20
 VM_IP=$(lab_vm_ip vm0)
