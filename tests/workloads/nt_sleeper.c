@@ -24,6 +24,25 @@
 #include <unistd.h>
 
 static unsigned long long pcount_last;
+/* The kernel's counts of this thread's context switches: "voluntary_ctxt_switches:" (blocking sleeps)
+ * or "nonvoluntary_ctxt_switches:" (preemptions); each is one trip through the run queue. */
+static unsigned long long ctxt_switches(const char *field)
+{
+	char line[256];
+	unsigned long long v = 0;
+	FILE *f = fopen("/proc/thread-self/status", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, field, strlen(field)) == 0) {
+			v = strtoull(line + strlen(field), NULL, 10);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
 static void read_schedstat(unsigned long long *cpu, unsigned long long *delay)
 {
 	FILE *f = fopen("/proc/thread-self/schedstat", "r");
@@ -70,6 +89,8 @@ int main(int argc, char **argv)
 		do_pause |= strcmp(argv[i], "pause") == 0;
 	}
 	/* Read before blocking: the wait to run after the go wakeup is inside the window, as a tracer sees it. */
+	unsigned long long v0 = ctxt_switches("voluntary_ctxt_switches:");
+	unsigned long long n0 = ctxt_switches("nonvoluntary_ctxt_switches:");
 	read_schedstat(&cpu0, &d0);
 	unsigned long long p0 = pcount_last;
 	int fd = open(argv[1], O_RDONLY);
@@ -96,8 +117,10 @@ int main(int argc, char **argv)
 		waitpid(child, NULL, 0);
 	}
 	read_schedstat(&cpu1, &d1);
-	printf("{\"pid\":%d,\"run_delay_ns\":%llu,\"cpu_time_ns\":%llu,\"sleeps\":%ld,\"sleep_ns\":%llu,\"wall_ns\":%llu,\"timeslices\":%llu}\n",
-	       getpid(), d1 - d0, cpu1 - cpu0, count, (unsigned long long)us * 1000ULL * (unsigned long long)count,
+	unsigned long long v1 = ctxt_switches("voluntary_ctxt_switches:");
+	unsigned long long n1 = ctxt_switches("nonvoluntary_ctxt_switches:");
+	printf("{\"voluntary_switches\":%llu,\"involuntary_switches\":%llu,\"pid\":%d,\"run_delay_ns\":%llu,\"cpu_time_ns\":%llu,\"sleeps\":%ld,\"sleep_ns\":%llu,\"wall_ns\":%llu,\"timeslices\":%llu}\n",
+	       v1 - v0, n1 - n0, getpid(), d1 - d0, cpu1 - cpu0, count, (unsigned long long)us * 1000ULL * (unsigned long long)count,
 	       t1 - t0, pcount_last - p0);
 	fflush(stdout);
 	if (do_pause)

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <future>
 #include <map>
+#include <tuple>
 #include <set>
 #include <sstream>
 
@@ -40,8 +41,13 @@ struct CurTask {  // struct nt_cpu_cur in bpf/cpu_monitor.bpf.c
   char comm[NT_CPU_COMMLEN];
 };
 
+// One thread's runtime on one CPU, whatever its comm: a thread that execs (taskset -> the program) has its
+// running slice keyed by the old comm until it is switched out and by the new one after; keying by comm
+// would count that slice twice.
 struct RunKeyLess {
-  bool operator()(const nt_cpurun_key& a, const nt_cpurun_key& b) const { return memcmp(&a, &b, sizeof(a)) < 0; }
+  bool operator()(const nt_cpurun_key& a, const nt_cpurun_key& b) const {
+    return std::tie(a.cpu, a.pid, a.tgid) < std::tie(b.cpu, b.pid, b.tgid);
+  }
 };
 using Runtimes = std::map<nt_cpurun_key, uint64_t, RunKeyLess>;
 
@@ -113,7 +119,7 @@ class Monitor {
   // Runtime per (cpu, thread) since attach, including the slices running right now.
   Runtimes cumulative(uint64_t now) {
     Runtimes r;
-    for (auto& [k, v] : dump_map<nt_cpurun_key, uint64_t>(runtime_fd_)) r[k] = v;
+    for (auto& [k, v] : dump_map<nt_cpurun_key, uint64_t>(runtime_fd_)) r[k] += v;
     const int n = possible_cpus();
     for (int cpu = 0; cpu < n && cpu < NT_CPU_MAX_CPUS; cpu++) {
       if (!cpus_.empty() && !cpus_.count(cpu)) continue;
