@@ -51,12 +51,13 @@ run() {
 
 # Waits counted = the thread's trips through the run queue: one per blocking sleep (voluntary context
 # switch) and one per preemption (involuntary), as the kernel counts them. A 1 ms sleep whose timer fires
-# before the thread reaches schedule() does not block, which happens on a loaded machine.
+# before the thread reaches schedule() does not block, which happens on a loaded machine. The window
+# edges (FIFO wakeup, fork, waitpid, reading /proc) allow a few switches either way: max(8, 1%).
 check_waits() {  # name waits switches
   local d=$(( $2 > $3 ? $2 - $3 : $3 - $2 ))
   echo "$1: $2 waits counted, $3 context switches (voluntary + involuntary)"
   [ "$3" -ge 1000 ] || fail "$1: only $3 context switches for 1500 sleeps"
-  [ "$d" -le 3 ] || fail "$1: $2 waits counted, the kernel counted $3 context switches"
+  [ "$d" -le $(( $3 / 100 > 8 ? $3 / 100 : 8 )) ] || fail "$1: $2 waits counted, the kernel counted $3 context switches"
 }
 
 check_close() {  # name nettrace schedstat
