@@ -11,7 +11,7 @@ const std::vector<ToolSpec>& tools() {
   static const std::vector<ToolSpec> list = {
       {"drop", "Packet path", "Packet drops: reason, location, device, flow, stack; summaries; qdisc drops",
        &drop::setup, &drop::hooks},
-      {"cpu", "Host", "CPU-side latency: run-queue waits, off-CPU time, futex waits, CPU usage", &cpu::setup,
+      {"cpu", "Host", "CPU-side latency: run-queue waits, off-CPU time, futex and rwlock waits, CPU usage", &cpu::setup,
        &cpu::hooks},
       {"doctor", "Setup", "What this kernel supports and which nettrace tools can run here", &doctor::setup,
        nullptr},
@@ -32,6 +32,8 @@ const std::vector<AliasSpec>& aliases() {
       {"offcputime-ts", {"cpu", "offcpu"}},
       {"futex", {"cpu", "futex"}},
       {"cpu_monitor", {"cpu", "monitor"}},
+      {"pthread_rwlock_wrlock", {"cpu", "rwlock"}},
+      {"pthread_rwlock_wrlock-stack", {"cpu", "rwlock", "--stack"}},
       {"ksoftirqd_sched_latency_summary", {"cpu", "schedlat", "--process", "ksoftirqd", "--per-thread", "--threshold-us", "100", "-i", "5"}},
   };
   return list;

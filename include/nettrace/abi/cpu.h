@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Records shared between bpf/cpu_*.bpf.c and src/tools/cpu (schedlat, offcpu, futex, monitor). */
+/* Records shared between bpf/cpu_*.bpf.c and src/tools/cpu (schedlat, offcpu, futex, rwlock, monitor). */
 #ifndef NETTRACE_ABI_CPU_H
 #define NETTRACE_ABI_CPU_H
 
@@ -128,6 +128,41 @@ struct nt_futex_addr_val {
 	__u64 waits;
 	__u64 total_ns;
 	__u64 max_ns;
+};
+
+/* ---- rwlock: pthread_rwlock_wrlock() wait, from a uprobe/uretprobe pair ---- */
+
+struct nt_rwlock_start {
+	__u64 ts_ns;
+	__s32 ustack; /* -1: not asked for or not captured */
+	__u32 _pad;
+};
+
+struct nt_rwlock_key {
+	__u32 tgid;
+	__u32 tid;
+	char comm[NT_CPU_COMMLEN];
+};
+
+struct nt_rwlock_val {
+	__u64 count;
+	__u64 total_ns;
+	__u64 max_ns;
+	__u64 errors; /* returned non-zero (EDEADLK, …) */
+	__u64 slots[NT_CPU_HIST_SLOTS];
+};
+
+struct nt_rwlock_stack_key {
+	__u32 tgid;
+	__u32 tid;
+	__s32 ustack;
+	__u32 _pad;
+	char comm[NT_CPU_COMMLEN];
+};
+
+struct nt_rwlock_stack_val {
+	__u64 count;
+	__u64 total_ns;
 };
 
 /* ---- monitor: on-CPU time per thread per CPU, and sampled stacks ---- */

@@ -153,6 +153,27 @@ void setup_futex(CLI::App& cpu, Context& ctx) {
   });
 }
 
+void setup_rwlock(CLI::App& cpu, Context& ctx) {
+  auto o = std::make_shared<RwlockOptions>();
+  auto* app = cpu.add_subcommand("rwlock", "pthread_rwlock_wrlock() wait time of a process per thread, and per user stack "
+                                           "(pthread_rwlock_wrlock, pthread_rwlock_wrlock-stack)");
+  cli::add_output_options(*app, o->common);
+  auto* p = app->add_option("-p,--pid", o->pid_arg, "The process to trace (required)");
+  app->add_option("pid", o->pid_arg, "Same as --pid")->excludes(p);
+  app->add_flag("-s,--stack", o->stacks, "Also count calls and wait by user stack");
+  app->add_option("--top", o->top, "Only the N stacks with most calls per report")->check(CLI::Range(1, 1000000));
+  cli::add_interval_option(*app, o->common, "-i,--interval", 0);
+  cli::add_duration_option(*app, o->common, "-d,--duration");
+  app->callback([o, &ctx] {
+    if (o->pid_arg.empty()) throw usage_error("rwlock: --pid is required");
+    auto ids = parse_id_list(o->pid_arg, "--pid");
+    if (ids.size() != 1) throw usage_error(fmt::format("--pid: one process, not '{}'", o->pid_arg));
+    if (!process_exists(ids[0])) throw usage_error(fmt::format("--pid: no process with pid {}", ids[0]));
+    o->pid = ids[0];
+    ctx.action = [o] { return run_rwlock(*o); };
+  });
+}
+
 void setup_monitor(CLI::App& cpu, Context& ctx) {
   auto o = std::make_shared<MonitorOptions>();
   auto* app = cpu.add_subcommand("monitor", "Per-CPU user/system/irq/softirq/idle, top threads per CPU, on-CPU stacks above a threshold (cpu_monitor)");
@@ -173,11 +194,12 @@ void setup_monitor(CLI::App& cpu, Context& ctx) {
 }  // namespace
 
 void setup(CLI::App& root, Context& ctx) {
-  auto* cpu = root.add_subcommand("cpu", "CPU-side latency: run-queue waits, off-CPU time, futex waits, CPU usage");
+  auto* cpu = root.add_subcommand("cpu", "CPU-side latency: run-queue waits, off-CPU time, futex and rwlock waits, CPU usage");
   cpu->require_subcommand(1);
   setup_schedlat(*cpu, ctx);
   setup_offcpu(*cpu, ctx);
   setup_futex(*cpu, ctx);
+  setup_rwlock(*cpu, ctx);
   setup_monitor(*cpu, ctx);
 }
 

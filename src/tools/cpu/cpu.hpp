@@ -2,7 +2,7 @@
 #pragma once
 // nettrace cpu: scheduler and lock latency seen from the CPU side. Subcommands: schedlat (run-queue
 // latency: sched_latency_monitor, vhost_wakeup_latency, ksoftirqd_sched_latency_summary), offcpu
-// (offcputime-ts), futex (futex.bt), monitor (cpu_monitor). See docs/tools/cpu.md.
+// (offcputime-ts), futex (futex.bt), rwlock (pthread_rwlock_wrlock.bt, -stack), monitor (cpu_monitor). See docs/tools/cpu.md.
 
 #include <cstdint>
 #include <string>
@@ -57,6 +57,21 @@ struct FutexOptions {
   int top = 10;
 };
 
+struct RwlockOptions {
+  cli::CommonOptions common;
+  std::string pid_arg;  // -p/--pid or the positional pid (pthread_rwlock_wrlock-stack.bt PID)
+  uint32_t pid = 0;
+  bool stacks = false;  // --stack: counts per user stack
+  int top = 0;          // 0: all stacks
+};
+
+// Where pthread_rwlock_wrlock lives in a process: the file (through /proc/PID/root), its name in
+// /proc/PID/maps, and the function's file offset for the uprobe.
+struct RwlockTarget {
+  std::string path, mapped;
+  uint64_t offset = 0;
+};
+
 struct MonitorOptions {
   cli::CommonOptions common;
   std::string cpu_list;
@@ -75,5 +90,8 @@ int run_futex(const FutexOptions& o);
 // "WAIT", "WAKE", … for a futex command (op & FUTEX_CMD_MASK).
 [[nodiscard]] std::string futex_op_name(uint32_t cmd);
 int run_monitor(const MonitorOptions& o);
+int run_rwlock(const RwlockOptions& o);
+// Finds pthread_rwlock_wrlock in pid's mapped libpthread, libc or other files; throws when none has it.
+[[nodiscard]] RwlockTarget find_rwlock_target(uint32_t pid, const std::string& proc = "/proc");
 
 }  // namespace nettrace::tools::cpu

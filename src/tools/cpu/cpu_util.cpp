@@ -137,6 +137,24 @@ bool thread_exists(uint32_t tid, const std::string& proc) {
   return ::stat(fmt::format("{}/{}/status", proc, tid).c_str(), &st) == 0;
 }
 
+std::vector<std::string> mapped_files(uint32_t pid, const std::string& proc) {
+  std::vector<std::string> out;
+  std::ifstream f(fmt::format("{}/{}/maps", proc, pid));
+  std::string line;
+  while (std::getline(f, line)) {
+    // address perms offset dev inode pathname; the pathname may contain spaces.
+    std::istringstream in(line);
+    std::string addr, perms, offset, dev, inode;
+    if (!(in >> addr >> perms >> offset >> dev >> inode) || inode == "0") continue;
+    std::string path;
+    std::getline(in, path);
+    path.erase(0, path.find_first_not_of(' '));
+    if (path.empty() || path[0] != '/' || path.find(" (deleted)") != std::string::npos) continue;
+    if (std::find(out.begin(), out.end(), path) == out.end()) out.push_back(path);
+  }
+  return out;
+}
+
 std::string fold_stack(std::string_view comm, const std::vector<std::string>& user_inner_first,
                        const std::vector<std::string>& kernel_inner_first, bool delimited) {
   std::string out(comm);

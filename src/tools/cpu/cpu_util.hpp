@@ -26,6 +26,8 @@ namespace nettrace::tools::cpu {
 [[nodiscard]] bool process_exists(uint32_t pid, const std::string& proc = "/proc");
 // True when tid is a running thread of any process.
 [[nodiscard]] bool thread_exists(uint32_t tid, const std::string& proc = "/proc");
+// Distinct files mapped into pid (/proc/PID/maps pathnames, in map order; no [heap], anonymous or deleted maps).
+[[nodiscard]] std::vector<std::string> mapped_files(uint32_t pid, const std::string& proc = "/proc");
 
 // Flame-graph input line without the value: "comm;user outermost..innermost[;-];kernel outermost..innermost".
 // Frames arrive innermost first, as the kernel stores them.

@@ -3,9 +3,13 @@
 
 #include <cxxabi.h>
 #include <elfutils/libdwfl.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <memory>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -103,6 +107,51 @@ std::string symbolize_in_file(const std::string& path, uint64_t addr) {
     out = lookup(d, addr, false, false);
   dwfl_end(d);
   return out;
+}
+
+std::optional<uint64_t> elf_function_offset(const std::string& path, const std::string& name) {
+  elf_version(EV_CURRENT);
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  Elf* elf = elf_begin(fd, ELF_C_READ, nullptr);
+  std::optional<uint64_t> vaddr;
+  // .symtab first (complete when not stripped), then .dynsym (what a stripped libc keeps).
+  for (Elf64_Word want : {SHT_SYMTAB, SHT_DYNSYM}) {
+    for (Elf_Scn* scn = elf ? elf_nextscn(elf, nullptr) : nullptr; scn && !vaddr; scn = elf_nextscn(elf, scn)) {
+      GElf_Shdr sh;
+      if (!gelf_getshdr(scn, &sh) || sh.sh_type != want || sh.sh_entsize == 0) continue;
+      Elf_Data* data = elf_getdata(scn, nullptr);
+      for (size_t i = 0; data && i < sh.sh_size / sh.sh_entsize; i++) {
+        GElf_Sym sym;
+        if (!gelf_getsym(data, static_cast<int>(i), &sym) || GELF_ST_TYPE(sym.st_info) != STT_FUNC ||
+            sym.st_shndx == SHN_UNDEF || sym.st_value == 0)
+          continue;
+        const char* n = elf_strptr(elf, sh.sh_link, sym.st_name);
+        if (!n) continue;
+        const std::string_view sv(n);
+        if (sv == name || (sv.size() > name.size() && sv.compare(0, name.size(), name) == 0 && sv[name.size()] == '@')) {
+          vaddr = sym.st_value;
+          break;
+        }
+      }
+    }
+    if (vaddr) break;
+  }
+  std::optional<uint64_t> off;
+  size_t nph = 0;
+  if (vaddr && elf_getphdrnum(elf, &nph) == 0) {
+    for (size_t i = 0; i < nph; i++) {
+      GElf_Phdr ph;
+      if (!gelf_getphdr(elf, static_cast<int>(i), &ph) || ph.p_type != PT_LOAD || !(ph.p_flags & PF_X)) continue;
+      if (*vaddr >= ph.p_vaddr && *vaddr < ph.p_vaddr + ph.p_memsz) {
+        off = *vaddr - ph.p_vaddr + ph.p_offset;
+        break;
+      }
+    }
+  }
+  if (elf) elf_end(elf);
+  close(fd);
+  return off;
 }
 
 }  // namespace nettrace::tools::cpu

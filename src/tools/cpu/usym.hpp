@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 
 struct Dwfl;
@@ -26,11 +27,17 @@ class UserSymbolizer {
   [[nodiscard]] std::string function(pid_t pid, uint64_t addr);
   // Forget cached mappings (processes exec, load libraries, exit); call once per report.
   void reset();
+  // Reads pid's mappings now, so its stacks still symbolize after it exits (until the next reset()).
+  void keep(pid_t pid) { (void)session(pid); }
 
  private:
   Dwfl* session(pid_t pid);
   std::map<pid_t, Dwfl*> cache_;  // nullptr: the process could not be read
 };
+
+// File offset of function `name` in an ELF file (.symtab, else .dynsym; versioned names match their base
+// name), as a uprobe wants it; nullopt when the file has no such defined function.
+[[nodiscard]] std::optional<uint64_t> elf_function_offset(const std::string& path, const std::string& name);
 
 // Symbolizes addr in an ELF file mapped at its link-time addresses (for tests and ET_EXEC binaries).
 [[nodiscard]] std::string symbolize_in_file(const std::string& path, uint64_t addr);

@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: GPL-2.0
+// nettrace cpu rwlock: pthread_rwlock_wrlock() wait time of one process, per thread, and with --stack
+// per user stack (pthread_rwlock_wrlock.bt, pthread_rwlock_wrlock-stack.bt). The function is found in
+// the process's own libc (or libpthread before glibc 2.34, or a static binary) from /proc/PID/maps
+// and its ELF symbol table at run time. See docs/tools/cpu.md.
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <map>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "nettrace/bpf/handles.hpp"
+#include "nettrace/core/histogram.hpp"
+#include "nettrace/core/signals.hpp"
+#include "nettrace/core/timefmt.hpp"
+#include "nettrace/output/output.hpp"
+#include "tools/cpu/cpu.hpp"
+#include "tools/cpu/cpu_bpf.hpp"
+#include "tools/cpu/cpu_util.hpp"
+#include "tools/cpu/usym.hpp"
+#include "cpu_rwlock.skel.h"
+
+namespace nettrace::tools::cpu {
+
+namespace {
+
+constexpr const char* kFunction = "pthread_rwlock_wrlock";
+
+template <class K>
+struct MemLess {
+  bool operator()(const K& a, const K& b) const { return memcmp(&a, &b, sizeof(a)) < 0; }
+};
+
+std::string base(const std::string& p) { return p.substr(p.rfind('/') + 1); }
+
+}  // namespace
+
+RwlockTarget find_rwlock_target(uint32_t pid, const std::string& proc) {
+  auto files = mapped_files(pid, proc);
+  if (files.empty()) throw failure(fmt::format("cannot read {}/{}/maps", proc, pid), "run as root");
+  // libpthread (glibc < 2.34) wins over libc, which only forwards to it there; then anything else
+  // mapped (a static binary, musl's libc.so).
+  auto rank = [](const std::string& f) {
+    const std::string b = base(f);
+    if (b.rfind("libpthread", 0) == 0) return 0;
+    if (b.rfind("libc.so", 0) == 0 || b.rfind("libc-", 0) == 0) return 1;
+    return 2;
+  };
+  std::stable_sort(files.begin(), files.end(), [&](auto& a, auto& b) { return rank(a) < rank(b); });
+  for (const auto& f : files) {
+    // Through the process's root, so a process in a container gets its own library.
+    const std::string path = fmt::format("{}/{}/root{}", proc, pid, f);
+    if (auto off = elf_function_offset(path, kFunction)) return {path, f, *off};
+  }
+  throw failure(fmt::format("process {} has no {} in any mapped file (not linked with pthreads?)", pid, kFunction));
+}
+
+namespace {
+
+class Rwlock {
+ public:
+  explicit Rwlock(const RwlockOptions& o) : o_(o), out_(o.common.json) {}
+
+  int run() {
+    (void)cli::apply_common(o_.common);  // --attach: uprobes have no alternative
+    core::install_stop_handlers();
+    const RwlockTarget target = find_rwlock_target(o_.pid);
+    auto skel = bpf::Skeleton<cpu_rwlock_bpf>::open("cpu rwlock");
+    TaskFilter f;
+    configure_filter(skel.get(), f);  // the uprobes are attached to this pid only
+    skel->rodata->cfg_stacks = o_.stacks;
+    skel.load("cpu rwlock");
+    std::vector<bpf::Link> links;
+    for (bool ret : {false, true}) {
+      LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = ret);
+      auto* prog = ret ? skel->progs.uretprobe_wrlock : skel->progs.uprobe_wrlock;
+      bpf_link* l = bpf_program__attach_uprobe_opts(prog, static_cast<pid_t>(o_.pid), target.path.c_str(),
+                                                    target.offset, &uo);
+      if (!l)
+        throw failure(fmt::format("cannot attach {} to {}:{} (+0x{:x}): {}", ret ? "uretprobe" : "uprobe",
+                                  target.mapped, kFunction, target.offset, strerror(errno)),
+                      "needs uprobes (CONFIG_UPROBE_EVENTS) and root");
+      links.emplace_back(l);
+    }
+    hists_fd_ = bpf_map__fd(skel->maps.hists);
+    stack_counts_fd_ = bpf_map__fd(skel->maps.stack_counts);
+    stacks_fd_ = bpf_map__fd(skel->maps.stacks);
+    counters_fd_ = bpf_map__fd(skel->maps.counters);
+    start_ns_ = last_ns_ = core::monotonic_ns();
+    if (o_.stacks) usyms_.keep(static_cast<pid_t>(o_.pid));  // symbolize even after it exits
+    spdlog::info("attached: uprobe+uretprobe {}:{} (+0x{:x}) pid {}", target.mapped, kFunction, target.offset, o_.pid);
+    cli::signal_ready(o_.common);
+    if (!out_.json())
+      out_.text(fmt::format("Tracing {}() wait of pid {} in {}{}... Hit Ctrl-C to end.\n", kFunction, o_.pid,
+                            target.mapped, o_.stacks ? " by user stack" : ""));
+    const uint64_t deadline = o_.common.duration_s > 0 ? start_ns_ + static_cast<uint64_t>(o_.common.duration_s * 1e9) : 0;
+    const uint64_t interval_ns = static_cast<uint64_t>(o_.common.interval_s * 1e9);
+    uint64_t next = interval_ns ? start_ns_ + interval_ns : 0;
+    bool exited = false;
+    while (!core::stop_requested()) {
+      usleep(50000);
+      const uint64_t now = core::monotonic_ns();
+      if (deadline && now >= deadline) break;
+      if (next && now >= next) {
+        report(now, false);
+        next += interval_ns;
+      }
+      if (!process_exists(o_.pid)) {
+        exited = true;
+        break;
+      }
+    }
+    if (exited) spdlog::info("process {} exited", o_.pid);
+    report(core::monotonic_ns(), true, exited);
+    return 0;
+  }
+
+ private:
+  std::vector<std::string> uframes(const nt_rwlock_stack_key& k) {
+    std::vector<std::string> out;
+    if (k.ustack < 0) return out;
+    std::vector<uint64_t> frames(NT_CPU_STACK_DEPTH);
+    if (bpf_map_lookup_elem(stacks_fd_, &k.ustack, frames.data()) != 0) return out;
+    for (auto a : frames) {
+      if (!a) break;
+      std::string s = usyms_.symbolize(static_cast<pid_t>(k.tgid), a);
+      out.push_back(s.empty() ? "[unknown]" : s);
+    }
+    return out;
+  }
+
+  void report(uint64_t now, bool final_report, bool exited = false) {
+    // Intervals: what happened since the last report; the summary: the whole run.
+    std::map<nt_rwlock_key, nt_rwlock_val, MemLess<nt_rwlock_key>> cur;
+    for (auto& [k, v] : dump_map<nt_rwlock_key, nt_rwlock_val>(hists_fd_)) cur[k] = v;
+    std::vector<std::pair<nt_rwlock_key, nt_rwlock_val>> rows;
+    nt_rwlock_val total{};
+    for (const auto& [k, v] : cur) {
+      nt_rwlock_val d = v;
+      if (!final_report)
+        if (auto it = prev_.find(k); it != prev_.end()) {
+          d.count -= it->second.count;
+          d.total_ns -= it->second.total_ns;
+          d.errors -= it->second.errors;
+          for (int s = 0; s < NT_CPU_HIST_SLOTS; s++) d.slots[s] -= it->second.slots[s];
+        }
+      if (!d.count) continue;
+      rows.emplace_back(k, d);
+      total.count += d.count;
+      total.total_ns += d.total_ns;
+      total.errors += d.errors;
+      total.max_ns = std::max(total.max_ns, d.max_ns);
+      for (int s = 0; s < NT_CPU_HIST_SLOTS; s++) total.slots[s] += d.slots[s];
+    }
+    if (!final_report) prev_ = std::move(cur);
+    std::sort(rows.begin(), rows.end(), [](auto& a, auto& b) { return a.second.total_ns > b.second.total_ns; });
+
+    std::vector<std::pair<nt_rwlock_stack_key, nt_rwlock_stack_val>> stacks;
+    if (o_.stacks) {
+      std::map<nt_rwlock_stack_key, nt_rwlock_stack_val, MemLess<nt_rwlock_stack_key>> scur;
+      for (auto& [k, v] : dump_map<nt_rwlock_stack_key, nt_rwlock_stack_val>(stack_counts_fd_)) scur[k] = v;
+      for (const auto& [k, v] : scur) {
+        nt_rwlock_stack_val d = v;
+        if (!final_report)
+          if (auto it = sprev_.find(k); it != sprev_.end()) {
+            d.count -= it->second.count;
+            d.total_ns -= it->second.total_ns;
+          }
+        if (d.count) stacks.emplace_back(k, d);
+      }
+      if (!final_report) sprev_ = std::move(scur);
+      std::sort(stacks.begin(), stacks.end(), [](auto& a, auto& b) { return a.second.count > b.second.count; });
+      if (o_.top > 0 && stacks.size() > static_cast<size_t>(o_.top)) stacks.resize(static_cast<size_t>(o_.top));
+    }
+
+    Counters c = read_counters(counters_fd_);
+    const double secs = static_cast<double>(now - (final_report ? start_ns_ : last_ns_)) / 1e9;
+    last_ns_ = now;
+    if (!exited) {  // an exited process keeps the mappings read while it lived
+      usyms_.reset();
+      if (o_.stacks) usyms_.keep(static_cast<pid_t>(o_.pid));
+    }
+    auto hist = [](const nt_rwlock_val& v) {
+      core::Log2Histogram h;
+      for (uint32_t s = 0; s < NT_CPU_HIST_SLOTS; s++) h.add_slot(s, v.slots[s]);
+      return h;
+    };
+    if (out_.json()) {
+      nlohmann::json j{{"type", final_report ? "rwlock_summary" : "rwlock_interval"},
+                       {"time", core::format_iso8601(core::realtime_ns())},
+                       {"interval_s", secs},
+                       {"pid", o_.pid},
+                       {"calls", total.count},
+                       {"total_ns", total.total_ns},
+                       {"errors", total.errors},
+                       {"hist_us", hist(total).to_json()},
+                       {"start_map_full", c[NT_CPU_START_FULL]},
+                       {"map_full", c[NT_CPU_MAP_FULL]},
+                       {"user_stack_failures", c[NT_CPU_USTACK_FAIL]}};
+      if (final_report) {
+        j["max_ns"] = total.max_ns;
+        j["process_exited"] = exited;
+      }
+      auto threads = nlohmann::json::array();
+      for (const auto& [k, v] : rows) {
+        nlohmann::json t{{"pid", k.tgid}, {"tid", k.tid}, {"comm", comm_str(k.comm)}, {"count", v.count},
+                         {"total_ns", v.total_ns}, {"errors", v.errors}, {"hist_us", hist(v).to_json()}};
+        if (final_report) t["max_ns"] = v.max_ns;
+        threads.push_back(t);
+      }
+      j["threads"] = threads;
+      if (o_.stacks) {
+        auto st = nlohmann::json::array();
+        for (const auto& [k, v] : stacks)
+          st.push_back({{"pid", k.tgid}, {"tid", k.tid}, {"comm", comm_str(k.comm)}, {"count", v.count},
+                        {"total_ns", v.total_ns}, {"user_stack", uframes(k)}});
+        j["stacks"] = st;
+      }
+      out_.record(j);
+      return;
+    }
+    std::string t = fmt::format("\n[{}] === {}() wait, pid {} {} ({:.1f}s){} ===\n",
+                                core::format_local(core::realtime_ns(), false), kFunction, o_.pid,
+                                final_report ? "summary" : "interval", secs, exited ? ", process exited" : "");
+    if (rows.empty()) t += "No write-lock calls.\n";
+    else
+      t += fmt::format("{} calls, {:.3f} ms total wait, avg {:.1f} us{}\n", total.count, total.total_ns / 1e6,
+                       total.total_ns / 1e3 / static_cast<double>(total.count),
+                       total.errors ? fmt::format(", {} returned an error", total.errors) : "");
+    for (const auto& [k, v] : rows) {
+      t += fmt::format("\n{} pid {} tid {}: {} calls, {:.3f} ms total, avg {:.1f} us{}\n", comm_str(k.comm), k.tgid,
+                       k.tid, v.count, v.total_ns / 1e6, v.total_ns / 1e3 / static_cast<double>(v.count),
+                       final_report ? fmt::format(", max {:.1f} us", v.max_ns / 1e3) : "");
+      t += hist(v).render("usecs");
+    }
+    if (o_.stacks && !stacks.empty()) {
+      t += "\nWrite-lock calls by user stack:\n";
+      for (const auto& [k, v] : stacks) {
+        if (k.ustack < 0) t += "    [Missed User Stack]\n";
+        for (const auto& f : uframes(k)) t += fmt::format("    {}\n", f);
+        t += fmt::format("    {} ({}): {} calls, {:.3f} ms\n\n", comm_str(k.comm), k.tid, v.count, v.total_ns / 1e6);
+      }
+    }
+    if (c[NT_CPU_USTACK_FAIL]) t += fmt::format("WARNING: {} user stacks could not be captured\n", c[NT_CPU_USTACK_FAIL]);
+    if (c[NT_CPU_MAP_FULL] || c[NT_CPU_START_FULL])
+      t += fmt::format("WARNING: {} calls not counted (map full)\n", c[NT_CPU_MAP_FULL] + c[NT_CPU_START_FULL]);
+    out_.text(t);
+    out_.flush();
+  }
+
+  const RwlockOptions& o_;
+  output::Output out_;
+  UserSymbolizer usyms_;
+  int hists_fd_ = -1, stack_counts_fd_ = -1, stacks_fd_ = -1, counters_fd_ = -1;
+  uint64_t start_ns_ = 0, last_ns_ = 0;
+  std::map<nt_rwlock_key, nt_rwlock_val, MemLess<nt_rwlock_key>> prev_;
+  std::map<nt_rwlock_stack_key, nt_rwlock_stack_val, MemLess<nt_rwlock_stack_key>> sprev_;
+};
+
+}  // namespace
+
+int run_rwlock(const RwlockOptions& o) { return Rwlock(o).run(); }
+
+}  // namespace nettrace::tools::cpu
