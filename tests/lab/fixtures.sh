@@ -13,6 +13,7 @@
 # Fixtures fail the test (exit 1) when they cannot build their topology, and skip it (exit 77) when the lab lacks
 # something they need (e.g. lab_virtio_pair without `--nics 2`). Names and addresses: see docs/lab.md.
 
+# shellcheck disable=SC2034 # LAB_* variables are the fixtures' API, used by the tests that source this file.
 LAB_DIR=${NETTRACE_LAB_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}
 LAB_START=${LAB_START:-$SECONDS}
 
@@ -146,6 +147,7 @@ lab_tcp_transfer() {
 	head -c "$bytes" /dev/zero | lab_ns "$src" busybox nc "$ip" "$port" || lab_fail "TCP sender in $src failed"
 	wait "$rpid" || lab_fail "TCP receiver in $dst failed"
 	exec {hold}>&-
+	# shellcheck disable=SC2034 # result for the caller
 	LAB_TCP_RECEIVED=$(tr -d ' ' <"$out")
 	rm -f "$fifo" "$out"
 }
@@ -334,6 +336,7 @@ lab_ovs_counters() {
 	LAB_OVS_HIT=$(sed -nE 's/.*lookups: hit:([0-9]+) .*/\1/p' <<<"$out")
 	LAB_OVS_MISSED=$(sed -nE 's/.*lookups: .* missed:([0-9]+) .*/\1/p' <<<"$out")
 	LAB_OVS_LOST=$(sed -nE 's/.*lookups: .* lost:([0-9]+).*/\1/p' <<<"$out")
+	# shellcheck disable=SC2034 # result for the caller
 	LAB_OVS_FLOWS=$(sed -nE 's/^ *flows: ([0-9]+).*/\1/p' <<<"$out")
 	[[ -n "$LAB_OVS_HIT" && -n "$LAB_OVS_MISSED" && -n "$LAB_OVS_LOST" ]] ||
 		lab_fail "cannot parse dpctl/show: $out"
@@ -392,7 +395,7 @@ _LAB_PENDING_PORTS=()
 # (then call lab_vm_wait_ready). Run commands in it with lab_vm_exec / lab_vm_spawn; its console log is
 # $LAB_VM_DIR/NAME/console.log.
 lab_vm() {
-	local name=$1 ip= ip6= queues=1 smp= mem=256 bridge=br0 wait=1
+	local name=$1 ip='' ip6='' queues=1 smp='' mem=256 bridge=br0 wait=1
 	shift
 	while [[ $# -gt 0 ]]; do
 		case "$1" in

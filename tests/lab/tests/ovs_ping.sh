@@ -9,7 +9,7 @@ lab_ovs_bridge
 
 N=20
 lab_ovs_counters
-hit0=$LAB_OVS_HIT missed0=$LAB_OVS_MISSED lost0=$LAB_OVS_LOST
+hit0=$LAB_OVS_HIT missed0=$LAB_OVS_MISSED
 p0_rx=$(lab_stat ovs0-p rx_packets)
 
 lab_ping_ok ovs0 "$LAB_OVS_NS1_IP" "$N"
