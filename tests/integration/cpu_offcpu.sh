@@ -51,17 +51,24 @@ wall=$(jq -r .wall_ns "$tmp/json.w")
 want=$(( N * T_US * 1000 ))
 echo "nanosleep stack: $count blocks, $total ns off-CPU; asked $want ns, loop wall time $wall ns"
 [ "$others" = 0 ] || fail "-p $wpid reported $others stacks of other processes"
-[ "$count" = "$N" ] || fail "expected $N blocks in nanosleep, got $count"
-[ "$total" -ge "$want" ] || fail "off-CPU total $total ns is below the $want ns slept"
+# On a loaded machine a sleep whose timer fires before the thread reaches schedule() never blocks, and one
+# preempted on its way to sleep blocks for less than asked: the kernel's own count of blocking sleeps
+# (voluntary context switches, minus the one wait for the go FIFO) is the truth for the count.
+vol=$(jq -r '.voluntary_switches // empty' "$tmp/json.w")
+blocked=$(( ${vol:-$((N + 1))} - 1 ))
+[ "$count" -le "$N" ] && [ "$count" -ge $(( blocked < N ? blocked : N )) ] ||
+  fail "expected one block per blocking sleep ($blocked of $N), got $count"
+[ "$total" -ge $(( want * count / N * 9 / 10 )) ] || fail "off-CPU total $total ns is far below the $want ns slept"
 [ "$total" -le "$wall" ] || fail "off-CPU total $total ns exceeds the loop's wall time $wall ns"
 jq -e -s '[.[] | select(.type=="offcpu_summary")] | length == 1' "$tmp/json.json" >/dev/null || fail "no offcpu_summary record"
 
 run folded -f
 line=$(grep -E '^nt_sleeper;.*clock_nanosleep;.*do_nanosleep' "$tmp/folded.json" | head -n1)
 [ -n "$line" ] || { cat "$tmp/folded.json"; fail "folded output has no nt_sleeper;…clock_nanosleep;…do_nanosleep line"; }
-us=${line##* }
-echo "folded: ${line:0:100}… $us us"
-[ "$us" -ge $(( want / 1000 )) ] || fail "folded value $us us is below the $(( want / 1000 )) us slept"
+# The sleeps may fold into more than one stack (different kernel paths into the sleep): sum them.
+us=$(grep -E '^nt_sleeper;.*clock_nanosleep;.*do_nanosleep' "$tmp/folded.json" | awk '{s += $NF} END {print s + 0}')
+echo "folded: ${line:0:100}… total $us us"
+[ "$us" -ge $(( want / 1000 * 9 / 10 )) ] || fail "folded total $us us is far below the $(( want / 1000 )) us slept"
 
 "$NETTRACE" cpu offcpu -p 4194304 1 >/dev/null 2>"$tmp/err"; rc=$?
 [ "$rc" = 2 ] && grep -q 4194304 "$tmp/err" && [ "$(wc -l <"$tmp/err")" = 1 ] ||
