@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # nettrace cpu schedlat against the kernel's own run-queue accounting.
-# A sleeper pinned to CPU 1 sleeps 1 ms 1500 times while a spinner it forked runs on the same CPU; its
-# run-queue wait over that loop, from /proc/thread-self/schedstat (run_delay, field 2, ns), must equal
-# nettrace's total wait for that thread within max(5 ms, 20%) (CI machines are shared and noisy). Without the spinner the average wait
-# must be lower, and the slow-wakeup list must name only the sleeper, run on CPU 1.
-# The no-spinner run is not compared with schedstat: when the CPU idles between sleeps, schedstat's
-# rq clock (sched_clock_cpu, filtered per CPU when the TSC is unstable, as in VMs) lags the idle exit
-# and reads ~20 us less per wakeup than the tracepoint clock; its difference is printed only.
+# A sleeper pinned to CPU 1 sleeps 1 ms 300 times at nice 19 while a spinner it forked runs at nice 0 on
+# the same CPU, so every wakeup waits about one slice of the spinner. Its run-queue wait over that loop,
+# from /proc/thread-self/schedstat (run_delay, field 2, ns), must equal nettrace's total wait for that
+# thread within max(3 ms, 5%). The waits are long on purpose: schedstat reads the run-queue clock a
+# few microseconds before the sched_wakeup and sched_switch tracepoints fire (enqueue, pick), and that
+# path takes 2-4 us per wait on a VM and ~20 us under TCG; with 1 ms waits that is well below 1%.
+# A second run without the spinner (1500 sleeps, idle CPU between them) must count one wait per context
+# switch and show a lower average wait; the slow-wakeup list must name only the sleeper, run on CPU 1.
+# The no-spinner run's total is not compared with schedstat: its waits are a few microseconds, the same
+# order as the offset above, and when the CPU idles between sleeps schedstat's rq clock also lags the
+# idle exit; its difference is printed only.
 # Bad input (unknown pid, missing process name, bad CPU list) must fail with exit 2 and one line.
 set -u
 NETTRACE=${NETTRACE:?NETTRACE must point to the nettrace binary}
@@ -25,12 +29,12 @@ fail() { echo "FAIL: $*"; exit 1; }
 
 wait_file() { for _ in $(seq 200); do [ -e "$1" ] && return 0; sleep 0.1; done; return 1; }
 
-# run NAME [spin]: writes "nettrace_total_ns schedstat_ns waits pid" for the sleeper to $tmp/NAME.res.
-# Runs in this shell (not a subshell) so that fail() and cleanup see every process.
+# run NAME COUNT [MODE...]: writes "nettrace_total_ns schedstat_ns waits pid switches" for the sleeper to
+# $tmp/NAME.res. Runs in this shell (not a subshell) so that fail() and cleanup see every process.
 run() {
-  local name=$1 mode=${2:-}
+  local name=$1 count=$2; shift 2
   mkfifo "$tmp/$name.go"
-  taskset -c 1 "$SLEEPER" "$tmp/$name.go" 1000 1500 $mode >"$tmp/$name.w" &
+  taskset -c 1 "$SLEEPER" "$tmp/$name.go" 1000 "$count" "$@" >"$tmp/$name.w" &
   local wpid=$!
   pids+=("$wpid")
   "$NETTRACE" cpu schedlat --pid "$wpid" --per-thread --threshold-us 500 --json \
@@ -53,29 +57,29 @@ run() {
 # switch) and one per preemption (involuntary), as the kernel counts them. A 1 ms sleep whose timer fires
 # before the thread reaches schedule() does not block, which happens on a loaded machine. The window
 # edges (FIFO wakeup, fork, waitpid, reading /proc) allow a few switches either way: max(8, 1%).
-check_waits() {  # name waits switches
+check_waits() {  # name waits switches sleeps
   local d=$(( $2 > $3 ? $2 - $3 : $3 - $2 ))
   echo "$1: $2 waits counted, $3 context switches (voluntary + involuntary)"
-  [ "$3" -ge 1000 ] || fail "$1: only $3 context switches for 1500 sleeps"
+  [ "$3" -ge $(( $4 * 2 / 3 )) ] || fail "$1: only $3 context switches for $4 sleeps"
   [ "$d" -le $(( $3 / 100 > 8 ? $3 / 100 : 8 )) ] || fail "$1: $2 waits counted, the kernel counted $3 context switches"
 }
 
 check_close() {  # name nettrace schedstat
   local diff=$(( $2 > $3 ? $2 - $3 : $3 - $2 ))
-  local tol=$(( $3 / 5 > 5000000 ? $3 / 5 : 5000000 ))
+  local tol=$(( $3 / 20 > 3000000 ? $3 / 20 : 3000000 ))
   echo "$1: nettrace total run-queue wait ${2} ns, schedstat run_delay delta ${3} ns, |diff| ${diff} ns (tolerance ${tol} ns)"
   [ "$diff" -le "$tol" ] || fail "$1: nettrace and schedstat disagree"
 }
 
-run base
+run base 1500
 read -r base_total base_sched base_waits _ base_sw <"$tmp/base.res"
 echo "baseline (idle CPU between sleeps): nettrace ${base_total} ns, schedstat ${base_sched} ns (not compared, see above)"
-check_waits baseline "$base_waits" "$base_sw"
+check_waits baseline "$base_waits" "$base_sw" 1500
 
-run spin spin
+run spin 300 spin nice
 read -r spin_total spin_sched spin_waits spin_pid spin_sw <"$tmp/spin.res"
 check_close spinner "$spin_total" "$spin_sched"
-check_waits spinner "$spin_waits" "$spin_sw"
+check_waits spinner "$spin_waits" "$spin_sw" 300
 base_avg=$(( base_total / base_waits )); spin_avg=$(( spin_total / spin_waits ))
 echo "average wait: ${base_avg} ns alone, ${spin_avg} ns with a spinner on the same CPU"
 # Other load on the machine can swamp the spinner's effect; nettrace must see what the kernel saw.

@@ -2,13 +2,19 @@
 /*
  * nt_sleeper: a thread whose sleeping and run-queue waits are known, for the cpu integration tests.
  *
- *   nt_sleeper GO_FIFO SLEEP_US COUNT [spin] [pause]
+ *   nt_sleeper GO_FIFO SLEEP_US COUNT [spin] [nice] [pause]
  *
  * Reads its own /proc/thread-self/schedstat, blocks until something opens GO_FIFO for writing (so a
  * tracer can attach first), optionally forks a child that spins on the same CPU (the affinity is
- * inherited: run it under taskset), sleeps COUNT times SLEEP_US with nanosleep() in
- * nt_sleeper_sleep(), reads schedstat again, stops the spinner and prints one JSON line:
- *   {"pid":…, "run_delay_ns":…, "cpu_time_ns":…, "sleeps":…, "sleep_ns":…, "wall_ns":…, "timeslices":…}
+ * inherited: run it under taskset), with "nice" lowers its own priority to nice 19 after the fork (so
+ * every wakeup waits for the spinner's slice: long waits, next to which the scheduler's own few
+ * microseconds between its clock reads and its tracepoints are negligible), sleeps COUNT times SLEEP_US
+ * with nanosleep() in nt_sleeper_sleep(), reads schedstat again, stops the spinner and prints one JSON line:
+ *   {"pid":…, "run_delay_ns":…, "cpu_time_ns":…, "sleeps":…, "sleep_ns":…, "wall_ns":…, "timeslices":…,
+ *    "blocking_sleeps":…, "sleep_switches":…}
+ * blocking_sleeps counts the nanosleep() calls during which the kernel counted a voluntary context switch
+ * (a sleep whose timer fires before the thread reaches schedule() never blocks); sleep_switches counts
+ * every context switch, voluntary or not, inside those calls (getrusage(RUSAGE_THREAD) around each).
  * run_delay_ns is the kernel's own run-queue wait (schedstat field 2) from before the go wakeup to
  * after the spinner is reaped: every wait a tracer attached before "go" can see, except at exit.
  * With "pause" it then blocks in pause() until killed, so its ELF stays readable for symbolization.
@@ -19,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -54,6 +61,15 @@ static void read_schedstat(unsigned long long *cpu, unsigned long long *delay)
 	fclose(f);
 }
 
+static void thread_switches(unsigned long long *vol, unsigned long long *invol)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_THREAD, &ru);
+	*vol = (unsigned long long)ru.ru_nvcsw;
+	*invol = (unsigned long long)ru.ru_nivcsw;
+}
+
 static unsigned long long now_ns(void)
 {
 	struct timespec ts;
@@ -74,7 +90,8 @@ __attribute__((noinline)) void nt_sleeper_sleep(long us)
 int main(int argc, char **argv)
 {
 	unsigned long long cpu0, d0, cpu1, d1, t0, t1;
-	int spin = 0, do_pause = 0;
+	unsigned long long blocking = 0, in_sleep = 0;
+	int spin = 0, do_pause = 0, low_prio = 0;
 	pid_t child = -1;
 	char c;
 
@@ -87,6 +104,7 @@ int main(int argc, char **argv)
 	for (int i = 4; i < argc; i++) {
 		spin |= strcmp(argv[i], "spin") == 0;
 		do_pause |= strcmp(argv[i], "pause") == 0;
+		low_prio |= strcmp(argv[i], "nice") == 0;
 	}
 	/* Read before blocking: the wait to run after the go wakeup is inside the window, as a tracer sees it. */
 	unsigned long long v0 = ctxt_switches("voluntary_ctxt_switches:");
@@ -109,8 +127,19 @@ int main(int argc, char **argv)
 				x++;
 		}
 	}
-	for (long i = 0; i < count; i++)
+	if (low_prio && setpriority(PRIO_PROCESS, 0, 19) != 0) {
+		perror("setpriority");
+		return 1;
+	}
+	for (long i = 0; i < count; i++) {
+		unsigned long long va, na, vb, nb;
+
+		thread_switches(&va, &na);
 		nt_sleeper_sleep(us);
+		thread_switches(&vb, &nb);
+		blocking += vb > va;
+		in_sleep += (vb - va) + (nb - na);
+	}
 	t1 = now_ns();
 	if (child > 0) {
 		kill(child, SIGKILL);
@@ -119,9 +148,9 @@ int main(int argc, char **argv)
 	read_schedstat(&cpu1, &d1);
 	unsigned long long v1 = ctxt_switches("voluntary_ctxt_switches:");
 	unsigned long long n1 = ctxt_switches("nonvoluntary_ctxt_switches:");
-	printf("{\"voluntary_switches\":%llu,\"involuntary_switches\":%llu,\"pid\":%d,\"run_delay_ns\":%llu,\"cpu_time_ns\":%llu,\"sleeps\":%ld,\"sleep_ns\":%llu,\"wall_ns\":%llu,\"timeslices\":%llu}\n",
+	printf("{\"voluntary_switches\":%llu,\"involuntary_switches\":%llu,\"pid\":%d,\"run_delay_ns\":%llu,\"cpu_time_ns\":%llu,\"sleeps\":%ld,\"sleep_ns\":%llu,\"wall_ns\":%llu,\"timeslices\":%llu,\"blocking_sleeps\":%llu,\"sleep_switches\":%llu}\n",
 	       v1 - v0, n1 - n0, getpid(), d1 - d0, cpu1 - cpu0, count, (unsigned long long)us * 1000ULL * (unsigned long long)count,
-	       t1 - t0, pcount_last - p0);
+	       t1 - t0, pcount_last - p0, blocking, in_sleep);
 	fflush(stdout);
 	if (do_pause)
 		for (;;)
