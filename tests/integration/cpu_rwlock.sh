@@ -60,7 +60,7 @@ jq -e -s "$sum.process_exited == true and $sum.hist_us.count == $calls" "$tmp/ou
   fail "summary histogram does not hold every call, or the exit was not noticed"
 
 # The -stack alias: per user stack counts, symbolized.
-ln -sf "$NETTRACE" "$tmp/pthread_rwlock_wrlock-stack"
+ln -sf "$(readlink -f "$NETTRACE")" "$tmp/pthread_rwlock_wrlock-stack"
 run_one "$tmp/out2" "$tmp/pthread_rwlock_wrlock-stack"
 scalls=$(jq -r -s "[$sum.stacks[] | select((.user_stack[0] | startswith(\"pthread_rwlock_wrlock\")) and any(.user_stack[]; startswith(\"writer+\"))) | .count] | add // 0" "$tmp/out2")
 echo "--stack: $scalls calls in pthread_rwlock_wrlock under writer()"
