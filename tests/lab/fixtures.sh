@@ -420,6 +420,8 @@ lab_vm() {
 
 	local accel=(-enable-kvm -cpu host) kind=kvm
 	modprobe kvm_amd 2>/dev/null || modprobe kvm_intel 2>/dev/null
+	# A halted nested vCPU would otherwise make the lab's KVM busy-poll for up to 200 us, emulated by TCG.
+	[[ -w /sys/module/kvm/parameters/halt_poll_ns ]] && echo 0 >/sys/module/kvm/parameters/halt_poll_ns
 	if [[ ! -c /dev/kvm ]]; then
 		lab_log "lab_vm: WARNING: no /dev/kvm in the lab; the nested VM falls back to TCG (very slow)"
 		accel=(-accel tcg -cpu max) kind=tcg
@@ -477,16 +479,34 @@ lab_vm() {
 # lab_vm_wait_ready NAME [TIMEOUT_SEC]: wait until the VM has configured its NIC (default 300 s; unloaded, a nested
 # KVM VM is up in ~5 s, but TCG slows down a lot when the host is busy).
 lab_vm_wait_ready() {
-	local name=$1 timeout=${2:-300} dir=$LAB_VM_DIR/$1 start=$SECONDS
-	lab_wait_until "$timeout" "VM $name to boot" _lab_vm_ready_or_dead "$name"
+	local name=$1 timeout=${2:-300} dir=$LAB_VM_DIR/$1 start=$SECONDS n=0
+	until _lab_vm_ready_or_dead "$name"; do
+		if ((SECONDS - start >= timeout)); then
+			_lab_vm_diagnose "$name"
+			lab_fail "timed out after ${timeout}s waiting for VM $name to boot"
+		fi
+		n=$((n + 1))
+		if ((n < 40)); then _lab_sleep 0.05; else _lab_sleep 0.2; fi
+	done
 	if [[ ! -s "$dir/io/ready" ]]; then
-		echo "--- $name qemu.log:" >&2
-		cat "$dir/qemu.log" >&2
-		echo "--- $name console.log (tail):" >&2
-		tail -n 40 "$dir/console.log" >&2
+		_lab_vm_diagnose "$name"
 		lab_fail "VM $name failed to boot"
 	fi
 	lab_log "vm $name: ready after $((SECONDS - start))s ($(cat "$dir/io/ready"))"
+}
+_lab_vm_diagnose() {
+	local dir=$LAB_VM_DIR/$1 pid
+	pid=$(cat "$dir/pid" 2>/dev/null)
+	{
+		echo "--- VM $1: qemu pid $pid $(kill -0 "$pid" 2>/dev/null && echo running || echo exited), lab load $(cat /proc/loadavg)"
+		echo "--- $1 qemu.log:"
+		cat "$dir/qemu.log"
+		echo "--- $1 console.log (tail):"
+		tail -n 40 "$dir/console.log"
+		[[ -e "$dir/io/failed" ]] && echo "--- $1 init failed: $(cat "$dir/io/failed")"
+		echo "--- lab dmesg (tail):"
+		dmesg | tail -n 15
+	} >&2 2>/dev/null
 }
 _lab_vm_ready_or_dead() {
 	[[ -s "$LAB_VM_DIR/$1/io/ready" || -e "$LAB_VM_DIR/$1/io/failed" ]] && return 0
