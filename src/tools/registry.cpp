@@ -4,6 +4,7 @@
 #include "tools/cpu/cpu.hpp"
 #include "tools/doctor/doctor.hpp"
 #include "tools/drop/drop.hpp"
+#include "tools/perf/perf.hpp"
 
 namespace nettrace::tools {
 
@@ -13,6 +14,8 @@ const std::vector<ToolSpec>& tools() {
        &drop::setup, &drop::hooks},
       {"cpu", "Host", "CPU-side latency: run-queue waits, off-CPU time, futex and rwlock waits, CPU usage", &cpu::setup,
        &cpu::hooks},
+      {"perf", "Packet path", "Packet latency through the host, per stage; interface queues; qdisc sojourn",
+       &perf::setup, &perf::hooks},
       {"doctor", "Setup", "What this kernel supports and which nettrace tools can run here", &doctor::setup,
        nullptr},
   };
