@@ -21,7 +21,7 @@ run_nettrace() {
   t1=$(now_ms)
   sleep 1
   echo "$((t1 - t0)) $(hwm_kb $pid)"
-  kill -INT $pid; wait $pid 2>/dev/null
+  kill -TERM $pid; wait $pid 2>/dev/null  # SIGINT is ignored by background jobs of a script
 }
 
 run_bpftrace() {
@@ -34,7 +34,7 @@ run_bpftrace() {
   t1=$(now_ms)
   sleep 1
   echo "$((t1 - t0)) $(hwm_kb $pid)"
-  kill -INT $pid; wait $pid 2>/dev/null
+  kill -TERM $pid; wait $pid 2>/dev/null  # SIGINT is ignored by background jobs of a script
 }
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }

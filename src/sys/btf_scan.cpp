@@ -21,8 +21,10 @@ bool read_at(const uint8_t* d, size_t size, size_t off, T& out) {
   return true;
 }
 
+}  // namespace
+
 // Bytes of kind-specific data after a struct btf_type.
-size_t extra_size(uint32_t kind, uint32_t vlen) {
+size_t RawBtf::extra_size(uint32_t kind, uint32_t vlen) {
   switch (kind) {
     case BTF_KIND_INT: return 4;
     case BTF_KIND_ARRAY: return 12;
@@ -38,8 +40,8 @@ size_t extra_size(uint32_t kind, uint32_t vlen) {
   }
 }
 
+namespace {
 std::unique_ptr<RawBtf> g_kernel;
-
 }  // namespace
 
 void RawBtf::Unmap::operator()(const uint8_t* p) const noexcept { munmap(const_cast<uint8_t*>(p), size); }
@@ -67,22 +69,37 @@ RawBtf RawBtf::read(const std::string& path) {
     b.size_ = b.copy_.size();
   }
   close(fd);
+  b.index();
+  return b;
+}
+
+RawBtf RawBtf::parse(const uint8_t* data, size_t size) {
+  RawBtf b;
+  b.copy_.assign(data, data + size);
+  b.data_ = b.copy_.data();
+  b.size_ = b.copy_.size();
+  b.index();
+  return b;
+}
+
+// Checks the header and records where each type starts; leaves the object empty when malformed.
+void RawBtf::index() {
   btf_header h{};
-  if (!read_at(b.data_, b.size_, 0, h) || h.magic != BTF_MAGIC) return RawBtf{};
-  b.type_start_ = h.hdr_len + h.type_off;
-  b.str_start_ = h.hdr_len + h.str_off;
-  b.str_len_ = h.str_len;
-  if (static_cast<size_t>(b.str_start_) + b.str_len_ > b.size_) return RawBtf{};
-  b.types_.push_back({0});  // id 0: void
-  size_t off = b.type_start_;
-  const size_t end = static_cast<size_t>(b.type_start_) + h.type_len;
+  if (!read_at(data_, size_, 0, h) || h.magic != BTF_MAGIC) return;
+  type_start_ = h.hdr_len + h.type_off;
+  str_start_ = h.hdr_len + h.str_off;
+  str_len_ = h.str_len;
+  if (static_cast<size_t>(str_start_) + str_len_ > size_ || static_cast<size_t>(type_start_) + h.type_len > size_) return;
+  types_.push_back({0});  // id 0: void
+  size_t off = type_start_;
+  const size_t end = static_cast<size_t>(type_start_) + h.type_len;
   while (off + sizeof(btf_type) <= end) {
     btf_type t{};
-    read_at(b.data_, b.size_, off, t);
-    b.types_.push_back({static_cast<uint32_t>(off)});
+    read_at(data_, size_, off, t);
+    types_.push_back({static_cast<uint32_t>(off)});
     off += sizeof(btf_type) + extra_size(BTF_INFO_KIND(t.info), BTF_INFO_VLEN(t.info));
   }
-  return b;
+  if (off != end) types_.clear();
 }
 
 std::string_view RawBtf::str(uint32_t off) const {

@@ -91,4 +91,12 @@ void release_vmlinux_btf() {
 
 bool btf_has_type(const std::string& name, int kind) { return kernel_btf().find(name, kind) >= 0; }
 
+long peak_rss_kb() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
+  return 0;
+}
+
 }  // namespace nettrace::sys

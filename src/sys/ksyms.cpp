@@ -56,6 +56,9 @@ void Ksyms::add_line(std::string_view line, std::unordered_map<std::string, uint
   uint64_t addr = parse_hex(line.substr(0, sp1));
   if (addr == 0) return;
   std::string_view rest = line.substr(sp1 + 3);
+  // Function padding (__pfx_, since 6.2) and CFI preambles: half of all text symbols on some kernels,
+  // never where a stack or a drop location points.
+  if (rest.substr(0, 6) == "__pfx_" || rest.substr(0, 6) == "__cfi_") return;
   std::string_view name = rest, mod;
   size_t tab = rest.find_first_of("\t ");
   if (tab != std::string_view::npos) {
@@ -99,26 +102,71 @@ Ksyms Ksyms::parse(std::string_view text) {
   return k;
 }
 
-Ksyms Ksyms::load(const std::string& path) {
+namespace {
+
+// Calls fn(line) for every line of a kallsyms-format file; false when it cannot be opened.
+template <class Fn>
+bool for_each_line(const std::string& path, Fn&& fn) {
   FILE* f = fopen(path.c_str(), "re");
-  if (!f) throw failure(fmt::format("cannot read {}", path));
-  // Line by line: the whole text (megabytes) is never held in memory.
-  Ksyms k;
-  k.names_.push_back('\0');
-  std::unordered_map<std::string, uint32_t> modules;
+  if (!f) return false;
   char* line = nullptr;
   size_t cap = 0;
   ssize_t n;
   while ((n = getline(&line, &cap, f)) > 0) {
     if (line[n - 1] == '\n') n--;
-    k.add_line(std::string_view(line, static_cast<size_t>(n)), modules);
+    fn(std::string_view(line, static_cast<size_t>(n)));
   }
   free(line);
   fclose(f);
+  return true;
+}
+
+}  // namespace
+
+Ksyms Ksyms::load(const std::string& path) {
+  // Two passes, line by line: the first sizes the tables, so the second fills them without the
+  // doubling reallocations that would otherwise double the peak (tens of thousands of symbols).
+  size_t lines = 0, bytes = 0;
+  if (!for_each_line(path, [&](std::string_view l) { lines++, bytes += l.size(); }))
+    throw failure(fmt::format("cannot read {}", path));
+  Ksyms k;
+  k.syms_.reserve(lines / 2 + 1024);  // about half are __pfx_ padding symbols, skipped
+  k.names_.reserve(bytes / 3);
+  k.names_.push_back('\0');
+  std::unordered_map<std::string, uint32_t> modules;
+  for_each_line(path, [&](std::string_view l) { k.add_line(l, modules); });
   k.finish();
   if (k.syms_.empty())
     throw failure(fmt::format("{} shows no kernel addresses", path), "run as root (kptr_restrict hides them)");
   return k;
+}
+
+std::vector<std::pair<uint64_t, uint64_t>> Ksyms::scan_ranges(const std::vector<std::string>& bases,
+                                                                const std::string& path) {
+  std::vector<std::pair<uint64_t, uint64_t>> out;
+  bool open = false;  // the last range waits for the next higher address as its end
+  for_each_line(path, [&](std::string_view line) {
+    const size_t sp1 = line.find(' ');
+    if (sp1 == std::string_view::npos || sp1 + 3 > line.size()) return;
+    const uint64_t addr = parse_hex(line.substr(0, sp1));
+    if (addr == 0) return;
+    if (open && addr > out.back().first) {
+      out.back().second = addr;
+      open = false;
+    }
+    const char type = line[sp1 + 1];
+    if (type != 't' && type != 'T' && type != 'W' && type != 'w') return;
+    std::string_view name = line.substr(sp1 + 3);
+    name = name.substr(0, name.find_first_of("\t "));
+    for (const auto& b : bases)
+      if (is_clone_of(name, b)) {
+        if (open) out.back().second = out.back().first + 1;
+        out.emplace_back(addr, addr + 1);
+        open = true;
+        break;
+      }
+  });
+  return out;
 }
 
 const Ksyms::Symbol* Ksyms::find(uint64_t addr) const {

@@ -11,22 +11,40 @@
 #include <bpf/libbpf.h>
 #include <fmt/format.h>
 
+#include "nettrace/bpf/min_btf.hpp"
 #include "nettrace/core/error.hpp"
+#include "nettrace/sys/btf_scan.hpp"
 
 namespace nettrace::bpf {
+
+// Which kernel BTF libbpf relocates against. Minimal: only the types and members the object's CO-RE
+// relocations use, cut from the running kernel's BTF (bpf/min_btf.hpp) — for objects whose relocations
+// are all on vmlinux types (a custom BTF hides module BTF from libbpf).
+enum class CoreBtf { Kernel, Minimal };
 
 // Owns a bpftool-generated skeleton (Skel = drop_bpf, …, with the C++ statics bpftool emits).
 template <class Skel>
 class Skeleton {
  public:
-  static Skeleton open(const char* what) {
-    Skel* raw = Skel::open(nullptr);
+  static Skeleton open(const char* what, CoreBtf core = CoreBtf::Kernel) {
+    std::unique_ptr<BtfFile> btf;
+    if (core == CoreBtf::Minimal) {
+      size_t size = 0;
+      const void* elf = Skel::elf_bytes(&size);
+      if (auto blob = minimal_core_btf(elf, size, sys::kernel_btf())) {
+        btf = std::make_unique<BtfFile>(*blob);
+        if (!btf->ok()) btf.reset();
+      }
+    }
+    LIBBPF_OPTS(bpf_object_open_opts, opts, .btf_custom_path = btf ? btf->path() : nullptr);
+    Skel* raw = Skel::open(&opts);
     if (raw == nullptr) throw failure(fmt::format("cannot open BPF object for {}: {}", what, strerror(errno)));
-    return Skeleton(raw);
+    return Skeleton(raw, std::move(btf));
   }
   // Loads (verifies) the programs; a failure names the tool and the errno.
   void load(const char* what) {
     int err = Skel::load(ptr_.get());
+    core_btf_.reset();  // parsed during load, not needed after
     if (err != 0) {
       const int e = err < 0 ? -err : err;
       std::string hint = e == EPERM ? "run as root (needs CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN)" : "run with --debug for the verifier log";
@@ -37,11 +55,12 @@ class Skeleton {
   Skel* get() const noexcept { return ptr_.get(); }
 
  private:
-  explicit Skeleton(Skel* s) noexcept : ptr_(s) {}
+  Skeleton(Skel* s, std::unique_ptr<BtfFile> btf) noexcept : ptr_(s), core_btf_(std::move(btf)) {}
   struct Destroy {
     void operator()(Skel* s) const noexcept { Skel::destroy(s); }
   };
   std::unique_ptr<Skel, Destroy> ptr_;
+  std::unique_ptr<BtfFile> core_btf_;
 };
 
 // A link not stored in skel->links (the plan attaches programs itself).

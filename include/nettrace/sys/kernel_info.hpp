@@ -14,6 +14,8 @@ namespace nettrace::sys {
 void release_vmlinux_btf();
 
 [[nodiscard]] std::string kernel_release();  // uname -r
+// This process's peak resident set (VmHWM, KiB), for --debug phase timings; 0 when unknown.
+[[nodiscard]] long peak_rss_kb();
 [[nodiscard]] bool has_vmlinux_btf();
 
 enum class ModuleState { Loaded, Builtin, Available, Missing };

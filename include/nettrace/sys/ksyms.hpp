@@ -22,6 +22,10 @@ class Ksyms {
 
   // Reads a kallsyms-format file. Throws nettrace::Error when it cannot be read or has no addresses.
   static Ksyms load(const std::string& path = "/proc/kallsyms");
+  // [start, end) of each function named base or a clone of it, in one streaming pass over the file,
+  // without building the table (for start-up, before symbols are needed).
+  static std::vector<std::pair<uint64_t, uint64_t>> scan_ranges(const std::vector<std::string>& bases,
+                                                                const std::string& path = "/proc/kallsyms");
   // Parses kallsyms text (for tests).
   static Ksyms parse(std::string_view text);
 

@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
-#include <future>
 #include <map>
 #include <optional>
 #include <tuple>
@@ -121,7 +120,9 @@ class Session {
 
   int run() {
     const uint64_t t0 = core::monotonic_ns();
-    auto phase = [t0](const char* what) { spdlog::debug("{:.1f} ms: {}", (core::monotonic_ns() - t0) / 1e6, what); };
+    auto phase = [t0](const char* what) {
+      spdlog::debug("{:.1f} ms: {} (peak RSS {:.1f} MB)", (core::monotonic_ns() - t0) / 1e6, what, sys::peak_rss_kb() / 1024.0);
+    };
     auto forced = cli::apply_common(o_.common);
     core::install_stop_handlers();
     const nt_filter filter = cli::build_filter(o_.filter);
@@ -133,7 +134,7 @@ class Session {
       spdlog::warn("kernel has no skb drop reasons (before 5.17): reasons are reported as UNKNOWN");
 
     phase("reasons");
-    auto skel = bpf::Skeleton<drop_bpf>::open("drop");
+    auto skel = bpf::Skeleton<drop_bpf>::open("drop", bpf::CoreBtf::Minimal);
     configure(skel, filter);
     bpf::ProbePlan plan;
     for (auto& h : hooks()) plan.add(h);
@@ -150,25 +151,17 @@ class Session {
     sys::release_vmlinux_btf();  // libbpf parses its own copy during load
     skel.load("drop");
     phase("load");
-    // kallsyms (symbols, normal-free ranges) is read while we attach, after libbpf freed its BTF copy.
-    auto ksyms_future = std::async(std::launch::async, [] { return sys::Ksyms::load(); });
-
     auto links = plan.attach(skel->obj);
     bpf::RingBuffer rb(bpf_map__fd(skel->maps.events), &Session::on_event, this);
     start_ns_ = core::monotonic_ns();
     spdlog::info("attached: {}", plan.describe());
     cli::signal_ready(o_.common);
     phase("attach");
-    // Symbols arrive after attach: events wait in the ring buffer meanwhile, and the few normal frees
-    // that pass the kernel before its ranges are set are filtered here (handle_event).
-    try {
-      ksyms_ = std::make_unique<sys::Ksyms>(ksyms_future.get());
-    } catch (const Error& e) {
-      spdlog::warn("{}: stacks show raw addresses", e.what());
-      ksyms_ = std::make_unique<sys::Ksyms>(sys::Ksyms::parse(""));
-    }
+    // Normal-free ranges right after attach, in one streaming pass over kallsyms: the few normal frees
+    // that pass the kernel before they are set are filtered here (handle_event). The symbol table
+    // itself is built when the first address needs a name (ksyms()).
     if (want_normal) fill_normal_ranges(skel);
-    phase("ksyms");
+    phase("normal-free ranges");
     print_header();
 
     counters_fd_ = bpf_map__fd(skel->maps.counters);
@@ -237,9 +230,9 @@ class Session {
   }
 
   void fill_normal_ranges(bpf::Skeleton<drop_bpf>& skel) {
-    for (const char* fn : kNormalFreeCallers)
-      for (const auto& r : ksyms_->ranges(fn))
-        if (normal_.size() < NT_DROP_NORMAL_RANGES) normal_.push_back(r);
+    const std::vector<std::string> callers(std::begin(kNormalFreeCallers), std::end(kNormalFreeCallers));
+    for (const auto& r : sys::Ksyms::scan_ranges(callers))
+      if (normal_.size() < NT_DROP_NORMAL_RANGES) normal_.push_back(r);
     for (size_t i = 0; i < normal_.size(); i++) skel->bss->normal[i] = {normal_[i].first, normal_[i].second};
     __atomic_store_n(&skel->bss->normal_n, static_cast<uint32_t>(normal_.size()), __ATOMIC_RELEASE);
     not_specified_ = reasons_.value("NOT_SPECIFIED");
@@ -283,12 +276,12 @@ class Session {
     received_++;
     const std::string reason = reasons_.available() ? reasons_.name(e.reason) : "UNKNOWN";
     by_reason_[reason]++;
-    by_location_[ksyms_->function(e.location)]++;
+    by_location_[ksyms().function(e.location)]++;
     by_protocol_[protocol_label(e.pkt)]++;
     std::string ifname(e.ifname, strnlen(e.ifname, sizeof(e.ifname)));
     by_interface_[ifname.empty() ? "-" : ifname]++;
     if (o_.mode == Mode::Qdisc && o_.summary) return;
-    RenderContext rc{[this](uint64_t a) { return ksyms_->symbolize(a); }, &reasons_, o_.verbose, !o_.no_stack};
+    RenderContext rc{[this](uint64_t a) { return ksyms().symbolize(a); }, &reasons_, o_.verbose, !o_.no_stack};
     const uint64_t wall = core::mono_to_realtime(e.ts_ns);
     if (out_.json()) out_.record(event_to_json(e, wall, rc));
     else out_.text(event_to_text(e, wall, rc));
@@ -431,8 +424,8 @@ class Session {
       if (r.key.stack_id >= 0) t += fmt::format(" [stack_id: {}]", r.key.stack_id);
       t += "\n";
       auto frames = read_stack(stacks_fd_, r.key.stack_id);
-      if (frames.empty()) t += fmt::format("   {}\n", ksyms_->symbolize(r.key.location));
-      for (size_t f = 0; f < frames.size() && f < 8; f++) t += fmt::format("   {}\n", ksyms_->symbolize(frames[f]));
+      if (frames.empty()) t += fmt::format("   {}\n", ksyms().symbolize(r.key.location));
+      for (size_t f = 0; f < frames.size() && f < 8; f++) t += fmt::format("   {}\n", ksyms().symbolize(frames[f]));
     }
     t += "\n";
     out_.text(t);
@@ -503,7 +496,7 @@ class Session {
                      {"netns", r.key.netns},
                      {"reason", reasons_.name(r.key.reason)},
                      {"reason_code", r.key.reason},
-                     {"location", ksyms_->symbolize(r.key.location)}};
+                     {"location", ksyms().symbolize(r.key.location)}};
     if (o_.mode == Mode::Stacks && o_.group_by != "stack" && (r.key.l3 == NT_L3_IPV4 || r.key.l3 == NT_L3_IPV6 || r.key.l3 == NT_L3_ARP)) {
       const uint8_t fam = r.key.l3 == NT_L3_IPV6 ? NT_L3_IPV6 : NT_L3_IPV4;
       j["src_ip"] = ip_to_string(r.key.saddr, fam);
@@ -516,7 +509,7 @@ class Session {
     }
     if (r.key.stack_id >= 0) {
       auto st = nlohmann::json::array();
-      for (auto a : read_stack(stacks_fd_, r.key.stack_id)) st.push_back(ksyms_->symbolize(a));
+      for (auto a : read_stack(stacks_fd_, r.key.stack_id)) st.push_back(ksyms().symbolize(a));
       j["stack"] = st;
     }
     return j;
@@ -566,7 +559,19 @@ class Session {
   const DropOptions& o_;
   output::Output out_;
   sys::DropReasons reasons_;
-  std::unique_ptr<sys::Ksyms> ksyms_;
+  // Kernel symbols, read on first use (megabytes: not paid by runs that never print an address).
+  const sys::Ksyms& ksyms() const {
+    if (!ksyms_) {
+      try {
+        ksyms_ = std::make_unique<sys::Ksyms>(sys::Ksyms::load());
+      } catch (const Error& e) {
+        spdlog::warn("{}: stacks show raw addresses", e.what());
+        ksyms_ = std::make_unique<sys::Ksyms>(sys::Ksyms::parse(""));
+      }
+    }
+    return *ksyms_;
+  }
+  mutable std::unique_ptr<sys::Ksyms> ksyms_;
   int counters_fd_ = -1, drops_fd_ = -1, stacks_fd_ = -1, xmit_fd_ = -1;
   bool xmit_active_ = false;
   std::map<std::tuple<uint32_t, uint32_t, int32_t, uint32_t>, uint64_t> prev_xmit_;
@@ -591,9 +596,11 @@ void add_common_drop_flags(CLI::App& app, DropOptions& o) {
 
 std::vector<bpf::Hook> hooks() {
   using bpf::AttachKind;
+  // raw_tp before tp_btf: the same hook and arguments (the handler reads through CO-RE either way),
+  // but tp_btf makes libbpf parse all of vmlinux BTF to find the attach target (docs/benchmarks.md).
   return {{"skb:kfree_skb",
-           {{AttachKind::TpBtf, "tpbtf_kfree_skb", "kfree_skb"},
-            {AttachKind::RawTp, "rawtp_kfree_skb", "kfree_skb"},
+           {{AttachKind::RawTp, "rawtp_kfree_skb", "kfree_skb"},
+            {AttachKind::TpBtf, "tpbtf_kfree_skb", "kfree_skb"},
             {AttachKind::Tracepoint, "tp_skb_kfree_skb", "skb/kfree_skb"}},
            true}};
 }
