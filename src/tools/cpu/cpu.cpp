@@ -114,7 +114,7 @@ void setup_offcpu(CLI::App& cpu, Context& ctx) {
   app->add_flag("-K,--kernel-stacks-only", o->kernel_stacks_only, "Show kernel stacks only")->excludes(us);
   app->add_flag("-d,--delimited", o->delimited, "Put '-' between kernel and user stacks");
   app->add_flag("-f,--folded", o->folded, "Folded output for flame graphs (comm;frames value_us)");
-  app->add_flag("-s,--offset", o->offset, "Show address offsets (always on: frames print func+0xoff)");
+  app->add_flag("-s,--offset", o->offset, "Show address offsets in frames (func+0x1a; not in folded output)");
   app->add_option("--stack-storage-size", o->stack_storage, "Stack traces kept (distinct stacks)")
       ->check(CLI::Range(1, 1 << 20));
   app->add_option("-m,--min-block-time", o->min_us, "Only blocks of at least this many us")->check(CLI::Range(uint64_t{0}, UINT64_MAX / 1000));
