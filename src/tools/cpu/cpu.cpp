@@ -3,6 +3,8 @@
 
 #include "tools/cpu/cpu.hpp"
 
+#include <cerrno>
+#include <cstring>
 #include <memory>
 
 #include <fmt/format.h>
@@ -183,10 +185,16 @@ void setup_monitor(CLI::App& cpu, Context& ctx) {
       ->check(CLI::Range(0.0, 100.0));
   app->add_option("-k,--topk", o->topk, "Threads (and stacks) listed per CPU")->check(CLI::Range(1, 1000));
   app->add_option("--sample-hz", o->sample_hz, "Stack sampling frequency")->check(CLI::Range(1, 10000));
+  app->add_option("-l,--log,--log-file", o->log_file, "Also append every report (text, or JSON with --json) to this file");
   cli::add_interval_option(*app, o->common, "-i,--interval", 5);
   cli::add_duration_option(*app, o->common, "-d,--duration");
   app->callback([o, &ctx] {
     if (!o->cpu_list.empty()) o->cpus = parse_cpu_list(o->cpu_list, possible_cpus(), "--cpus");
+    if (!o->log_file.empty()) {
+      FILE* f = fopen(o->log_file.c_str(), "ae");
+      if (f == nullptr) throw usage_error(fmt::format("--log: cannot open '{}': {}", o->log_file, strerror(errno)));
+      o->log.reset(f, fclose);
+    }
     ctx.action = [o] { return run_monitor(*o); };
   });
 }
