@@ -70,13 +70,23 @@ static __always_inline __u32 nt_task_cpu(struct task_struct *t)
 	return (__u32)-1;
 }
 
+/*
+ * The word index is bounded on the very register that indexes cfg_cpus. Written as
+ * "cpu < NT_CPU_MAX_CPUS, then cfg_cpus[cpu / 64]", clang drops the mask, checks a zero-extended copy
+ * of cpu and indexes with the original register; 6.1's verifier does not carry the bound over that copy
+ * ("R1 max value is outside of the allowed memory range") while 6.12+ do. barrier_var() hides the
+ * value from the optimizer so the check and the index stay on one 64-bit register.
+ */
 static __always_inline bool nt_cpu_allowed(__u32 cpu)
 {
+	__u64 word = cpu / 64;
+
 	if (!cfg_filter_cpu)
 		return true;
-	if (cpu >= NT_CPU_MAX_CPUS)
+	barrier_var(word);
+	if (word >= NT_CPU_MAX_CPUS / 64)
 		return false;
-	return (cfg_cpus[(cpu / 64) & (NT_CPU_MAX_CPUS / 64 - 1)] >> (cpu % 64)) & 1;
+	return (cfg_cpus[word] >> (cpu % 64)) & 1;
 }
 
 static __always_inline bool nt_comm_matches(const char *comm)

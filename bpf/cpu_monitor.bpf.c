@@ -12,7 +12,13 @@
 
 #include "cpu_common.bpf.h"
 
+/*
+ * seq is odd while on_switch() updates this CPU's runtime and cur entry: the host's copy of cur is
+ * not atomic, and a copy taken mid-update (the old thread already added to runtime, or a new pid with
+ * the old start) counts a slice twice. Under QEMU TCG a vCPU can stall mid-update for milliseconds.
+ */
 struct nt_cpu_cur {
+	__u64 seq;
 	__u64 since_ns;
 	__u32 pid;
 	__u32 tgid;
@@ -59,6 +65,7 @@ static __always_inline int on_switch(struct task_struct *prev, struct task_struc
 	c = bpf_map_lookup_elem(&cur, &cpu);
 	if (!c)
 		return 0;
+	__sync_fetch_and_add(&c->seq, 1);
 	if (c->since_ns && now > c->since_ns) {
 		key.cpu = cpu;
 		key.pid = BPF_CORE_READ(prev, pid);
@@ -78,6 +85,7 @@ static __always_inline int on_switch(struct task_struct *prev, struct task_struc
 	c->tgid = BPF_CORE_READ(next, tgid);
 	bpf_core_read_str(c->comm, sizeof(c->comm), &next->comm);
 	c->since_ns = now;
+	__sync_fetch_and_add(&c->seq, 1);
 	return 0;
 }
 

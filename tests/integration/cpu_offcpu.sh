@@ -3,6 +3,7 @@
 # must be one block in a stack with the kernel's do_nanosleep and the user's clock_nanosleep, and the
 # stack's off-CPU total must lie between the time asked for (50 x 20 ms: a sleep never ends early)
 # and the loop's own wall-clock time (the workload measures it with CLOCK_MONOTONIC).
+# Frames are bare names, or func+0xoff with -s inside the function's bounds (kallsyms, nm -S).
 # Folded output must carry the same stack; a pid that does not exist must fail with exit 2.
 set -u
 NETTRACE=${NETTRACE:?NETTRACE must point to the nettrace binary}
@@ -64,6 +65,25 @@ echo "kernel: $blocking of $N sleeps blocked, $in_sleep context switches inside 
 [ "$total" -ge $(( want * count / N * 9 / 10 )) ] || fail "off-CPU total $total ns is far below the $want ns slept"
 [ "$total" -le "$wall" ] || fail "off-CPU total $total ns exceeds the loop's wall time $wall ns"
 jq -e -s '[.[] | select(.type=="offcpu_summary")] | length == 1' "$tmp/json.json" >/dev/null || fail "no offcpu_summary record"
+
+# Frames carry offsets only with -s/--offset (offcputime's meaning). Without it the sleep's kernel frame
+# is the bare name; with it the offset of the return address inside do_nanosleep (kernel) and inside
+# main (user: libc has no frame pointers, so its caller nt_sleeper_sleep is skipped and main follows
+# the leaf) must lie inside that function: 0 < offset < its size, from /proc/kallsyms (distance to the
+# next symbol) and the binary's own symbol table (nm -S).
+jq -e -s "[.[] | $sel | .kernel_stack[]] | (any(. == \"do_nanosleep\")) and (all(test(\"[+]0x\") | not))" "$tmp/json.json" >/dev/null ||
+  fail "without -s: kernel frames should be bare names (do_nanosleep), got $(jq -c -s "[.[] | $sel | .kernel_stack][0]" "$tmp/json.json")"
+run offset --json -s
+koff=$(jq -r -s "[.[] | $sel | .kernel_stack[] | select(startswith(\"do_nanosleep+0x\"))][0] // \"\" | ltrimstr(\"do_nanosleep+\")" "$tmp/offset.json")
+uoff=$(jq -r -s "[.[] | $sel | .user_stack[] | select(startswith(\"main+0x\"))][0] // \"\" | ltrimstr(\"main+\") | sub(\" .*\"; \"\")" "$tmp/offset.json")
+[ -n "$koff" ] && [ -n "$uoff" ] || fail "-s: no do_nanosleep+0x… / main+0x… frames: $(jq -c -s "[.[] | $sel][0] | [.kernel_stack, .user_stack]" "$tmp/offset.json")"
+kaddr=$(awk '$3 == "do_nanosleep" { print $1; exit }' /proc/kallsyms)
+knext=$(cut -d' ' -f1 /proc/kallsyms | sort -u | grep -A1 -x "$kaddr" | tail -n1)
+ksize=$(( 0x$knext - 0x$kaddr ))
+usize=$(( 0x$(nm -S "$SLEEPER" | awk '$4 == "main" { print $2 }') ))
+echo "-s: do_nanosleep+$koff (function size $ksize from kallsyms), main+$uoff (size $usize from nm -S)"
+[ $((koff)) -gt 0 ] && [ $((koff)) -lt "$ksize" ] || fail "kernel offset $koff outside do_nanosleep's $ksize bytes"
+[ $((uoff)) -gt 0 ] && [ $((uoff)) -lt "$usize" ] || fail "user offset $uoff outside main's $usize bytes"
 
 run folded -f
 line=$(grep -E '^nt_sleeper;.*clock_nanosleep;.*do_nanosleep' "$tmp/folded.json" | head -n1)

@@ -38,12 +38,15 @@ run() {
   local wpid=$!
   pids+=("$wpid")
   "$NETTRACE" cpu schedlat --pid "$wpid" --per-thread --threshold-us 500 --json \
-    --ready-file "$tmp/$name.ready" --duration 60 >"$tmp/$name.json" 2>"$tmp/$name.err" &
+    --ready-file "$tmp/$name.ready" --duration 900 >"$tmp/$name.json" 2>"$tmp/$name.err" &
   local npid=$!
   pids+=("$npid")
   wait_file "$tmp/$name.ready" || { cat "$tmp/$name.err"; fail "$name: nettrace did not attach"; }
   echo go >"$tmp/$name.go"
   wait "$wpid" || fail "$name: workload failed"
+  # --duration is only a safety net (stopped here by SIGINT): under TCG on 6.12 the spinner run took
+  # over 60 s (≈ 260 ms per wait) and a 60 s duration cut nettrace's window short of schedstat's.
+  kill -0 "$npid" 2>/dev/null || fail "$name: nettrace stopped before the workload ended"
   kill -INT "$npid"
   wait "$npid" || { cat "$tmp/$name.err"; fail "$name: nettrace exited non-zero"; }
   local sched total waits

@@ -3,6 +3,8 @@
 
 #include "tools/cpu/cpu.hpp"
 
+#include <cerrno>
+#include <cstring>
 #include <memory>
 
 #include <fmt/format.h>
@@ -114,7 +116,7 @@ void setup_offcpu(CLI::App& cpu, Context& ctx) {
   app->add_flag("-K,--kernel-stacks-only", o->kernel_stacks_only, "Show kernel stacks only")->excludes(us);
   app->add_flag("-d,--delimited", o->delimited, "Put '-' between kernel and user stacks");
   app->add_flag("-f,--folded", o->folded, "Folded output for flame graphs (comm;frames value_us)");
-  app->add_flag("-s,--offset", o->offset, "Show address offsets (always on: frames print func+0xoff)");
+  app->add_flag("-s,--offset", o->offset, "Show address offsets in frames (func+0x1a; not in folded output)");
   app->add_option("--stack-storage-size", o->stack_storage, "Stack traces kept (distinct stacks)")
       ->check(CLI::Range(1, 1 << 20));
   app->add_option("-m,--min-block-time", o->min_us, "Only blocks of at least this many us")->check(CLI::Range(uint64_t{0}, UINT64_MAX / 1000));
@@ -183,10 +185,16 @@ void setup_monitor(CLI::App& cpu, Context& ctx) {
       ->check(CLI::Range(0.0, 100.0));
   app->add_option("-k,--topk", o->topk, "Threads (and stacks) listed per CPU")->check(CLI::Range(1, 1000));
   app->add_option("--sample-hz", o->sample_hz, "Stack sampling frequency")->check(CLI::Range(1, 10000));
+  app->add_option("-l,--log,--log-file", o->log_file, "Also append every report (text, or JSON with --json) to this file");
   cli::add_interval_option(*app, o->common, "-i,--interval", 5);
   cli::add_duration_option(*app, o->common, "-d,--duration");
   app->callback([o, &ctx] {
     if (!o->cpu_list.empty()) o->cpus = parse_cpu_list(o->cpu_list, possible_cpus(), "--cpus");
+    if (!o->log_file.empty()) {
+      FILE* f = fopen(o->log_file.c_str(), "ae");
+      if (f == nullptr) throw usage_error(fmt::format("--log: cannot open '{}': {}", o->log_file, strerror(errno)));
+      o->log.reset(f, fclose);
+    }
     ctx.action = [o] { return run_monitor(*o); };
   });
 }

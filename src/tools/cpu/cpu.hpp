@@ -5,6 +5,8 @@
 // (offcputime-ts), futex (futex.bt), rwlock (pthread_rwlock_wrlock.bt, -stack), monitor (cpu_monitor). See docs/tools/cpu.md.
 
 #include <cstdint>
+#include <cstdio>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -79,7 +81,8 @@ struct MonitorOptions {
   double threshold = 0;  // percent busy that triggers on-CPU stack sampling; 0 = off
   int topk = 5;
   int sample_hz = 999;
-  std::string log_file;
+  std::string log_file;       // -l/--log: records also appended here
+  std::shared_ptr<FILE> log;  // opened when the command line is parsed (a bad path is a usage error)
 };
 
 void setup(CLI::App& root, Context& ctx);

@@ -36,6 +36,7 @@ namespace nettrace::tools::cpu {
 namespace {
 
 struct CurTask {  // struct nt_cpu_cur in bpf/cpu_monitor.bpf.c
+  uint64_t seq;     // odd while the CPU's sched_switch program updates it
   uint64_t since_ns;
   uint32_t pid, tgid;
   char comm[NT_CPU_COMMLEN];
@@ -49,7 +50,25 @@ struct RunKeyLess {
     return std::tie(a.cpu, a.pid, a.tgid) < std::tie(b.cpu, b.pid, b.tgid);
   }
 };
-using Runtimes = std::map<nt_cpurun_key, uint64_t, RunKeyLess>;
+// The name shown is the one the thread had longest (or runs under now): taskset -> nt_spin shows nt_spin.
+struct Runtime {
+  uint64_t ns = 0;
+  uint64_t name_ns = 0;  // runtime under the name in key; UINT64_MAX: the name it runs under now
+};
+using Runtimes = std::map<nt_cpurun_key, Runtime, RunKeyLess>;
+
+void add_runtime(Runtimes& r, const nt_cpurun_key& k, uint64_t ns, uint64_t name_weight) {
+  auto [it, fresh] = r.try_emplace(k);
+  it->second.ns += ns;
+  if (!fresh && name_weight > it->second.name_ns) {
+    auto node = r.extract(it);
+    memcpy(node.key().comm, k.comm, sizeof(k.comm));
+    node.mapped().name_ns = name_weight;
+    r.insert(std::move(node));
+  } else if (fresh) {
+    it->second.name_ns = name_weight;
+  }
+}
 
 std::string read_file(const char* path) {
   std::ifstream f(path);
@@ -62,6 +81,7 @@ class Monitor {
  public:
   explicit Monitor(const MonitorOptions& o) : o_(o), out_(o.common.json) {
     for (int c : o_.cpus) cpus_.insert(c);
+    if (o_.log) log_ = std::make_unique<output::Output>(o.common.json, o_.log.get());
   }
 
   int run() {
@@ -94,7 +114,7 @@ class Monitor {
     spdlog::info("attached: {}", plan.describe());
     cli::signal_ready(o_.common);
     if (!out_.json())
-      out_.text(fmt::format("Monitoring CPU {} every {}s{}. Ctrl-C to end.\n",
+      emit_text(fmt::format("Monitoring CPU {} every {}s{}. Ctrl-C to end.\n",
                             o_.cpus.empty() ? std::string("all") : fmt::format("{}", fmt::join(o_.cpus, ",")),
                             o_.common.interval_s,
                             o_.threshold > 0 ? fmt::format("; sampling stacks at {} Hz on CPUs above {}%", o_.sample_hz, o_.threshold) : ""));
@@ -119,24 +139,43 @@ class Monitor {
   // Runtime per (cpu, thread) since attach, including the slices running right now.
   Runtimes cumulative(uint64_t now) {
     Runtimes r;
-    for (auto& [k, v] : dump_map<nt_cpurun_key, uint64_t>(runtime_fd_)) r[k] += v;
+    // runtime before cur: a slice that ends in between is then missed this time (and counted in the
+    // next report), never counted twice.
+    for (auto& [k, v] : dump_map<nt_cpurun_key, uint64_t>(runtime_fd_)) add_runtime(r, k, v, v);
     const int n = possible_cpus();
     for (int cpu = 0; cpu < n && cpu < NT_CPU_MAX_CPUS; cpu++) {
       if (!cpus_.empty() && !cpus_.count(cpu)) continue;
       uint32_t key = static_cast<uint32_t>(cpu);
       CurTask c{};
-      if (bpf_map_lookup_elem(cur_fd_, &key, &c) != 0 || c.since_ns == 0 || now <= c.since_ns) continue;
+      if (!read_cur(key, c) || c.since_ns == 0 || now <= c.since_ns) continue;
       nt_cpurun_key k{};
       k.cpu = key;
       k.pid = c.pid;
       k.tgid = c.tgid;
       memcpy(k.comm, c.comm, sizeof(k.comm));
-      r[k] += now - c.since_ns;
+      add_runtime(r, k, now - c.since_ns, UINT64_MAX);
     }
     return r;
   }
 
+  // A consistent copy of a CPU's running slice: two equal copies with an even seq (no update in
+  // between or during). false when the CPU keeps switching or an update is stalled: its slice in
+  // progress is then left to the next report.
+  bool read_cur(uint32_t cpu, CurTask& out) const {
+    for (int i = 0; i < 4; i++) {
+      CurTask a{}, b{};
+      if (bpf_map_lookup_elem(cur_fd_, &cpu, &a) != 0 || bpf_map_lookup_elem(cur_fd_, &cpu, &b) != 0) return false;
+      if ((a.seq & 1) == 0 && memcmp(&a, &b, sizeof(a)) == 0) {
+        out = a;
+        return true;
+      }
+    }
+    return false;
+  }
+
   void report(uint64_t now) {
+    // The interval ends here, where /proc/stat is read (stack symbolization below can take a while).
+    const uint64_t wall = core::realtime_ns();
     auto stat = parse_proc_stat(read_file("/proc/stat"));
     auto run = cumulative(now);
     const uint64_t elapsed = now - last_ns_;
@@ -146,8 +185,8 @@ class Monitor {
     std::map<int, std::vector<std::pair<nt_cpurun_key, uint64_t>>> per_cpu;
     for (const auto& [k, v] : run) {
       uint64_t base = 0;
-      if (auto it = prev_run_.find(k); it != prev_run_.end()) base = it->second;
-      if (v > base) per_cpu[static_cast<int>(k.cpu)].emplace_back(k, v - base);
+      if (auto it = prev_run_.find(k); it != prev_run_.end()) base = it->second.ns;
+      if (v.ns > base) per_cpu[static_cast<int>(k.cpu)].emplace_back(k, v.ns - base);
     }
     prev_run_ = std::move(run);
 
@@ -157,10 +196,10 @@ class Monitor {
     if (!sampled.empty()) report_stacks(sampled);
     sampling_.clear();
 
-    auto j = nlohmann::json{{"type", "cpu_interval"}, {"time", core::format_iso8601(core::realtime_ns())}, {"interval_s", secs}};
+    auto j = nlohmann::json{{"type", "cpu_interval"}, {"time", core::format_iso8601(wall)}, {"interval_s", secs}};
     auto arr = nlohmann::json::array();
     std::string t = fmt::format("\n[{}] {:>4} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}  top threads (on-CPU share)\n",
-                                core::format_local(core::realtime_ns(), false), "CPU", "%usr", "%sys", "%irq", "%soft",
+                                core::format_local(wall, false), "CPU", "%usr", "%sys", "%irq", "%soft",
                                 "%idle", "%busy");
     std::vector<int> trigger;
     for (const auto& b : stat) {
@@ -188,11 +227,21 @@ class Monitor {
     }
     prev_stat_ = std::move(stat);
     j["cpus"] = arr;
-    if (out_.json()) out_.record(j);
-    else out_.text(t);
+    if (out_.json()) emit_record(j);
+    else emit_text(t);
     for (int cpu : trigger) start_sampling(cpu);
     if (!trigger.empty() && !out_.json())
-      out_.text(fmt::format("CPU {} above {}%: sampling on-CPU stacks for the next interval\n", fmt::join(trigger, ","), o_.threshold));
+      emit_text(fmt::format("CPU {} above {}%: sampling on-CPU stacks for the next interval\n", fmt::join(trigger, ","), o_.threshold));
+  }
+
+  // Everything goes to stdout and, with -l/--log, the same bytes to the log file.
+  void emit_text(std::string_view t) {
+    out_.text(t);
+    if (log_) log_->text(t);
+  }
+  void emit_record(const nlohmann::json& j) {
+    out_.record(j);
+    if (log_) log_->record(j);
   }
 
   void start_sampling(int cpu) {
@@ -255,13 +304,14 @@ class Monitor {
         for (const auto& f : ks) t += fmt::format("    {}\n", f);
         for (const auto& f : us) t += fmt::format("    {}\n", f);
       }
-      if (out_.json()) out_.record({{"type", "cpu_stacks"}, {"cpu", cpu}, {"samples", total}, {"hz", o_.sample_hz}, {"stacks", arr}});
-      else out_.text(t);
+      if (out_.json()) emit_record({{"type", "cpu_stacks"}, {"cpu", cpu}, {"samples", total}, {"hz", o_.sample_hz}, {"stacks", arr}});
+      else emit_text(t);
     }
   }
 
   const MonitorOptions& o_;
   output::Output out_;
+  std::unique_ptr<output::Output> log_;
   std::set<int> cpus_;
   cpu_monitor_bpf* skel_ = nullptr;
   std::unique_ptr<sys::Ksyms> ksyms_;

@@ -129,9 +129,12 @@ class Offcpu {
     return st;
   }
 
+  // names: function names only (folded output); else with -s/--offset "func+0x1a", without "func",
+  // as offcputime prints them.
   std::vector<std::string> kframes(int32_t id, bool names) const {
     std::vector<std::string> out;
-    for (auto a : kernel_stack(id)) out.push_back(names ? ksyms_->function(a) : ksyms_->symbolize(a));
+    for (auto a : kernel_stack(id))
+      out.push_back(names || !o_.offset ? ksyms_->function(a) : ksyms_->symbolize(a));
     for (auto& s : out)
       if (s.empty()) s = "[unknown]";
     return out;
@@ -140,7 +143,8 @@ class Offcpu {
   std::vector<std::string> uframes(const nt_offcpu_key& k, bool names) {
     std::vector<std::string> out;
     for (auto a : stack(k.ustack)) {
-      std::string s = names ? usyms_.function(static_cast<pid_t>(k.tgid), a) : usyms_.symbolize(static_cast<pid_t>(k.tgid), a);
+      std::string s = names ? usyms_.function(static_cast<pid_t>(k.tgid), a)
+                            : usyms_.symbolize(static_cast<pid_t>(k.tgid), a, o_.offset);
       out.push_back(s.empty() ? "[unknown]" : s);
     }
     return out;

@@ -47,8 +47,8 @@ std::string basename_of(const char* path) {
   return slash == std::string::npos ? s : s.substr(slash + 1);
 }
 
-// name, offset, module for addr in an open session.
-std::string lookup(Dwfl* dwfl, uint64_t addr, bool with_module, bool name_only) {
+// name, offset (unless !with_offset), module for addr in an open session.
+std::string lookup(Dwfl* dwfl, uint64_t addr, bool with_module, bool name_only, bool with_offset = true) {
   Dwfl_Module* mod = dwfl_addrmodule(dwfl, addr);
   if (mod == nullptr) return name_only ? std::string() : fmt::format("0x{:x}", addr);
   GElf_Off off = 0;
@@ -57,8 +57,10 @@ std::string lookup(Dwfl* dwfl, uint64_t addr, bool with_module, bool name_only) 
   Dwarf_Addr start = 0;
   const char* modname = dwfl_module_info(mod, nullptr, &start, nullptr, nullptr, nullptr, nullptr, nullptr);
   if (name_only) return name ? demangle(name) : std::string();
-  if (name == nullptr) return fmt::format("[unknown] ({}+0x{:x})", basename_of(modname), addr - start);
-  std::string s = off ? fmt::format("{}+0x{:x}", demangle(name), off) : demangle(name);
+  if (name == nullptr)
+    return with_offset ? fmt::format("[unknown] ({}+0x{:x})", basename_of(modname), addr - start)
+                       : fmt::format("[unknown] ({})", basename_of(modname));
+  std::string s = off && with_offset ? fmt::format("{}+0x{:x}", demangle(name), off) : demangle(name);
   if (with_module) s += fmt::format(" ({})", basename_of(modname));
   return s;
 }
@@ -87,10 +89,10 @@ Dwfl* UserSymbolizer::session(pid_t pid) {
   return d;
 }
 
-std::string UserSymbolizer::symbolize(pid_t pid, uint64_t addr) {
+std::string UserSymbolizer::symbolize(pid_t pid, uint64_t addr, bool offset) {
   Dwfl* d = session(pid);
   if (d == nullptr) return fmt::format("0x{:x} [pid {} gone]", addr, pid);
-  return lookup(d, addr, true, false);
+  return lookup(d, addr, true, false, offset);
 }
 
 std::string UserSymbolizer::function(pid_t pid, uint64_t addr) {

@@ -21,8 +21,9 @@ class UserSymbolizer {
   UserSymbolizer& operator=(const UserSymbolizer&) = delete;
   ~UserSymbolizer();
 
-  // "func+0x1a (libc.so.6)", "[unknown] (nt_sleeper+0x1234)", or "0x7f…" when the process is gone.
-  [[nodiscard]] std::string symbolize(pid_t pid, uint64_t addr);
+  // "func+0x1a (libc.so.6)", "[unknown] (nt_sleeper+0x1234)", or "0x7f…" when the process is gone;
+  // without offset: "func (libc.so.6)", "[unknown] (nt_sleeper)".
+  [[nodiscard]] std::string symbolize(pid_t pid, uint64_t addr, bool offset = true);
   // Function name only ("" when unknown).
   [[nodiscard]] std::string function(pid_t pid, uint64_t addr);
   // Forget cached mappings (processes exec, load libraries, exit); call once per report.
