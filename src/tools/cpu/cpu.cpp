@@ -15,10 +15,12 @@
 
 namespace nettrace::tools::cpu {
 
+// raw_tp before tp_btf: the same hook and arguments (handlers read through CO-RE), without libbpf parsing
+// all of vmlinux BTF to resolve a tp_btf attach target.
 bpf::Hook sched_hook(const std::string& event, bool required) {
   using bpf::AttachKind;
   return {"sched:" + event,
-          {{AttachKind::TpBtf, "tpbtf_" + event, event}, {AttachKind::RawTp, "rawtp_" + event, event}},
+          {{AttachKind::RawTp, "rawtp_" + event, event}, {AttachKind::TpBtf, "tpbtf_" + event, event}},
           required};
 }
 

@@ -44,7 +44,7 @@ class Futex {
   int run() {
     auto forced = cli::apply_common(o_.common);
     core::install_stop_handlers();
-    auto skel = bpf::Skeleton<cpu_futex_bpf>::open("cpu futex");
+    auto skel = bpf::Skeleton<cpu_futex_bpf>::open("cpu futex", bpf::CoreBtf::Minimal);
     configure_filter(skel.get(), o_.filter);
     skel->rodata->cfg_per_thread = o_.per_thread;
     bpf::ProbePlan plan;

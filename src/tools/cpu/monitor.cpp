@@ -89,7 +89,7 @@ class Monitor {
     core::install_stop_handlers();
     std::future<sys::Ksyms> ksyms_future;
     if (o_.threshold > 0) ksyms_future = std::async(std::launch::async, [] { return sys::Ksyms::load(); });
-    auto skel = bpf::Skeleton<cpu_monitor_bpf>::open("cpu monitor");
+    auto skel = bpf::Skeleton<cpu_monitor_bpf>::open("cpu monitor", bpf::CoreBtf::Minimal);
     TaskFilter f;
     f.cpus = o_.cpus;
     configure_filter(skel.get(), f);

@@ -40,7 +40,7 @@ class Offcpu {
     auto forced = cli::apply_common(o_.common);
     core::install_stop_handlers();
     auto ksyms_future = std::async(std::launch::async, [] { return sys::Ksyms::load(); });
-    auto skel = bpf::Skeleton<cpu_offcpu_bpf>::open("cpu offcpu");
+    auto skel = bpf::Skeleton<cpu_offcpu_bpf>::open("cpu offcpu", bpf::CoreBtf::Minimal);
     configure_filter(skel.get(), o_.filter);
     auto* ro = skel->rodata;
     ro->cfg_min_ns = o_.min_us * 1000;

@@ -70,7 +70,7 @@ class Rwlock {
     (void)cli::apply_common(o_.common);  // --attach: uprobes have no alternative
     core::install_stop_handlers();
     const RwlockTarget target = find_rwlock_target(o_.pid);
-    auto skel = bpf::Skeleton<cpu_rwlock_bpf>::open("cpu rwlock");
+    auto skel = bpf::Skeleton<cpu_rwlock_bpf>::open("cpu rwlock", bpf::CoreBtf::Minimal);
     TaskFilter f;
     configure_filter(skel.get(), f);  // the uprobes are attached to this pid only
     skel->rodata->cfg_stacks = o_.stacks;

@@ -44,7 +44,7 @@ class Schedlat {
   int run() {
     auto forced = cli::apply_common(o_.common);
     core::install_stop_handlers();
-    auto skel = bpf::Skeleton<cpu_schedlat_bpf>::open("cpu schedlat");
+    auto skel = bpf::Skeleton<cpu_schedlat_bpf>::open("cpu schedlat", bpf::CoreBtf::Minimal);
     configure_filter(skel.get(), o_.filter);
     skel->rodata->cfg_per_thread = o_.per_thread;
     skel->rodata->cfg_event_ns = static_cast<uint64_t>(o_.threshold_us * 1000);
