@@ -97,10 +97,36 @@ static __always_inline int handle_start(struct sk_buff *skb)
 	return 0;
 }
 
-/* One dequeued skb (a subprogram: the bulk loop calls it instead of repeating it). */
-static __noinline int nt_qdisc_finish(struct sk_buff *skb, struct Qdisc *q, __u64 now)
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} ptr_scratch SEC(".maps");
+
+/*
+ * A global function only takes plain numbers, and tp_btf hands out trusted BTF pointers: a round trip through a
+ * map value turns one into a number (the skb is then read with probe reads, as on the other variants).
+ */
+static __always_inline __u64 nt_as_number(const void *p)
 {
-	__u64 skbp = (__u64)skb;
+	__u32 zero = 0;
+	__u64 *slot = bpf_map_lookup_elem(&ptr_scratch, &zero);
+
+	if (!slot)
+		return 0;
+	*slot = (__u64)p;
+	return *(volatile __u64 *)slot;
+}
+
+/*
+ * One dequeued skb. Global, so the verifier checks it once rather than once per bulk-loop iteration (with the
+ * packet parser inlined, 6.1's verifier gives up on the unrolled walk).
+ */
+__noinline int nt_qdisc_finish(__u64 skbp, __u64 qp, __u64 now)
+{
+	struct sk_buff *skb = (struct sk_buff *)skbp;
+	struct Qdisc *q = (struct Qdisc *)qp;
 	struct nt_qdisc_start *s;
 	struct nt_qdisc_stats *st;
 	struct nt_qdisc_extrema *ex;
@@ -167,16 +193,16 @@ static __noinline int nt_qdisc_finish(struct sk_buff *skb, struct Qdisc *q, __u6
 	return 0;
 }
 
-static __always_inline int handle_dequeue(struct Qdisc *q, int packets, struct sk_buff *skb)
+static __always_inline int handle_dequeue(struct Qdisc *q, int packets, struct sk_buff *head)
 {
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = bpf_ktime_get_ns(), qp = nt_as_number(q), skb = nt_as_number(head);
 
 	/* A bulk dequeue hands the driver a list; the tracepoint names its head and its length. */
 	for (int i = 0; i < NT_QDISC_BULK_MAX; i++) {
 		if (!skb || i >= packets)
 			break;
-		nt_qdisc_finish(skb, q, now);
-		skb = BPF_CORE_READ(skb, next);
+		nt_qdisc_finish(skb, qp, now);
+		skb = (__u64)BPF_CORE_READ((struct sk_buff *)skb, next);
 	}
 	return 0;
 }
