@@ -13,6 +13,15 @@ starts=(net_dev_queue)
 netem=1
 ip netns exec "$NS_A" tc qdisc replace dev veth-a root handle 1: netem delay 20ms limit 1000 2>/dev/null || netem=0
 [ $netem = 1 ] || echo "note: no netem on $(uname -r); the fixed-delay check runs in the lab, tbf runs here"
+# Timing tolerance: real hardware and VMs keep sojourns within a few ms of what the shaper adds. Under the lab's
+# single-threaded TCG on a shared host the guest clock runs on while QEMU's thread waits for a CPU, so a vCPU
+# "pauses" for tens of ms anywhere (between netem's clock read and the tracepoint, before a timer fires):
+# tests/lab/tests/perf_iface_qdisc.sh sets NETTRACE_TIMING_SLACK_US=off, and sojourns are then printed, not judged.
+SLACK=${NETTRACE_TIMING_SLACK_US:-10000}
+JUDGE=1
+[ "$SLACK" = off ] && JUDGE=0 SLACK=10000
+timing() { [ $JUDGE = 1 ]; }
+LO=$((20000 - SLACK / 20)); HI=$((20000 + SLACK))
 S() { jq -s "[.[] | select(.type==\"qdisc_latency_summary\")][0].$1" "$out"; }
 
 for start in "${starts[@]}"; do
@@ -32,12 +41,18 @@ for start in "${starts[@]}"; do
   [ "$details" -eq "$sent" ] || fail "$start netem: $details per-packet records, tc sent $sent"
   ivals=$(jq -s '[.[] | select(.type=="qdisc_latency_interval") | .packets] | add' "$out")
   [ "$ivals" -eq "$sent" ] || fail "$start netem: intervals add up to $ivals"
-  jq -se '[.[] | select(.type=="qdisc_latency")] | all(.delay_us >= 19900 and .delay_us < 40000)' "$out" >/dev/null ||
-    fail "$start netem: a packet's delay is outside [19.9, 40) ms: $(jq -sc '[.[] | select(.type=="qdisc_latency") | .delay_us] | [min, max]' "$out")"
-  avg=$(S avg_us)
-  awk -v a="$avg" 'BEGIN { exit !(a >= 19900 && a <= 25000) }' || fail "$start netem: average sojourn $avg us, netem delays 20000 us"
+  # netem stamps time_to_send = its clock + 20 ms just before the enqueue returns and the start is taken, so every
+  # sojourn is 20 ms plus timer slack, short of it only by the enqueue's own duration: 90 % must lie in [LO, HI),
+  # the median in [LO, 20 ms + SLACK/2].
+  range=$(jq -sc '[.[] | select(.type=="qdisc_latency") | .delay_us] | sort | [.[0], .[length/10|floor], .[length/2|floor], .[length*9/10|floor], .[-1]]' "$out")
+  near=$(jq -s "[.[] | select(.type==\"qdisc_latency\" and .delay_us >= $LO and .delay_us < $HI)] | length" "$out")
+  timing || echo "note: $start netem sojourns (us, min/p10/p50/p90/max) $range, not judged under emulation"
+  timing && [ $((near * 10)) -lt $((sent * 9)) ] && fail "$start netem: only $near of $sent sojourns within [$LO, $HI) us (min/p10/p50/p90/max: $range)"
+  median=$(jq -s '[.[] | select(.type=="qdisc_latency") | .delay_us] | sort | .[length / 2 | floor]' "$out")
+  timing && ! awk -v m="$median" -v lo=$LO -v hi=$((20000 + SLACK / 2)) 'BEGIN { exit !(m >= lo && m <= hi) }' &&
+    fail "$start netem: median sojourn $median us, netem delays 20000 us (min/p10/p50/p90/max: $range)"
   [ "$(S lost_events)" -eq 0 ] && [ "$(S in_flight)" -eq 0 ] || fail "$start netem: lost $(S lost_events), in flight $(S in_flight)"
-  pass "$start netem 20ms: $(S packets) packets = tc sent, avg $(S avg_us) us, min $(S min_us), max $(S max_us)"
+  pass "$start netem 20ms: $(S packets) packets = tc sent, avg $(S avg_us) us, min/p10/p50/p90/max $range us"
   fi
 
   # 2. tbf 1mbit, burst 1600: 20 frames of 1042 bytes queue behind the rate; packet k leaves at
@@ -53,9 +68,9 @@ for start in "${starts[@]}"; do
   [ "$sent" -eq 20 ] && [ "$(S packets)" -eq 20 ] || fail "$start tbf: nettrace $(S packets) packets, tc sent $sent"
   want_avg=$(awk 'BEGIN { for (k = 0; k < 20; k++) { w = (k + 1) * 1042 - 1600; s += (w > 0 ? w : 0) / 125000 * 1e6 } print s / 20 }')
   want_max=$(awk 'BEGIN { print (20 * 1042 - 1600) / 125000 * 1e6 }')
-  awk -v a="$(S avg_us)" -v w="$want_avg" 'BEGIN { exit !(a >= w * 0.9 - 1000 && a <= w * 1.1 + 3000) }' ||
+  timing && ! awk -v a="$(S avg_us)" -v w="$want_avg" -v s="$SLACK" 'BEGIN { exit !(a >= w * 0.9 - s / 10 && a <= w * 1.1 + s / 3) }' &&
     fail "$start tbf: average sojourn $(S avg_us) us, the rate predicts $want_avg us"
-  awk -v a="$(S max_us)" -v w="$want_max" 'BEGIN { exit !(a >= w * 0.9 - 1000 && a <= w * 1.1 + 3000) }' ||
+  timing && ! awk -v a="$(S max_us)" -v w="$want_max" -v s="$SLACK" 'BEGIN { exit !(a >= w * 0.9 - s / 10 && a <= w * 1.1 + s / 3) }' &&
     fail "$start tbf: longest sojourn $(S max_us) us, the rate predicts $want_max us"
   [ "$(S events_received)" -eq 0 ] || fail "$start tbf: --summary printed packets"
   pass "$start tbf 1mbit: avg $(S avg_us) us (rate predicts $want_avg), max $(S max_us) us (predicts $want_max)"
