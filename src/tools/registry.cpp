@@ -37,6 +37,9 @@ const std::vector<AliasSpec>& aliases() {
       {"cpu_monitor", {"cpu", "monitor"}},
       {"pthread_rwlock_wrlock", {"cpu", "rwlock"}},
       {"pthread_rwlock_wrlock-stack", {"cpu", "rwlock", "--stack"}},
+      {"iface_netstat", {"perf", "iface"}},
+      {"qdisc_lateny_details", {"perf", "qdisc"}},
+      {"qdisc_latency_details", {"perf", "qdisc"}},
       {"ksoftirqd_sched_latency_summary", {"cpu", "schedlat", "--process", "ksoftirqd", "--per-thread", "--threshold-us", "100", "-i", "5"}},
   };
   return list;

@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: GPL-2.0
+// perf qdisc: window arithmetic and rendering (docs/output.md, docs/tools/perf.md).
+
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "nettrace/cli/filter_options.hpp"
+#include "nettrace/core/histogram.hpp"
+#include "nettrace/core/timefmt.hpp"
+#include "tools/drop/drop.hpp"
+#include "tools/perf/qdisc.hpp"
+
+namespace nettrace::tools::perf::qdisc {
+
+namespace {
+
+uint64_t sub(uint64_t a, uint64_t b) { return a > b ? a - b : 0; }
+
+core::Log2Histogram histogram(const Stats& s) {
+  core::Log2Histogram h;
+  for (uint32_t i = 0; i < s.hist.size(); i++)
+    if (s.hist[i]) h.add_slot(i, s.hist[i]);
+  return h;
+}
+
+std::string ifname(const nt_qdisc_event& e) {
+  std::string n(e.ifname, strnlen(e.ifname, sizeof(e.ifname)));
+  return n.empty() ? fmt::format("ifindex {}", e.ifindex) : n;
+}
+
+}  // namespace
+
+Stats Stats::minus(const Stats& b) const {
+  Stats r = *this;
+  r.count = sub(count, b.count);
+  r.sum_ns = sub(sum_ns, b.sum_ns);
+  for (size_t i = 0; i < hist.size(); i++) r.hist[i] = sub(hist[i], b.hist[i]);
+  return r;
+}
+
+Stats sum_cpus(const nt_qdisc_stats* st, const nt_qdisc_extrema* ex, size_t ncpu) {
+  Stats s;
+  for (size_t c = 0; c < ncpu; c++) {
+    s.count += st[c].count;
+    s.sum_ns += st[c].sum_ns;
+    for (size_t i = 0; i < s.hist.size(); i++) s.hist[i] += st[c].hist[i];
+    if (ex && ex[c].min_ns && (!s.min_ns || ex[c].min_ns < s.min_ns)) s.min_ns = ex[c].min_ns;
+    if (ex && ex[c].max_ns > s.max_ns) s.max_ns = ex[c].max_ns;
+  }
+  return s;
+}
+
+Counters minus(const Counters& now, const Counters& before) {
+  Counters d{};
+  for (size_t i = 0; i < d.size(); i++) d[i] = sub(now[i], before[i]);
+  return d;
+}
+
+std::string handle_string(uint32_t handle) { return fmt::format("{:x}:{:x}", handle >> 16, handle & 0xffff); }
+
+nlohmann::json window_json(const Window& w) {
+  const auto& c = w.counters;
+  const bool summary = std::string(w.type) == "qdisc_latency_summary";
+  nlohmann::json j{{"type", w.type},
+                   {"time", core::format_iso8601(w.wall_ns)},
+                   {summary ? "duration_s" : "interval_s", w.secs},
+                   {"packets", w.stats.count},
+                   {"started", c[NT_QDISC_STARTED]},
+                   {"dequeued", c[NT_QDISC_DEQ_SEEN]},
+                   {"dequeued_without_start", sub(c[NT_QDISC_DEQ_SEEN], c[NT_QDISC_FINISHED])},
+                   {"dropped_in_queue", c[NT_QDISC_DROPPED]},
+                   {"bypassed", c[NT_QDISC_BYPASSED]},
+                   {"restarted", c[NT_QDISC_RESTARTED]},
+                   {"map_full", c[NT_QDISC_MAP_FULL]},
+                   {"lost_events", c[NT_QDISC_RB_LOST]},
+                   {"start_hook_hits", c[NT_QDISC_START_SEEN]}};
+  if (w.stats.count) {
+    auto h = histogram(w.stats);
+    j["avg_us"] = static_cast<double>(w.stats.sum_ns) / static_cast<double>(w.stats.count) / 1e3;
+    j["min_us"] = static_cast<double>(w.stats.min_ns) / 1e3;
+    j["max_us"] = static_cast<double>(w.stats.max_ns) / 1e3;
+    j["p50_us"] = h.percentile(50);
+    j["p90_us"] = h.percentile(90);
+    j["p99_us"] = h.percentile(99);
+    j["hist_us"] = h.to_json();
+  }
+  if (w.in_flight) j["in_flight"] = *w.in_flight;
+  if (w.events_received) j["events_received"] = *w.events_received;
+  return j;
+}
+
+std::string window_text(const Window& w) {
+  const auto& c = w.counters;
+  const bool summary = std::string(w.type) == "qdisc_latency_summary";
+  std::string t = summary ? fmt::format("\n=== Qdisc sojourn summary ({:.1f} s) ===\n", w.secs)
+                          : fmt::format("[{}] === Qdisc sojourn (interval {:.1f} s) ===\n",
+                                        core::format_local(w.wall_ns, false), w.secs);
+  t += fmt::format("Packets: {}", w.stats.count);
+  if (w.stats.count) {
+    auto h = histogram(w.stats);
+    t += fmt::format("  avg {:.3f} us  min {:.3f} us  max {:.3f} us  p50 {:.1f} us  p90 {:.1f} us  p99 {:.1f} us",
+                     static_cast<double>(w.stats.sum_ns) / static_cast<double>(w.stats.count) / 1e3,
+                     static_cast<double>(w.stats.min_ns) / 1e3, static_cast<double>(w.stats.max_ns) / 1e3,
+                     h.percentile(50), h.percentile(90), h.percentile(99));
+  }
+  t += "\n";
+  t += fmt::format("Started: {}, dequeued without a start: {}, dropped in queue: {}, bypassed: {}, restarted: {}",
+                   c[NT_QDISC_STARTED], sub(c[NT_QDISC_DEQ_SEEN], c[NT_QDISC_FINISHED]), c[NT_QDISC_DROPPED],
+                   c[NT_QDISC_BYPASSED], c[NT_QDISC_RESTARTED]);
+  if (w.in_flight) t += fmt::format(", still queued at exit: {}", *w.in_flight);
+  t += fmt::format("\nLost events: {}", c[NT_QDISC_RB_LOST]);
+  if (c[NT_QDISC_MAP_FULL]) t += fmt::format(", starts not stored (map full): {}", c[NT_QDISC_MAP_FULL]);
+  t += "\n";
+  if (w.stats.count) t += "\n" + histogram(w.stats).render("usecs");
+  return t + "\n";
+}
+
+nlohmann::json event_json(const nt_qdisc_event& e, uint64_t wall_ns) {
+  nlohmann::json j{{"type", "qdisc_latency"},
+                   {"time", core::format_iso8601(wall_ns)},
+                   {"timestamp_ns", e.dequeue_ns},
+                   {"enqueue_ns", e.enqueue_ns},
+                   {"dequeue_ns", e.dequeue_ns},
+                   {"delay_us", static_cast<double>(e.dequeue_ns - e.enqueue_ns) / 1e3},
+                   {"interface", std::string(e.ifname, strnlen(e.ifname, sizeof(e.ifname)))},
+                   {"ifindex", e.ifindex},
+                   {"netns", e.netns},
+                   {"qdisc_handle", handle_string(e.handle)},
+                   {"qdisc_parent", handle_string(e.parent)},
+                   {"txq", e.txq},
+                   {"len", e.len},
+                   {"cpu", e.cpu},
+                   {"flow", drop::flow_string(e.pkt)}};
+  const auto& p = e.pkt;
+  if (p.l3 == NT_L3_IPV4 || p.l3 == NT_L3_IPV6) {
+    j["src_ip"] = drop::ip_to_string(p.saddr, p.l3);
+    j["dst_ip"] = drop::ip_to_string(p.daddr, p.l3);
+    j["protocol"] = cli::protocol_name(p.l4_proto);
+    if (p.flags & NT_PKT_HAS_L4) {
+      j["src_port"] = p.sport;
+      j["dst_port"] = p.dport;
+    }
+    if (p.l4_proto == NT_IPPROTO_TCP) j["tcp_seq"] = p.tcp_seq;
+  }
+  return j;
+}
+
+std::string event_text(const nt_qdisc_event& e, uint64_t wall_ns) {
+  std::string flow = drop::flow_string(e.pkt);
+  if (e.pkt.l4_proto == NT_IPPROTO_TCP && (e.pkt.flags & NT_PKT_HAS_L4)) flow += fmt::format(" (seq={})", e.pkt.tcp_seq);
+  return fmt::format("[{}] {} dev={} txq={} qdisc={} len={} enqueue={}ns dequeue={}ns qdisc delay: {:.3f}us\n",
+                     core::format_local(wall_ns), flow, ifname(e), e.txq, handle_string(e.handle), e.len, e.enqueue_ns,
+                     e.dequeue_ns, static_cast<double>(e.dequeue_ns - e.enqueue_ns) / 1e3);
+}
+
+}  // namespace nettrace::tools::perf::qdisc
