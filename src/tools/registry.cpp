@@ -37,6 +37,12 @@ const std::vector<AliasSpec>& aliases() {
       {"cpu_monitor", {"cpu", "monitor"}},
       {"pthread_rwlock_wrlock", {"cpu", "rwlock"}},
       {"pthread_rwlock_wrlock-stack", {"cpu", "rwlock", "--stack"}},
+      {"kernel_icmp_rtt", {"perf", "icmp-rtt"}},
+      {"system_network_icmp_rtt", {"perf", "icmp-rtt"}},
+      {"system_network_latency_details", {"perf", "latency", "--mode", "details"}},
+      {"system_network_latency_summary", {"perf", "latency", "--mode", "summary"}},
+      {"system_network_perfomance_metrics", {"perf", "latency", "--mode", "details"}},
+      {"system_network_performance_metrics", {"perf", "latency", "--mode", "details"}},
       {"ksoftirqd_sched_latency_summary", {"cpu", "schedlat", "--process", "ksoftirqd", "--per-thread", "--threshold-us", "100", "-i", "5"}},
   };
   return list;
