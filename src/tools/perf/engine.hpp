@@ -70,7 +70,9 @@ using Roles = std::array<std::array<nt_lat_role, NT_LAT_ROLES>, NT_LH_COUNT>;
 // Stage tables of the tools.
 enum class Direction { Tx, Rx, Both };
 [[nodiscard]] StageTable system_latency_table(Direction d);
-[[nodiscard]] StageTable icmp_rtt_table(Direction d);  // Tx: local pings remote; Rx: remote pings local
+[[nodiscard]] StageTable icmp_rtt_table(Direction d);
+// VM traffic through a vnet/tap port: tx = VM -> wire (vnet receive .. phy transmit), rx = wire -> VM.
+[[nodiscard]] StageTable vm_latency_table(Direction d);  // Tx: local pings remote; Rx: remote pings local
 
 struct EngineOptions {
   cli::CommonOptions common;

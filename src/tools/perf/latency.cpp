@@ -98,6 +98,31 @@ void setup_latency(CLI::App& perf, Context& ctx) {
     ctx.action = [lat] { return run_engine(system_latency_table(parse_direction(lat->direction)), lat->eng); };
   });
 
+  // perf vm-latency: VM traffic through its vnet port, OVS and the physical port.
+  auto vm = std::make_shared<LatencyCli>();
+  auto* va = perf.add_subcommand(
+      "vm-latency", "Per-packet latency of VM traffic: vnet <-> OVS <-> physical port, stage by stage (vm_network_latency_*)");
+  add_engine_flags(*va, *vm);
+  cli::add_filter_options(*va, vm->eng.filter, cli::kFilterAddresses | cli::kFilterPorts | cli::kFilterProtocol);
+  va->add_option("--vm-interface", vm->eng.vnet, "The VM's vnet/tap interface")->required();
+  auto* vmip = va->add_option("--vm-ip", vm->eng.filter.src_ip, "The VM's address (same as --src-ip: the VM's side)")
+                   ->check(cli::check_ip);
+  vmip->excludes("--src-ip");
+  va->add_option("--direction", vm->direction, "tx (VM -> wire), rx (wire -> VM) or both")
+      ->check(CLI::IsMember({"tx", "rx", "both"}));
+  va->add_option("--mode", vm->mode, "details (one record per packet) or summary (histograms per interval)")
+      ->check(CLI::IsMember({"details", "summary"}));
+  va->add_flag("--enable-ct", vm->eng.enable_ct, "Add the conntrack stage (nf_conntrack_in)");
+  cli::add_interval_option(*va, vm->eng.common, "--interval", 0);
+  va->callback([vm, &ctx] {
+    finish_engine(*vm);
+    if (vm->eng.phy.empty()) throw usage_error("--phy-interface is required (the interface VM traffic leaves/enters by)");
+    vm->eng.details = vm->mode == "details";
+    if (!vm->eng.details && vm->eng.common.interval_s == 0) vm->eng.common.interval_s = 5;
+    vm->eng.title = fmt::format("VM Network Latency ({}, direction {})", vm->mode, vm->direction);
+    ctx.action = [vm] { return run_engine(vm_latency_table(parse_direction(vm->direction)), vm->eng); };
+  });
+
   // perf icmp-rtt: ICMP echo request out and reply in (or in and out), stage by stage.
   auto rtt = std::make_shared<LatencyCli>();
   rtt->direction = "tx";

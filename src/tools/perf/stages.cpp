@@ -129,7 +129,8 @@ struct PathBuilder {
 
 // Host -> wire: local stack, OVS internal port, OVS datapath, physical port.
 void out_path(PathBuilder b, bool ct) {
-  b.add("ip_local_out", NT_LH_IP_LOCAL_OUT, NT_LAT_DEV_ANY, NT_LAT_START);
+  // ip_output, not ip_local_out: __ip_local_out fills tot_len, which is part of the key.
+  b.add("ip_output", NT_LH_IP_OUTPUT, NT_LAT_DEV_ANY, NT_LAT_START);
   b.add("internal_dev_queue", NT_LH_NET_DEV_QUEUE, NT_LAT_DEV_INTERNAL, NT_LAT_START);
   b.add("internal_dev_xmit", NT_LH_INTERNAL_DEV_XMIT, NT_LAT_DEV_INTERNAL);
   b.add("ovs_vport_receive", NT_LH_OVS_VPORT_RECEIVE);
@@ -170,7 +171,42 @@ void in_path(PathBuilder b, bool ct, bool icmp_only) {
   b.add("icmp_rcv", NT_LH_ICMP_RCV, NT_LAT_DEV_ANY, NT_LAT_END);
 }
 
+// The OVS datapath between a receive and a transmit port.
+void ovs_path(PathBuilder& b, bool ct) {
+  b.add("netdev_frame_hook", NT_LH_NETDEV_FRAME_HOOK);
+  b.add("ovs_vport_receive", NT_LH_OVS_VPORT_RECEIVE);
+  b.add("ovs_dp_process_packet", NT_LH_OVS_DP_PROCESS_PACKET);
+  b.add("ovs_dp_upcall", NT_LH_OVS_DP_UPCALL);
+  b.add("ovs_flow_key_extract_userspace", NT_LH_OVS_FLOW_KEY_EXTRACT_USERSPACE, NT_LAT_DEV_ANY, NT_LAT_FROM_DATA);
+  if (ct) b.add("nf_conntrack_in", NT_LH_NF_CONNTRACK_IN, NT_LAT_DEV_ANY, 0, kNeedCt);
+  b.add("ovs_execute_actions", NT_LH_OVS_EXECUTE_ACTIONS);
+  b.add("ovs_vport_send", NT_LH_OVS_VPORT_SEND);
+}
+
+// A port to another: receive on `from`, the datapath (or the host's forwarding), transmit on `to`.
+void port_to_port(PathBuilder b, uint8_t from, uint8_t to, const char* fname, const char* tname) {
+  const std::string f = fname, t = tname;
+  b.add(f + "_gro_receive", NT_LH_NAPI_GRO_RECEIVE, from, NT_LAT_START);
+  b.add(f + "_netif_rx", NT_LH_NETIF_RX, from, NT_LAT_START);
+  b.add(f + "_netif_receive_skb", NT_LH_NETIF_RECEIVE_SKB, from, NT_LAT_START);
+  ovs_path(b, true);
+  b.add(t + "_dev_queue", NT_LH_NET_DEV_QUEUE, to, NT_LAT_START);
+  b.add(t + "_qdisc_dequeue", NT_LH_QDISC_DEQUEUE, to, NT_LAT_BY_SKB);
+  b.add(t + "_start_xmit", NT_LH_NET_DEV_START_XMIT, to, NT_LAT_BY_SKB);
+  b.add(t + "_xmit", NT_LH_NET_DEV_XMIT, to, NT_LAT_BY_SKB | NT_LAT_END);
+}
+
 }  // namespace
+
+StageTable vm_latency_table(Direction d) {
+  StageTable t;
+  t.kind = "vm_latency";
+  t.dir_names = {"tx", "rx"};  // the VM's perspective: tx = VM -> wire, rx = wire -> VM
+  if (d != Direction::Rx) port_to_port(PathBuilder{t, "TX", 0, NT_LAT_PKT_ANY, 0}, NT_LAT_DEV_VNET, NT_LAT_DEV_PHY, "vnet", "phy");
+  if (d != Direction::Tx)
+    port_to_port(PathBuilder{t, "RX", 1, NT_LAT_PKT_ANY, NT_LAT_REVERSE}, NT_LAT_DEV_PHY, NT_LAT_DEV_VNET, "phy", "vnet");
+  return t;
+}
 
 const char* hook_label(nt_lat_hook h) { return info(h).label; }
 
