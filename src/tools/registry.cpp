@@ -40,6 +40,15 @@ const std::vector<AliasSpec>& aliases() {
       {"iface_netstat", {"perf", "iface"}},
       {"qdisc_lateny_details", {"perf", "qdisc"}},
       {"qdisc_latency_details", {"perf", "qdisc"}},
+      {"kernel_icmp_rtt", {"perf", "icmp-rtt"}},
+      {"system_network_icmp_rtt", {"perf", "icmp-rtt"}},
+      {"system_network_latency_details", {"perf", "latency", "--mode", "details"}},
+      {"system_network_latency_summary", {"perf", "latency", "--mode", "summary"}},
+      {"system_network_perfomance_metrics", {"perf", "latency", "--mode", "details"}},
+      {"system_network_performance_metrics", {"perf", "latency", "--mode", "details"}},
+      {"vm_network_latency_details", {"perf", "vm-latency", "--mode", "details"}},
+      {"vm_network_latency_summary", {"perf", "vm-latency", "--mode", "summary"}},
+      {"vm_network_performance_metrics", {"perf", "vm-latency", "--mode", "details"}},
       {"ksoftirqd_sched_latency_summary", {"cpu", "schedlat", "--process", "ksoftirqd", "--per-thread", "--threshold-us", "100", "-i", "5"}},
   };
   return list;

@@ -1,11 +1,154 @@
 // SPDX-License-Identifier: GPL-2.0
-// Placeholder until the latency tools land: no subcommands, no hooks.
+// The stage-correlated latency tools: `perf latency` (system_network_latency_details/_summary,
+// system_network_perfomance_metrics) and `perf icmp-rtt` (kernel_icmp_rtt, system_network_icmp_rtt).
+// Each is a stage table over one engine (engine.hpp). See docs/tools/perf-latency.md.
 
+#include <set>
+
+#include <fmt/format.h>
+
+#include "nettrace/core/error.hpp"
+#include "tools/perf/engine.hpp"
 #include "tools/perf/perf.hpp"
 
 namespace nettrace::tools::perf {
+namespace {
 
-void setup_latency(CLI::App&, Context&) {}
-std::vector<bpf::Hook> latency_hooks() { return {}; }
+struct LatencyCli {
+  EngineOptions eng;
+  std::string direction = "both";
+  std::string mode = "details";
+  double latency_us = -1, latency_ms = -1;
+  bool disable_stacks = false;
+  bool summary = false;  // icmp-rtt: histograms only
+};
+
+Direction parse_direction(const std::string& d) {
+  if (d == "tx") return Direction::Tx;
+  if (d == "rx") return Direction::Rx;
+  return Direction::Both;
+}
+
+void add_engine_flags(CLI::App& app, LatencyCli& c) {
+  cli::add_output_options(app, c.eng.common);
+  cli::add_duration_option(app, c.eng.common, "--duration");
+  app.add_option("--phy-interface", c.eng.phy, "Physical interface(s), comma-separated for bond members (at most 2)")
+      ->delimiter(',');
+  app.add_option("--internal-interface", c.eng.internal, "OVS internal port carrying the host's address");
+  app.add_option("--latency-us", c.latency_us, "Only packets whose total latency is at least this (microseconds)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--latency-ms", c.latency_ms, "Only packets whose total latency is at least this (milliseconds)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_flag("--disable-kernel-stacks", c.disable_stacks, "Do not capture a kernel stack per stage");
+  app.add_flag("--verbose,-v", c.eng.verbose, "Every stage's device/CPU/queue/skb in text, all histograms");
+  app.add_option("--max-flows", c.eng.max_flows, "Packets in flight tracked at once (LRU)")
+      ->check(CLI::Range(64, 1 << 20));
+  app.add_option("--flow-timeout", c.eng.max_gap_s,
+                 "Seconds a packet may sit between two stages before it counts as incomplete")
+      ->check(CLI::Range(0.001, 3600.0));
+}
+
+void finish_engine(LatencyCli& c) {
+  if (c.latency_us >= 0 && c.latency_ms >= 0)
+    throw usage_error("--latency-us and --latency-ms are exclusive; give one");
+  if (c.latency_ms >= 0) c.eng.threshold_ns = static_cast<uint64_t>(c.latency_ms * 1e6);
+  if (c.latency_us >= 0) c.eng.threshold_ns = static_cast<uint64_t>(c.latency_us * 1e3);
+  c.eng.stacks = !c.disable_stacks;
+  if (c.eng.phy.size() > NT_LAT_PHY_MAX)
+    throw usage_error(fmt::format("--phy-interface: at most {} interfaces, got '{}'", NT_LAT_PHY_MAX,
+                                  fmt::join(c.eng.phy, ",")));
+  for (const auto& p : c.eng.phy) {
+    std::string err = cli::check_interface(p);
+    if (!err.empty()) throw usage_error("--phy-interface: " + err);
+  }
+  for (const auto* p : {&c.eng.internal, &c.eng.vnet})
+    if (!p->empty()) {
+      std::string err = cli::check_interface(*p);
+      if (!err.empty()) throw usage_error(err);
+    }
+}
+
+}  // namespace
+
+std::vector<bpf::Hook> latency_hooks() {
+  std::vector<bpf::Hook> out;
+  for (int h = 0; h < NT_LH_COUNT; h++) out.push_back(hook_spec(static_cast<nt_lat_hook>(h)));
+  return out;
+}
+
+void setup_latency(CLI::App& perf, Context& ctx) {
+  // perf latency: system network latency through the host stack and OVS, per stage.
+  auto lat = std::make_shared<LatencyCli>();
+  auto* la = perf.add_subcommand(
+      "latency", "Per-packet latency through the host stack and OVS, stage by stage (system_network_latency_*)");
+  add_engine_flags(*la, *lat);
+  cli::add_filter_options(*la, lat->eng.filter, cli::kFilterAddresses | cli::kFilterPorts | cli::kFilterProtocol);
+  la->add_option("--direction", lat->direction, "tx (host -> wire), rx (wire -> host) or both")
+      ->check(CLI::IsMember({"tx", "rx", "both"}));
+  la->add_option("--mode", lat->mode, "details (one record per packet) or summary (histograms per interval)")
+      ->check(CLI::IsMember({"details", "summary"}));
+  la->add_flag("--enable-ct", lat->eng.enable_ct, "Add the conntrack stage (nf_conntrack_in)");
+  cli::add_interval_option(*la, lat->eng.common, "--interval", 0);
+  la->callback([lat, &ctx] {
+    finish_engine(*lat);
+    if (lat->eng.phy.empty()) throw usage_error("--phy-interface is required (the interface packets leave/enter by)");
+    lat->eng.details = lat->mode == "details";
+    if (!lat->eng.details && lat->eng.common.interval_s == 0) lat->eng.common.interval_s = 5;
+    lat->eng.title = fmt::format("System Network Latency ({}, direction {})", lat->mode, lat->direction);
+    ctx.action = [lat] { return run_engine(system_latency_table(parse_direction(lat->direction)), lat->eng); };
+  });
+
+  // perf vm-latency: VM traffic through its vnet port, OVS and the physical port.
+  auto vm = std::make_shared<LatencyCli>();
+  auto* va = perf.add_subcommand(
+      "vm-latency", "Per-packet latency of VM traffic: vnet <-> OVS <-> physical port, stage by stage (vm_network_latency_*)");
+  add_engine_flags(*va, *vm);
+  cli::add_filter_options(*va, vm->eng.filter, cli::kFilterAddresses | cli::kFilterPorts | cli::kFilterProtocol);
+  va->add_option("--vm-interface", vm->eng.vnet, "The VM's vnet/tap interface")->required();
+  auto* vmip = va->add_option("--vm-ip", vm->eng.filter.src_ip, "The VM's address (same as --src-ip: the VM's side)")
+                   ->check(cli::check_ip);
+  vmip->excludes("--src-ip");
+  va->add_option("--direction", vm->direction, "tx (VM -> wire), rx (wire -> VM) or both")
+      ->check(CLI::IsMember({"tx", "rx", "both"}));
+  va->add_option("--mode", vm->mode, "details (one record per packet) or summary (histograms per interval)")
+      ->check(CLI::IsMember({"details", "summary"}));
+  va->add_flag("--enable-ct", vm->eng.enable_ct, "Add the conntrack stage (nf_conntrack_in)");
+  cli::add_interval_option(*va, vm->eng.common, "--interval", 0);
+  va->callback([vm, &ctx] {
+    finish_engine(*vm);
+    if (vm->eng.phy.empty()) throw usage_error("--phy-interface is required (the interface VM traffic leaves/enters by)");
+    vm->eng.details = vm->mode == "details";
+    if (!vm->eng.details && vm->eng.common.interval_s == 0) vm->eng.common.interval_s = 5;
+    vm->eng.title = fmt::format("VM Network Latency ({}, direction {})", vm->mode, vm->direction);
+    ctx.action = [vm] { return run_engine(vm_latency_table(parse_direction(vm->direction)), vm->eng); };
+  });
+
+  // perf icmp-rtt: ICMP echo request out and reply in (or in and out), stage by stage.
+  auto rtt = std::make_shared<LatencyCli>();
+  rtt->direction = "tx";
+  auto* ra = perf.add_subcommand("icmp-rtt", "ICMP echo round trip through the host stack and OVS, stage by stage "
+                                             "(kernel_icmp_rtt, system_network_icmp_rtt)");
+  add_engine_flags(*ra, *rtt);
+  ra->add_option("--src-ip,--src", rtt->eng.filter.src_ip, "This host's address (both directions)")
+      ->required()
+      ->check(cli::check_ip);
+  ra->add_option("--dst-ip,--dst", rtt->eng.filter.dst_ip, "The remote address (both directions)")
+      ->required()
+      ->check(cli::check_ip);
+  ra->add_option("--direction", rtt->direction, "tx: this host pings the remote; rx: the remote pings this host")
+      ->check(CLI::IsMember({"tx", "rx"}));
+  ra->add_option("--interface", rtt->eng.phy, "Same as --phy-interface (kernel_icmp_rtt)")->delimiter(',');
+  ra->add_flag("--summary", rtt->summary, "Histograms per interval instead of one record per echo");
+  cli::add_interval_option(*ra, rtt->eng.common, "--interval", 0);
+  ra->callback([rtt, &ctx] {
+    finish_engine(*rtt);
+    rtt->eng.filter.protocol = "all";
+    rtt->eng.details = !rtt->summary;
+    if (rtt->summary && rtt->eng.common.interval_s == 0) rtt->eng.common.interval_s = 5;
+    rtt->eng.title = fmt::format("ICMP RTT {} ({})", rtt->direction == "tx" ? "TX (local -> remote)" : "RX (remote -> local)",
+                                 fmt::format("local {} remote {}", rtt->eng.filter.src_ip, rtt->eng.filter.dst_ip));
+    ctx.action = [rtt] { return run_engine(icmp_rtt_table(parse_direction(rtt->direction)), rtt->eng); };
+  });
+}
 
 }  // namespace nettrace::tools::perf

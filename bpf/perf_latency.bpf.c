@@ -1,0 +1,496 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * perf_latency: the stage-correlation engine of every latency tool (nettrace perf latency, icmp-rtt).
+ *
+ * Each hook (tracepoint or kernel function) has up to NT_LAT_ROLES roles in .rodata, set by the host
+ * from the tool's stage table (nettrace/abi/stage.h). A hit evaluates the roles: device class, packet
+ * kind, filter, then the packet's identity key (or the key its skb pointer already maps to) and
+ * nt_lat_step() on the flow record. Adjacent-stage, end-to-end and RTT histograms aggregate in a per-CPU
+ * hash; completed flows over the threshold go to the ring buffer with every stage's record.
+ * Variants: tp_btf -> raw_tp -> tracepoint for tracepoints, fentry -> kprobe for functions.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+
+#include "nettrace/abi/filter.h"
+#include "nettrace/abi/hist.h"
+#include "nettrace/abi/stage.h"
+#include "nt/common.bpf.h"
+#include "nt/skb.bpf.h"
+
+const volatile struct nt_lat_role cfg_roles[NT_LH_COUNT][NT_LAT_ROLES] = {};
+const volatile struct nt_filter cfg_filter_fwd = {};
+const volatile struct nt_filter cfg_filter_rev = {}; /* src/dst mirrored: packets remote -> local */
+const volatile struct nt_lat_dev cfg_phy[NT_LAT_PHY_MAX] = {};
+const volatile struct nt_lat_dev cfg_internal = {};
+const volatile struct nt_lat_dev cfg_vnet = {};
+const volatile __u64 cfg_max_gap_ns = 1000000000ULL;
+const volatile __u64 cfg_threshold_ns = 0;
+const volatile bool cfg_details = false;
+const volatile bool cfg_stacks = false;
+const volatile bool cfg_track_skb = true;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct nt_lat_key);
+	__type(value, struct nt_lat_flow);
+} flows SEC(".maps");
+
+/* skb pointer -> key, while the skb lives through adjacent stages. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64);
+	__type(value, struct nt_lat_key);
+} skbs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nt_lat_flow);
+} flow_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct nt_lat_hist_key);
+	__type(value, struct nt_lat_hist);
+} hists SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, NT_LAT_INCOMPLETE_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} incomplete SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 22);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, 4096);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, 32 * sizeof(__u64));
+} stacks SEC(".maps");
+
+NT_COUNTER_MAP(counters, NT_LAT_NCOUNTERS);
+
+static struct nt_lat_hist hist_zero;
+
+/*
+ * The heavy parts are global functions: the verifier checks each once, not once per call site and role
+ * (inlined, parse x filter x step x histograms exceeded the 1M-instruction budget).
+ */
+__noinline int lat_hist_add(__u32 kind, __u32 dir, __u32 from, __u32 to, __u64 v)
+{
+	struct nt_lat_hist_key k = {.kind = kind, .dir = dir, .from = from, .to = to};
+	struct nt_lat_hist *h = bpf_map_lookup_elem(&hists, &k);
+	__u32 slot;
+
+	if (!h) {
+		if (bpf_map_update_elem(&hists, &k, &hist_zero, BPF_NOEXIST) && bpf_map_lookup_elem(&hists, &k) == NULL) {
+			nt_count(&counters, NT_LAT_C_MAP_FULL);
+			return 0;
+		}
+		h = bpf_map_lookup_elem(&hists, &k);
+		if (!h)
+			return 0;
+	}
+	slot = nt_log2_slot(v);
+	if (slot >= NT_LAT_HIST_SLOTS)
+		slot = NT_LAT_HIST_SLOTS - 1;
+	h->count++;
+	h->sum_ns += v;
+	if (v > h->max_ns)
+		h->max_ns = v;
+	if (h->count == 1 || v < h->min_ns)
+		h->min_ns = v;
+	h->slots[slot]++;
+	return 0;
+}
+
+#define hist_add(kind, dir, from, to, v) lat_hist_add(kind, dir, from, to, v)
+
+static __always_inline void count_incomplete(__u8 dir, __u8 stage)
+{
+	__u32 idx = (dir & 1) * NT_LAT_MAX_STAGES + nt_lat_stage_idx(stage);
+
+	nt_count(&incomplete, idx);
+}
+
+static __always_inline bool dev_ok(__u8 cls, __u32 ifindex, __u32 netns)
+{
+	switch (cls) {
+	case NT_LAT_DEV_ANY:
+		return true;
+	case NT_LAT_DEV_PHY:
+		for (int i = 0; i < NT_LAT_PHY_MAX; i++)
+			if (cfg_phy[i].ifindex && cfg_phy[i].ifindex == ifindex &&
+			    (!cfg_phy[i].netns || cfg_phy[i].netns == netns))
+				return true;
+		/* No physical interface configured: any device. */
+		return cfg_phy[0].ifindex == 0;
+	case NT_LAT_DEV_INTERNAL:
+		return cfg_internal.ifindex == ifindex && (!cfg_internal.netns || cfg_internal.netns == netns);
+	case NT_LAT_DEV_VNET:
+		return cfg_vnet.ifindex == ifindex && (!cfg_vnet.netns || cfg_vnet.netns == netns);
+	}
+	return false;
+}
+
+/* Headers at skb->data, Ethernet first: the OVS userspace re-inject before key_extract sets offsets. */
+static __always_inline int parse_from_data(struct sk_buff *skb, struct nt_pkt *p)
+{
+	__u32 zero = 0, n = BPF_CORE_READ(skb, len) - BPF_CORE_READ(skb, data_len);
+	struct nt_hdr_buf *buf = bpf_map_lookup_elem(&nt_hdr_scratch, &zero);
+	unsigned char *data = BPF_CORE_READ(skb, data);
+
+	if (!buf || !data)
+		return -1;
+	if (n > NT_PKT_MAX)
+		n = NT_PKT_MAX;
+	barrier_var(n);
+	n &= sizeof(buf->b) - 1;
+	if (bpf_probe_read_kernel(buf->b, n, data))
+		return -1;
+	return nt_parse_eth(buf->b, n, p);
+}
+
+struct hit {
+	struct sk_buff *skb;
+	__u32 ifindex;
+	__u32 netns;
+	struct net_device *dev;
+	bool parsed; /* pkt holds this role's parse */
+	struct nt_pkt pkt;
+};
+
+/* Parse, check packet kind and filter, build the key. 0: the packet is one of ours. The skb comes inside
+ * h so that it is a plain scalar here (a global function takes no trusted pointers). */
+/* what: role flags | packet kind << 8 | direction << 16 (at most five arguments). */
+__noinline int lat_key_of(struct hit *h, __u32 what, struct nt_lat_key *k)
+{
+	__u32 flags = what & 0xff, pkt_kind = (what >> 8) & 0xff, dir = (what >> 16) & 1;
+	struct sk_buff *skb;
+	struct nt_pkt *p;
+	int ok;
+
+	if (!h || !k)
+		return -1;
+	skb = h->skb;
+	p = &h->pkt;
+	__builtin_memset(p, 0, sizeof(*p));
+	if (flags & NT_LAT_FROM_DATA)
+		ok = parse_from_data(skb, p) == 0;
+	else
+		ok = nt_skb_parse(skb, p) == 0;
+	if (!ok) {
+		nt_count(&counters, NT_LAT_C_PARSE_FAIL);
+		return -1;
+	}
+	if (!nt_lat_pkt_ok(pkt_kind, p))
+		return -1;
+	if (flags & NT_LAT_REVERSE) {
+		if (nt_filter_needs_packet(&cfg_filter_rev) && !nt_filter_match_pkt(&cfg_filter_rev, p))
+			return -1;
+	} else {
+		if (nt_filter_needs_packet(&cfg_filter_fwd) && !nt_filter_match_pkt(&cfg_filter_fwd, p))
+			return -1;
+	}
+	return nt_lat_make_key(p, dir, flags & NT_LAT_SWAP_KEY, k);
+}
+
+/* what: stage | direction << 8 | role flags << 16 | exists << 24. */
+__noinline int lat_step(struct nt_lat_flow *f, __u32 what, __u64 ts, struct nt_lat_step_out *o)
+{
+	if (!f || !o)
+		return NT_LAT_A_NOFLOW;
+	return nt_lat_step(f, (what >> 24) & 1, what & 0xff, (what >> 8) & 1, (what >> 16) & 0xff, ts, cfg_max_gap_ns, o);
+}
+
+
+static __always_inline void fill_rec(void *ctx, struct nt_lat_stage_rec *r, struct hit *h, __u64 ts)
+{
+	/* Locals, not h->…: CO-RE macros would record relocations against struct hit itself. */
+	struct sk_buff *skb = h->skb;
+	struct net_device *dev = h->dev;
+
+	r->ts = ts;
+	r->skb = (__u64)skb;
+	r->ifindex = h->ifindex;
+	r->netns = h->netns;
+	r->len = BPF_CORE_READ(skb, len);
+	r->queue = BPF_CORE_READ(skb, queue_mapping);
+	r->cpu = bpf_get_smp_processor_id();
+	r->stack_id = -1;
+	if (cfg_stacks) {
+		r->stack_id = bpf_get_stackid(ctx, &stacks, 0);
+		if (r->stack_id < 0)
+			nt_count(&counters, NT_LAT_C_STACK_FAIL);
+	}
+	__builtin_memset(r->ifname, 0, sizeof(r->ifname));
+	if (dev)
+		BPF_CORE_READ_STR_INTO(&r->ifname, dev, name);
+}
+
+static __always_inline void do_role(void *ctx, struct hit *h, const volatile struct nt_lat_role *role)
+{
+	__u8 stage = role->stage - 1, dir = role->dir & 1, flags = role->flags;
+	struct nt_lat_key key = {}, *kp = NULL;
+	struct nt_lat_step_out o = {};
+	struct nt_lat_flow *f;
+	__u64 ts = bpf_ktime_get_ns(), skbp = (__u64)h->skb;
+	__u32 zero = 0;
+	int exists, act;
+
+	if (!dev_ok(role->dev, h->ifindex, h->netns))
+		return;
+	if ((flags & NT_LAT_BY_SKB) && cfg_track_skb) {
+		kp = bpf_map_lookup_elem(&skbs, &skbp);
+		if (kp && kp->dir == dir)
+			key = *kp;
+		else
+			kp = NULL;
+	}
+	if (!kp) {
+		h->parsed = lat_key_of(h, flags | (__u32)role->pkt << 8 | (__u32)dir << 16, &key) == 0;
+		if (!h->parsed)
+			return;
+	}
+	nt_count(&counters, NT_LAT_C_HITS);
+
+	f = bpf_map_lookup_elem(&flows, &key);
+	exists = f != NULL;
+	if (!f) {
+		f = bpf_map_lookup_elem(&flow_scratch, &zero);
+		if (!f)
+			return;
+	}
+	act = lat_step(f, stage | (__u32)dir << 8 | (__u32)flags << 16 | (__u32)(exists != 0) << 24, ts, &o);
+	switch (act) {
+	case NT_LAT_A_NOFLOW:
+		nt_count(&counters, NT_LAT_C_NOFLOW);
+		return;
+	case NT_LAT_A_DUP:
+		nt_count(&counters, NT_LAT_C_DUP);
+		return;
+	case NT_LAT_A_OOO:
+		nt_count(&counters, NT_LAT_C_OOO);
+		return;
+	case NT_LAT_A_STALE:
+		nt_count(&counters, NT_LAT_C_STALE);
+		count_incomplete(dir, o.old_last);
+		bpf_map_delete_elem(&flows, &key);
+		return;
+	case NT_LAT_A_RESTART:
+		nt_count(&counters, NT_LAT_C_RESTARTED);
+		count_incomplete(dir, o.old_last);
+		/* fallthrough */
+	case NT_LAT_A_START: {
+		__u64 id = bpf_get_current_pid_tgid();
+
+		nt_count(&counters, NT_LAT_C_STARTED);
+		f->key = key;
+		f->pid = id >> 32;
+		bpf_get_current_comm(f->comm, sizeof(f->comm));
+		if (h->parsed)
+			f->pkt = h->pkt;
+		else
+			__builtin_memset(&f->pkt, 0, sizeof(f->pkt));
+		fill_rec(ctx, &f->st[nt_lat_stage_idx(stage)], h, ts);
+		if (!exists && bpf_map_update_elem(&flows, &key, f, BPF_ANY)) {
+			nt_count(&counters, NT_LAT_C_MAP_FULL);
+			return;
+		}
+		break;
+	}
+	case NT_LAT_A_ADVANCE:
+	case NT_LAT_A_COMPLETE:
+		fill_rec(ctx, &f->st[nt_lat_stage_idx(stage)], h, f->last_ts);
+		if (o.neg)
+			nt_count(&counters, NT_LAT_C_NEG_DELTA);
+		hist_add(NT_LAT_H_PAIR, dir, o.prev_stage, stage, o.delta);
+		if (o.split)
+			hist_add(NT_LAT_H_SPLIT, dir, f->first_stage, stage, f->split_ts - f->first_ts);
+		break;
+	}
+	if (act == NT_LAT_A_COMPLETE) {
+		nt_count(&counters, NT_LAT_C_COMPLETED);
+		hist_add(NT_LAT_H_TOTAL, dir, f->first_stage, stage, o.total);
+		if (cfg_details && o.total >= cfg_threshold_ns) {
+			if (bpf_ringbuf_output(&events, f, sizeof(*f), 0))
+				nt_count(&counters, NT_LAT_C_RB_LOST);
+			else
+				nt_count(&counters, NT_LAT_C_EMITTED);
+		}
+		bpf_map_delete_elem(&flows, &key);
+		if (cfg_track_skb)
+			bpf_map_delete_elem(&skbs, &skbp);
+		return;
+	}
+	if (cfg_track_skb)
+		bpf_map_update_elem(&skbs, &skbp, &key, BPF_ANY);
+}
+
+static __always_inline int on_hook(void *ctx, struct sk_buff *skb, struct net_device *dev, __u32 hook)
+{
+	struct hit h = {};
+
+	if (!skb || hook >= NT_LH_COUNT)
+		return 0;
+	/* Every role of this hook unused: nothing to do (the verifier prunes the rest). */
+	if (!cfg_roles[hook][0].stage)
+		return 0;
+	h.skb = skb;
+	if (!dev)
+		dev = BPF_CORE_READ(skb, dev);
+	h.dev = dev;
+	if (dev) {
+		h.ifindex = BPF_CORE_READ(dev, ifindex);
+		h.netns = nt_net_inum(BPF_CORE_READ(dev, nd_net.net));
+	}
+	for (int r = 0; r < NT_LAT_ROLES; r++) {
+		if (!cfg_roles[hook][r].stage)
+			break;
+		do_role(ctx, &h, &cfg_roles[hook][r]);
+	}
+	return 0;
+}
+
+/* Tracepoints: tp_btf, raw_tp and (where the format has the skb first) the classic tracepoint. */
+#define NT_TP_SKB(tp, hook)                                                                          \
+	SEC("tp_btf/" #tp)                                                                           \
+	int BPF_PROG(tpbtf_##tp, struct sk_buff *skb)                                                \
+	{                                                                                            \
+		return on_hook(ctx, skb, NULL, hook);                                                \
+	}                                                                                            \
+	SEC("raw_tp/" #tp)                                                                           \
+	int BPF_PROG(rawtp_##tp, struct sk_buff *skb)                                                \
+	{                                                                                            \
+		return on_hook(ctx, skb, NULL, hook);                                                \
+	}
+
+NT_TP_SKB(net_dev_queue, NT_LH_NET_DEV_QUEUE)
+NT_TP_SKB(netif_rx, NT_LH_NETIF_RX)
+NT_TP_SKB(napi_gro_receive_entry, NT_LH_NAPI_GRO_RECEIVE)
+NT_TP_SKB(netif_receive_skb, NT_LH_NETIF_RECEIVE_SKB)
+
+#define NT_TP_CLASSIC(tp, hook)                                                                      \
+	SEC("tracepoint/net/" #tp)                                                                   \
+	int tp_net_##tp(struct trace_event_raw_net_dev_template *a)                                  \
+	{                                                                                            \
+		return on_hook(a, (struct sk_buff *)a->skbaddr, NULL, hook);                         \
+	}
+
+NT_TP_CLASSIC(net_dev_queue, NT_LH_NET_DEV_QUEUE)
+NT_TP_CLASSIC(netif_rx, NT_LH_NETIF_RX)
+NT_TP_CLASSIC(netif_receive_skb, NT_LH_NETIF_RECEIVE_SKB)
+
+/* net_dev_start_xmit(skb, dev): the device the skb is sent on. */
+SEC("tp_btf/net_dev_start_xmit")
+int BPF_PROG(tpbtf_net_dev_start_xmit, struct sk_buff *skb, struct net_device *dev)
+{
+	return on_hook(ctx, skb, dev, NT_LH_NET_DEV_START_XMIT);
+}
+
+SEC("raw_tp/net_dev_start_xmit")
+int BPF_PROG(rawtp_net_dev_start_xmit, struct sk_buff *skb, struct net_device *dev)
+{
+	return on_hook(ctx, skb, dev, NT_LH_NET_DEV_START_XMIT);
+}
+
+/* net_dev_xmit(skb, rc, dev, len): the skb may already belong to the peer (veth), so the device is the
+ * tracepoint's and the key comes from the skb pointer (NT_LAT_BY_SKB), not from the headers. */
+SEC("tp_btf/net_dev_xmit")
+int BPF_PROG(tpbtf_net_dev_xmit, struct sk_buff *skb, int rc, struct net_device *dev)
+{
+	return on_hook(ctx, skb, dev, NT_LH_NET_DEV_XMIT);
+}
+
+SEC("raw_tp/net_dev_xmit")
+int BPF_PROG(rawtp_net_dev_xmit, struct sk_buff *skb, int rc, struct net_device *dev)
+{
+	return on_hook(ctx, skb, dev, NT_LH_NET_DEV_XMIT);
+}
+
+/* qdisc_dequeue(qdisc, txq, packets, skb): skb is the first of the dequeued batch (NULL when empty). */
+SEC("tp_btf/qdisc_dequeue")
+int BPF_PROG(tpbtf_qdisc_dequeue, struct Qdisc *q, const struct netdev_queue *txq, int packets, struct sk_buff *skb)
+{
+	return on_hook(ctx, skb, NULL, NT_LH_QDISC_DEQUEUE);
+}
+
+SEC("raw_tp/qdisc_dequeue")
+int BPF_PROG(rawtp_qdisc_dequeue, struct Qdisc *q, const struct netdev_queue *txq, int packets, struct sk_buff *skb)
+{
+	return on_hook(ctx, skb, NULL, NT_LH_QDISC_DEQUEUE);
+}
+
+/*
+ * Kernel functions: fentry (typed context, arguments as u64 slots) and kprobe. n is the zero-based
+ * position of the skb argument. Clones (.isra/.constprop/.part) are resolved by the host for kprobes.
+ */
+#define NT_KP_ARG0(c) PT_REGS_PARM1(c)
+#define NT_KP_ARG1(c) PT_REGS_PARM2(c)
+#define NT_KP_ARG2(c) PT_REGS_PARM3(c)
+#define NT_KP_ARG3(c) PT_REGS_PARM4(c)
+
+#define NT_FN(fn, hook, n)                                                                           \
+	SEC("fentry/" #fn)                                                                           \
+	int fentry_##fn(unsigned long long *ctx)                                                     \
+	{                                                                                            \
+		return on_hook(ctx, (struct sk_buff *)ctx[n], NULL, hook);                           \
+	}                                                                                            \
+	SEC("kprobe/" #fn)                                                                           \
+	int kprobe_##fn(struct pt_regs *ctx)                                                         \
+	{                                                                                            \
+		return on_hook(ctx, (struct sk_buff *)NT_KP_ARG##n(ctx), NULL, hook);                \
+	}
+
+NT_FN(ip_local_out, NT_LH_IP_LOCAL_OUT, 2)
+NT_FN(ip_output, NT_LH_IP_OUTPUT, 2)
+NT_FN(ip_rcv, NT_LH_IP_RCV, 0)
+NT_FN(ip_local_deliver, NT_LH_IP_LOCAL_DELIVER, 0)
+NT_FN(tcp_v4_rcv, NT_LH_TCP_V4_RCV, 0)
+NT_FN(udp_rcv, NT_LH_UDP_RCV, 0)
+NT_FN(icmp_rcv, NT_LH_ICMP_RCV, 0)
+NT_FN(internal_dev_xmit, NT_LH_INTERNAL_DEV_XMIT, 0)
+NT_FN(ovs_vport_receive, NT_LH_OVS_VPORT_RECEIVE, 1)
+NT_FN(ovs_dp_process_packet, NT_LH_OVS_DP_PROCESS_PACKET, 0)
+NT_FN(ovs_dp_upcall, NT_LH_OVS_DP_UPCALL, 1)
+NT_FN(queue_userspace_packet, NT_LH_QUEUE_USERSPACE_PACKET, 1)
+NT_FN(ovs_flow_key_extract_userspace, NT_LH_OVS_FLOW_KEY_EXTRACT_USERSPACE, 2)
+NT_FN(ovs_execute_actions, NT_LH_OVS_EXECUTE_ACTIONS, 1)
+NT_FN(ovs_vport_send, NT_LH_OVS_VPORT_SEND, 1)
+NT_FN(internal_dev_recv, NT_LH_INTERNAL_DEV_RECV, 0)
+NT_FN(nf_conntrack_in, NT_LH_NF_CONNTRACK_IN, 0)
+
+/* netdev_frame_hook(struct sk_buff **pskb): OVS's rx_handler. */
+static __always_inline struct sk_buff *deref_skb(struct sk_buff **pskb)
+{
+	struct sk_buff *skb = NULL;
+
+	bpf_probe_read_kernel(&skb, sizeof(skb), pskb);
+	return skb;
+}
+
+SEC("fentry/netdev_frame_hook")
+int fentry_netdev_frame_hook(unsigned long long *ctx)
+{
+	return on_hook(ctx, deref_skb((struct sk_buff **)ctx[0]), NULL, NT_LH_NETDEV_FRAME_HOOK);
+}
+
+SEC("kprobe/netdev_frame_hook")
+int kprobe_netdev_frame_hook(struct pt_regs *ctx)
+{
+	return on_hook(ctx, deref_skb((struct sk_buff **)PT_REGS_PARM1(ctx)), NULL, NT_LH_NETDEV_FRAME_HOOK);
+}
+
+char LICENSE[] SEC("license") = "GPL";

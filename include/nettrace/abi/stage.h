@@ -1,0 +1,356 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The stage-correlation engine shared by every latency tool (nettrace perf latency, icmp-rtt, …).
+ *
+ * A tool is a stage table: an ordered list of stages per direction, each bound to a hook (a tracepoint
+ * or kernel function) and, optionally, to a device class (physical, internal port, vnet). The BPF side
+ * sees the table as per-hook "roles" in .rodata (struct nt_lat_role). At every hook hit it builds the
+ * packet's identity key (struct nt_lat_key) — or finds it through the skb pointer while that skb
+ * survives — and advances the packet's flow record (struct nt_lat_flow) with nt_lat_step().
+ *
+ * nt_lat_step() is pure: no helpers, no maps. The unit tests drive it with synthetic out-of-order,
+ * duplicated and lost stage events; BPF runs the same code.
+ *
+ * Rules (stage = index in its direction's table, ordered as the packet travels):
+ *   - a START stage with no flow creates one; a non-START stage with no flow is ignored (NOFLOW);
+ *   - a START stage at or before the flow's last stage begins the packet again (RESTART): the old flow
+ *     counts as incomplete at the last stage it reached (retransmission, key reuse, lost end stage);
+ *   - a stage already seen is a duplicate (DUP), an earlier unseen stage is out of order (OOO): both are
+ *     counted and ignored, the flow is unchanged;
+ *   - a later stage advances (ADVANCE); skipped stages in between are bridged (the delta spans them);
+ *   - an END stage completes the flow (COMPLETE): total = end ts - first ts;
+ *   - a flow idle longer than max_gap_ns is stale: it counts as incomplete and the event is treated as if
+ *     there were no flow (RESTART for START stages, STALE otherwise);
+ *   - timestamps that go backwards (cross-CPU clock skew) give a delta of 0 and are counted (NEG).
+ */
+#ifndef NETTRACE_ABI_STAGE_H
+#define NETTRACE_ABI_STAGE_H
+
+#include "nettrace/abi/pkt.h"
+
+#define NT_LAT_MAX_STAGES 32 /* per direction; power of two (index masks) */
+#define NT_LAT_ROLES 4       /* roles (stage bindings) per hook */
+#define NT_LAT_DIRS 2
+#define NT_LAT_PHY_MAX 2     /* bond members */
+
+/* Hooks: one BPF program (in several attach variants) per entry. */
+enum nt_lat_hook {
+	/* tracepoints */
+	NT_LH_NET_DEV_QUEUE = 0,
+	NT_LH_NET_DEV_START_XMIT,
+	NT_LH_NET_DEV_XMIT,
+	NT_LH_NETIF_RX,
+	NT_LH_NAPI_GRO_RECEIVE,
+	NT_LH_NETIF_RECEIVE_SKB,
+	NT_LH_QDISC_DEQUEUE,
+	/* kernel functions (fentry -> kprobe) */
+	NT_LH_IP_LOCAL_OUT,
+	NT_LH_IP_OUTPUT,
+	NT_LH_IP_RCV,
+	NT_LH_IP_LOCAL_DELIVER,
+	NT_LH_TCP_V4_RCV,
+	NT_LH_UDP_RCV,
+	NT_LH_ICMP_RCV,
+	NT_LH_INTERNAL_DEV_XMIT,
+	NT_LH_NETDEV_FRAME_HOOK,
+	NT_LH_OVS_VPORT_RECEIVE,
+	NT_LH_OVS_DP_PROCESS_PACKET,
+	NT_LH_OVS_DP_UPCALL,
+	NT_LH_QUEUE_USERSPACE_PACKET,
+	NT_LH_OVS_FLOW_KEY_EXTRACT_USERSPACE,
+	NT_LH_OVS_EXECUTE_ACTIONS,
+	NT_LH_OVS_VPORT_SEND,
+	NT_LH_INTERNAL_DEV_RECV,
+	NT_LH_NF_CONNTRACK_IN,
+	NT_LH_COUNT,
+};
+
+enum nt_lat_dev_class {
+	NT_LAT_DEV_ANY = 0,
+	NT_LAT_DEV_PHY = 1,      /* --phy-interface (up to NT_LAT_PHY_MAX) */
+	NT_LAT_DEV_INTERNAL = 2, /* --internal-interface */
+	NT_LAT_DEV_VNET = 3,     /* --vm-interface */
+};
+
+enum nt_lat_pkt_kind {
+	NT_LAT_PKT_ANY = 0,
+	NT_LAT_PKT_ICMP_REQUEST = 1, /* ICMP echo request / ICMPv6 echo request */
+	NT_LAT_PKT_ICMP_REPLY = 2,
+};
+
+enum nt_lat_role_flags {
+	NT_LAT_START = 1 << 0,    /* may begin a flow */
+	NT_LAT_END = 1 << 1,      /* completes a flow */
+	NT_LAT_REVERSE = 1 << 2,  /* the packet travels remote -> local: filter mirrored */
+	NT_LAT_SWAP_KEY = 1 << 3, /* key with addresses/ports swapped (ICMP reply joins its request) */
+	NT_LAT_BY_SKB = 1 << 4,   /* the skb survives from the previous stage: find the key by pointer */
+	NT_LAT_FROM_DATA = 1 << 5, /* headers start at skb->data (OVS userspace re-inject) */
+	NT_LAT_SPLIT = 1 << 6,    /* first stage of the second path (ICMP reply): RTT ends here */
+};
+
+struct nt_lat_role {
+	__u8 stage; /* index + 1 in its direction's table; 0: unused role */
+	__u8 dir;
+	__u8 dev;   /* enum nt_lat_dev_class */
+	__u8 pkt;   /* enum nt_lat_pkt_kind */
+	__u8 flags; /* enum nt_lat_role_flags */
+	__u8 _pad[3];
+};
+
+struct nt_lat_dev {
+	__u32 ifindex; /* 0: not configured */
+	__u32 netns;
+};
+
+/* Packet identity: survives OVS's upcall (the re-injected skb is a new one) and GRO of the first segment. */
+struct nt_lat_key {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u16 sport;   /* TCP/UDP ports; 0 for non-first fragments */
+	__u16 dport;
+	__u32 ident;   /* TCP seq; ICMP id << 16 | seq */
+	__u32 ident2;  /* TCP ack */
+	__u16 ip_id;   /* IPv4 id (not for ICMP: a reply has its own) */
+	__u16 frag_off;
+	__u16 ip_len;
+	__u8 l3;
+	__u8 l4_proto;
+	__u8 dir;
+	__u8 _pad[7];
+};
+
+struct nt_lat_stage_rec {
+	__u64 ts;
+	__u64 skb;
+	__u32 ifindex;
+	__u32 netns;
+	__u32 len;
+	__s32 stack_id; /* -1: none */
+	__u16 cpu;
+	__u16 queue;
+	__u32 _pad;
+	char ifname[16];
+};
+
+struct nt_lat_flow {
+	struct nt_lat_key key;
+	__u64 first_ts;
+	__u64 last_ts;
+	__u64 split_ts;   /* first stage of the second path (0: not reached) */
+	__u32 seen;       /* bit per stage */
+	__u8 first_stage;
+	__u8 last_stage;
+	__u8 nseen;
+	__u8 dir;
+	__u32 pid;        /* at the first stage */
+	__u32 _pad;
+	char comm[16];
+	struct nt_pkt pkt; /* headers at the first stage */
+	struct nt_lat_stage_rec st[NT_LAT_MAX_STAGES];
+};
+
+enum nt_lat_action {
+	NT_LAT_A_NOFLOW = 0,  /* non-start stage, no flow: ignored */
+	NT_LAT_A_START,       /* new flow (caller inserts it) */
+	NT_LAT_A_RESTART,     /* old flow incomplete at its last stage, new one begun */
+	NT_LAT_A_DUP,         /* stage already seen: ignored */
+	NT_LAT_A_OOO,         /* earlier stage after a later one: ignored */
+	NT_LAT_A_ADVANCE,
+	NT_LAT_A_COMPLETE,    /* caller records the total and deletes the flow */
+	NT_LAT_A_STALE,       /* non-start stage on an expired flow: old flow incomplete, deleted */
+};
+
+/* What nt_lat_step() tells its caller beyond the action. */
+struct nt_lat_step_out {
+	__u64 delta;      /* ADVANCE/COMPLETE: since the previous recorded stage */
+	__u64 total;      /* COMPLETE: since the first stage */
+	__u8 prev_stage;  /* ADVANCE/COMPLETE: the previous recorded stage */
+	__u8 old_last;    /* RESTART/STALE: where the old flow stopped */
+	__u8 neg;         /* the delta would have been negative */
+	__u8 split;       /* this stage set split_ts */
+};
+
+/* Counters (per-CPU array slots). */
+enum nt_lat_counter {
+	NT_LAT_C_HITS = 0,    /* role evaluations that passed device/packet checks */
+	NT_LAT_C_STARTED,
+	NT_LAT_C_COMPLETED,
+	NT_LAT_C_RESTARTED,
+	NT_LAT_C_STALE,
+	NT_LAT_C_DUP,
+	NT_LAT_C_OOO,
+	NT_LAT_C_NOFLOW,
+	NT_LAT_C_NEG_DELTA,
+	NT_LAT_C_PARSE_FAIL,
+	NT_LAT_C_MAP_FULL,
+	NT_LAT_C_RB_LOST,
+	NT_LAT_C_STACK_FAIL,
+	NT_LAT_C_EMITTED,
+	NT_LAT_NCOUNTERS,
+};
+
+/* Histograms (per-CPU hash): adjacent stage pairs, end to end, and RTT (start -> split). */
+enum nt_lat_hist_kind {
+	NT_LAT_H_PAIR = 0,
+	NT_LAT_H_TOTAL = 1,
+	NT_LAT_H_SPLIT = 2,
+};
+
+struct nt_lat_hist_key {
+	__u8 kind;
+	__u8 dir;
+	__u8 from; /* stage index (PAIR: previous; TOTAL/SPLIT: first stage) */
+	__u8 to;   /* stage index (PAIR: this; TOTAL: end stage; SPLIT: split stage) */
+};
+
+#define NT_LAT_HIST_SLOTS 40 /* log2 of nanoseconds: up to ~9 minutes */
+
+struct nt_lat_hist {
+	__u64 count;
+	__u64 sum_ns;
+	__u64 max_ns;
+	__u64 min_ns; /* 0 also means "none yet": the host treats min from slots when count == 0 */
+	__u64 slots[NT_LAT_HIST_SLOTS];
+};
+
+/* Incomplete flows by the last stage they reached: index dir * NT_LAT_MAX_STAGES + stage. */
+#define NT_LAT_INCOMPLETE_SLOTS (NT_LAT_DIRS * NT_LAT_MAX_STAGES)
+
+NT_INLINE __u32 nt_lat_stage_idx(__u64 s)
+{
+#ifdef __bpf__
+	asm volatile("" : "+r"(s));
+#endif
+	return (__u32)(s & (NT_LAT_MAX_STAGES - 1));
+}
+
+/* The packet-kind constraint of a role: ICMP echo request or reply (IPv4 8/0, IPv6 128/129). */
+NT_INLINE int nt_lat_pkt_ok(__u8 kind, const struct nt_pkt *p)
+{
+	if (kind == NT_LAT_PKT_ANY)
+		return 1;
+	if (!(p->flags & NT_PKT_HAS_L4))
+		return 0;
+	if (p->l4_proto == NT_IPPROTO_ICMP)
+		return kind == NT_LAT_PKT_ICMP_REQUEST ? p->icmp_type == 8 : p->icmp_type == 0;
+	if (p->l4_proto == NT_IPPROTO_ICMPV6)
+		return kind == NT_LAT_PKT_ICMP_REQUEST ? p->icmp_type == 128 : p->icmp_type == 129;
+	return 0;
+}
+
+/* Builds the identity key of a parsed packet. Returns 0 on success, -1 for non-IP packets. */
+NT_INLINE int nt_lat_make_key(const struct nt_pkt *p, __u8 dir, int swap, struct nt_lat_key *k)
+{
+	const __u8 *s = swap ? p->daddr : p->saddr;
+	const __u8 *d = swap ? p->saddr : p->daddr;
+
+	if (p->l3 != NT_L3_IPV4 && p->l3 != NT_L3_IPV6)
+		return -1;
+	for (int i = 0; i < 16; i++) {
+		k->saddr[i] = s[i];
+		k->daddr[i] = d[i];
+	}
+	k->l3 = p->l3;
+	k->l4_proto = p->l4_proto;
+	k->dir = dir;
+	k->frag_off = p->frag_off;
+	k->ip_len = p->ip_len;
+	k->sport = 0;
+	k->dport = 0;
+	k->ident = 0;
+	k->ident2 = 0;
+	k->ip_id = 0;
+	for (int i = 0; i < 7; i++)
+		k->_pad[i] = 0;
+	if (p->l4_proto == NT_IPPROTO_ICMP || p->l4_proto == NT_IPPROTO_ICMPV6) {
+		/* Request and reply share id/seq and length; their IP ids differ. */
+		if (p->flags & NT_PKT_HAS_L4)
+			k->ident = (__u32)p->icmp_id << 16 | p->icmp_seq;
+		return 0;
+	}
+	k->ip_id = p->ip_id;
+	if (p->flags & NT_PKT_HAS_L4) {
+		k->sport = swap ? p->dport : p->sport;
+		k->dport = swap ? p->sport : p->dport;
+		if (p->l4_proto == NT_IPPROTO_TCP) {
+			k->ident = p->tcp_seq;
+			k->ident2 = p->tcp_ack;
+		}
+	}
+	return 0;
+}
+
+NT_INLINE void nt_lat_flow_begin(struct nt_lat_flow *f, __u32 stage, __u8 dir, __u64 ts)
+{
+	f->first_ts = ts;
+	f->last_ts = ts;
+	f->split_ts = 0;
+	f->seen = 1U << nt_lat_stage_idx(stage);
+	f->first_stage = (__u8)stage;
+	f->last_stage = (__u8)stage;
+	f->nseen = 1;
+	f->dir = dir;
+}
+
+/*
+ * Advances flow f (valid only when exists) by an event of `stage` with role flags at time ts.
+ * On START/RESTART the caller fills the rest of the record (key, packet, process).
+ */
+NT_INLINE enum nt_lat_action nt_lat_step(struct nt_lat_flow *f, int exists, __u32 stage, __u8 dir, __u32 flags,
+					 __u64 ts, __u64 max_gap_ns, struct nt_lat_step_out *o)
+{
+	__u32 bit;
+
+	stage = nt_lat_stage_idx(stage);
+	bit = 1U << stage;
+	o->delta = 0;
+	o->total = 0;
+	o->neg = 0;
+	o->split = 0;
+	o->prev_stage = 0;
+	o->old_last = 0;
+	if (exists && max_gap_ns && ts > f->last_ts && ts - f->last_ts > max_gap_ns) {
+		o->old_last = f->last_stage;
+		if (!(flags & NT_LAT_START))
+			return NT_LAT_A_STALE;
+		nt_lat_flow_begin(f, stage, dir, ts);
+		return NT_LAT_A_RESTART;
+	}
+	if (!exists) {
+		if (!(flags & NT_LAT_START))
+			return NT_LAT_A_NOFLOW;
+		nt_lat_flow_begin(f, stage, dir, ts);
+		return NT_LAT_A_START;
+	}
+	if ((flags & NT_LAT_START) && stage <= f->last_stage) {
+		o->old_last = f->last_stage;
+		nt_lat_flow_begin(f, stage, dir, ts);
+		return NT_LAT_A_RESTART;
+	}
+	if (f->seen & bit)
+		return NT_LAT_A_DUP;
+	if (stage < f->last_stage)
+		return NT_LAT_A_OOO;
+	o->prev_stage = f->last_stage;
+	if (ts >= f->last_ts) {
+		o->delta = ts - f->last_ts;
+	} else {
+		o->neg = 1;
+		ts = f->last_ts;
+	}
+	f->seen |= bit;
+	f->last_stage = (__u8)stage;
+	f->last_ts = ts;
+	f->nseen++;
+	if ((flags & NT_LAT_SPLIT) && !f->split_ts) {
+		f->split_ts = ts;
+		o->split = 1;
+	}
+	if (flags & NT_LAT_END) {
+		o->total = ts - f->first_ts;
+		return NT_LAT_A_COMPLETE;
+	}
+	return NT_LAT_A_ADVANCE;
+}
+
+#endif

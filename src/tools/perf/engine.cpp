@@ -1,0 +1,429 @@
+// SPDX-License-Identifier: GPL-2.0
+// The stage-correlation engine's run loop: plan the stage table's hooks, configure the BPF roles and
+// filters, attach, then render per-packet records (details) and per-interval histograms (summary).
+
+#include "tools/perf/engine.hpp"
+
+#include <net/if.h>
+
+#include <algorithm>
+#include <set>
+
+#include <bpf/bpf.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "nettrace/bpf/handles.hpp"
+#include "nettrace/bpf/probe_plan.hpp"
+#include "nettrace/core/error.hpp"
+#include "nettrace/core/signals.hpp"
+#include "nettrace/core/timefmt.hpp"
+#include "nettrace/output/output.hpp"
+#include "nettrace/sys/kernel_info.hpp"
+#include "nettrace/sys/ksyms.hpp"
+#include "nettrace/sys/netdev.hpp"
+#include "perf_latency.skel.h"
+
+namespace nettrace::tools::perf {
+namespace {
+
+using Counters = std::array<uint64_t, NT_LAT_NCOUNTERS>;
+
+constexpr const char* kCounterNames[NT_LAT_NCOUNTERS] = {
+    "stage_hits", "started", "completed", "restarted", "stale", "duplicates", "out_of_order", "no_flow",
+    "negative_deltas", "parse_failures", "map_full", "lost_events", "stack_failures", "emitted"};
+
+struct HistKeyLess {
+  bool operator()(const nt_lat_hist_key& a, const nt_lat_hist_key& b) const {
+    return std::tie(a.kind, a.dir, a.from, a.to) < std::tie(b.kind, b.dir, b.from, b.to);
+  }
+};
+using Hists = std::map<nt_lat_hist_key, LatencyHist, HistKeyLess>;
+using CpuDist = std::map<nt_lat_hist_key, std::map<int, uint64_t>, HistKeyLess>;
+
+int ncpus() {
+  int n = libbpf_num_possible_cpus();
+  return n > 0 ? n : 1;
+}
+
+nt_lat_dev resolve_dev(const std::string& name, const char* flag) {
+  auto idx = sys::ifindex_of(name);
+  if (!idx) throw usage_error(fmt::format("{}: no interface '{}' in this network namespace", flag, name));
+  return nt_lat_dev{*idx, sys::current_netns_inum()};
+}
+
+nt_filter mirrored(nt_filter f) {
+  std::swap(f.has_saddr, f.has_daddr);
+  for (int i = 0; i < 16; i++) std::swap(f.saddr[i], f.daddr[i]);
+  std::swap(f.sport, f.dport);
+  return f;
+}
+
+class Engine {
+ public:
+  Engine(StageTable t, const EngineOptions& o) : t_(std::move(t)), o_(o), out_(o.common.json) {}
+
+  int run() {
+    auto forced = cli::apply_common(o_.common);
+    core::install_stop_handlers();
+    cli::FilterOptions fo = o_.filter;
+    fo.interface.clear();
+    const nt_filter fwd = cli::build_filter(fo);
+    std::vector<nt_lat_dev> phy;
+    for (const auto& p : o_.phy) phy.push_back(resolve_dev(p, "--phy-interface"));
+    if (phy.size() > NT_LAT_PHY_MAX)
+      throw usage_error(fmt::format("--phy-interface: at most {} interfaces, got {}", NT_LAT_PHY_MAX, phy.size()));
+    std::optional<nt_lat_dev> internal, vnet;
+    if (!o_.internal.empty()) internal = resolve_dev(o_.internal, "--internal-interface");
+    if (!o_.vnet.empty()) vnet = resolve_dev(o_.vnet, "--vm-interface");
+
+    auto skel = bpf::Skeleton<perf_latency_bpf>::open("perf latency");
+    // Plan every hook the table uses; programs of other hooks stay unloaded.
+    std::set<nt_lat_hook> used;
+    for (const auto& s : t_.stages) used.insert(s.hook);
+    bpf_program* prog;
+    bpf_object__for_each_program(prog, skel->obj) bpf_program__set_autoload(prog, false);
+    bpf::ProbePlan plan;
+    for (auto h : used) {
+      // Stages that cannot run anyway (device class not configured, conntrack not asked) need no hook.
+      bool wanted = false;
+      for (const auto& s : t_.stages)
+        wanted = wanted || (s.hook == h && (s.dev != NT_LAT_DEV_INTERNAL || internal) &&
+                            (s.dev != NT_LAT_DEV_VNET || vnet) && (!(s.need & kNeedCt) || o_.enable_ct));
+      if (wanted) plan.add(hook_spec(h));
+    }
+    if (forced) plan.force(*forced);
+    bpf::Features features;
+    plan.choose(skel->obj, features);
+    std::set<std::string> chosen;
+    for (const auto& ch : plan.choices()) {
+      if (ch.chosen) chosen.insert(ch.hook);
+      via_[ch.hook] = ch.chosen ? bpf::to_string(ch.candidate.kind) : "unavailable";
+    }
+    Availability av{[&](nt_lat_hook h) { return chosen.count(hook_label(h)) > 0; }, internal.has_value(),
+                    vnet.has_value(), o_.enable_ct};
+    if (std::string err = finalize(t_, av); !err.empty())
+      throw failure(err, "see `nettrace doctor`; OVS and stack-function stages need kprobes or fentry");
+    // Hooks of no enabled stage (e.g. a role dropped by finalize) keep their program but have no role.
+    const Roles roles = roles_of(t_);
+
+    auto* ro = skel->rodata;
+    for (size_t h = 0; h < NT_LH_COUNT; h++)
+      for (size_t r = 0; r < NT_LAT_ROLES; r++) {
+        auto& dst = const_cast<nt_lat_role&>(ro->cfg_roles[h][r]);
+        dst = roles[h][r];
+      }
+    ro->cfg_filter_fwd = fwd;
+    ro->cfg_filter_rev = mirrored(fwd);
+    for (size_t i = 0; i < phy.size(); i++) ro->cfg_phy[i] = phy[i];
+    if (internal) ro->cfg_internal = *internal;
+    if (vnet) ro->cfg_vnet = *vnet;
+    ro->cfg_max_gap_ns = static_cast<uint64_t>(o_.max_gap_s * 1e9);
+    ro->cfg_threshold_ns = o_.threshold_ns;
+    ro->cfg_details = o_.details;
+    ro->cfg_stacks = o_.stacks && o_.details;
+    bool by_skb = false;
+    for (const auto& s : t_.stages) by_skb = by_skb || (s.enabled && (s.flags & NT_LAT_BY_SKB));
+    ro->cfg_track_skb = by_skb;
+    bpf_map__set_max_entries(skel->maps.flows, o_.max_flows);
+    bpf_map__set_max_entries(skel->maps.skbs, by_skb ? o_.max_flows : 1);
+    if (!(o_.stacks && o_.details)) bpf_map__set_max_entries(skel->maps.stacks, 1);
+    if (!o_.details) bpf_map__set_max_entries(skel->maps.events, 4096);
+
+    sys::release_vmlinux_btf();
+    skel.load("perf latency");
+    auto links = plan.attach(skel->obj);
+    bpf::RingBuffer rb(bpf_map__fd(skel->maps.events), &Engine::on_event, this);
+    start_ns_ = core::monotonic_ns();
+    spdlog::info("attached: {}", plan.describe());
+    cli::signal_ready(o_.common);
+    if (o_.stacks && o_.details) {
+      try {
+        ksyms_ = std::make_unique<sys::Ksyms>(sys::Ksyms::load());
+      } catch (const Error& e) {
+        spdlog::warn("{}: stacks show raw addresses", e.what());
+      }
+    }
+    flows_fd_ = bpf_map__fd(skel->maps.flows);
+    hists_fd_ = bpf_map__fd(skel->maps.hists);
+    counters_fd_ = bpf_map__fd(skel->maps.counters);
+    incomplete_fd_ = bpf_map__fd(skel->maps.incomplete);
+    stacks_fd_ = bpf_map__fd(skel->maps.stacks);
+    print_header();
+    loop(rb);
+    rb.consume();
+    finish();
+    return 0;
+  }
+
+ private:
+  static int on_event(void* ctx, void* data, size_t size) noexcept {
+    auto* self = static_cast<Engine*>(ctx);
+    if (size < sizeof(nt_lat_flow)) return 0;
+    try {
+      self->handle_flow(*static_cast<const nt_lat_flow*>(data));
+    } catch (...) {
+    }
+    return 0;
+  }
+
+  std::vector<std::string> stack_frames(int32_t id) const {
+    std::vector<std::string> out;
+    std::array<uint64_t, 32> frames{};
+    if (id < 0 || bpf_map_lookup_elem(stacks_fd_, &id, frames.data()) != 0) return out;
+    for (auto a : frames)
+      if (a) out.push_back(ksyms_ ? ksyms_->symbolize(a) : fmt::format("0x{:x}", a));
+    return out;
+  }
+
+  void handle_flow(const nt_lat_flow& f) {
+    received_++;
+    FlowView v{&f, &t_, core::mono_to_realtime(f.first_ts),
+               [this](int32_t id) { return stack_frames(id); }};
+    if (out_.json()) {
+      auto j = flow_to_json(v);
+      j["time"] = core::format_iso8601(v.wall_ns);
+      out_.record(j);
+    } else {
+      out_.text(fmt::format("[{}] ", core::format_iso8601(v.wall_ns)) + flow_to_text(v, o_.verbose));
+    }
+  }
+
+  void print_header() {
+    // Stage plan: always on stderr (logs), so JSON stdout stays records only.
+    for (uint8_t d = 0; d < NT_LAT_DIRS; d++) {
+      std::string line;
+      for (const auto& s : t_.stages) {
+        if (s.dir != d) continue;
+        line += fmt::format("\n  {:<40} {:<32} {}{}{}", s.name, hook_label(s.hook),
+                            s.enabled ? via_[hook_label(s.hook)] : "skipped (bridged)",
+                            s.enabled && (s.flags & NT_LAT_START) ? " start" : "",
+                            s.enabled && (s.flags & NT_LAT_END) ? " end" : "");
+      }
+      if (!line.empty()) spdlog::info("stages ({}):{}", t_.dir_names[d], line);
+    }
+    if (!out_.json() && !o_.title.empty()) {
+      std::string h = fmt::format("=== {} ===\n", o_.title);
+      auto filters = cli::describe_filter(o_.filter);
+      for (const auto& [k, v] : filters) h += fmt::format("  {}: {}\n", k, v);
+      if (!o_.phy.empty()) h += fmt::format("  phy_interface: {}\n", fmt::join(o_.phy, ","));
+      if (!o_.internal.empty()) h += fmt::format("  internal_interface: {}\n", o_.internal);
+      if (o_.details) h += fmt::format("  threshold: {} us\n", o_.threshold_ns / 1e3);
+      out_.text(h + "\n");
+    }
+  }
+
+  Counters read_counters() const {
+    Counters c{};
+    std::vector<uint64_t> vals(static_cast<size_t>(ncpus()));
+    for (uint32_t i = 0; i < NT_LAT_NCOUNTERS; i++) {
+      if (bpf_map_lookup_elem(counters_fd_, &i, vals.data()) != 0) continue;
+      for (auto v : vals) c[i] += v;
+    }
+    return c;
+  }
+
+  std::map<uint32_t, uint64_t> read_incomplete() const {
+    std::map<uint32_t, uint64_t> out;
+    std::vector<uint64_t> vals(static_cast<size_t>(ncpus()));
+    for (uint32_t i = 0; i < NT_LAT_INCOMPLETE_SLOTS; i++) {
+      if (bpf_map_lookup_elem(incomplete_fd_, &i, vals.data()) != 0) continue;
+      uint64_t s = 0;
+      for (auto v : vals) s += v;
+      if (s) out[i] = s;
+    }
+    for (const auto& [k, v] : swept_) out[k] += v;
+    return out;
+  }
+
+  void read_hists(Hists& h, CpuDist& cpu) const {
+    std::vector<nt_lat_hist> vals(static_cast<size_t>(ncpus()));
+    nt_lat_hist_key key{}, next{};
+    const nt_lat_hist_key* prev = nullptr;
+    while (bpf_map_get_next_key(hists_fd_, prev, &next) == 0) {
+      if (bpf_map_lookup_elem(hists_fd_, &next, vals.data()) == 0) {
+        LatencyHist& lh = h[next];
+        for (size_t c = 0; c < vals.size(); c++) {
+          lh.add(vals[c]);
+          if (next.kind == NT_LAT_H_TOTAL && vals[c].count) cpu[next][static_cast<int>(c)] += vals[c].count;
+        }
+      }
+      key = next;
+      prev = &key;
+    }
+  }
+
+  // Flows idle longer than the gap are incomplete: counted by their last stage and removed.
+  void sweep(bool all) {
+    const uint64_t now = core::monotonic_ns(), gap = static_cast<uint64_t>(o_.max_gap_s * 1e9);
+    std::vector<nt_lat_key> dead;
+    nt_lat_key key{}, next{};
+    const nt_lat_key* prev = nullptr;
+    nt_lat_flow f{};
+    while (bpf_map_get_next_key(flows_fd_, prev, &next) == 0) {
+      if (bpf_map_lookup_elem(flows_fd_, &next, &f) == 0 && (all || (now > f.last_ts && now - f.last_ts > gap))) {
+        dead.push_back(next);
+        swept_[(f.dir & 1) * NT_LAT_MAX_STAGES + (f.last_stage & (NT_LAT_MAX_STAGES - 1))]++;
+      }
+      key = next;
+      prev = &key;
+    }
+    for (const auto& k : dead) bpf_map_delete_elem(flows_fd_, &k);
+  }
+
+  void loop(bpf::RingBuffer& rb) {
+    const uint64_t deadline =
+        o_.common.duration_s > 0 ? start_ns_ + static_cast<uint64_t>(o_.common.duration_s * 1e9) : 0;
+    const uint64_t interval_ns = static_cast<uint64_t>(o_.common.interval_s * 1e9);
+    uint64_t next_report = interval_ns ? start_ns_ + interval_ns : 0;
+    uint64_t next_sweep = start_ns_ + 1000000000ULL;
+    uint64_t warned_lost = 0;
+    while (!core::stop_requested()) {
+      int n = rb.poll(100);
+      if (n < 0) throw failure(fmt::format("ring buffer poll failed: {}", strerror(-n)));
+      const uint64_t now = core::monotonic_ns();
+      if (now >= next_sweep) {
+        sweep(false);
+        next_sweep = now + 1000000000ULL;
+        const uint64_t lost = read_counters()[NT_LAT_C_RB_LOST];
+        if (lost > warned_lost) {
+          spdlog::warn("{} per-packet records lost (ring buffer full); raise --latency-us", lost - warned_lost);
+          warned_lost = lost;
+        }
+      }
+      if (next_report && now >= next_report) {
+        rb.consume();
+        report(false, now);
+        next_report += interval_ns;
+      }
+      if (deadline && now >= deadline) break;
+    }
+  }
+
+  std::string stage_name(uint8_t dir, uint8_t idx) const {
+    const Stage* s = t_.find(dir, idx);
+    return s ? s->name : fmt::format("stage{}", idx);
+  }
+
+  // One report: per direction, adjacent pairs in stage order, end to end, RTT, CPU distribution, flows.
+  void report(bool final, uint64_t now) {
+    Hists cur;
+    CpuDist cpu;
+    read_hists(cur, cpu);
+    const Counters c = read_counters();
+    if (final) sweep(true);
+    const auto inc = read_incomplete();
+    const double secs = static_cast<double>(now - (final ? start_ns_ : last_report_ ? last_report_ : start_ns_)) / 1e9;
+    const std::string when = core::format_iso8601(core::realtime_ns());
+    nlohmann::json j{{"type", final ? "latency_summary" : "latency_interval"},
+                     {"time", when},
+                     {final ? "duration_s" : "interval_s", secs},
+                     {"tool", t_.kind}};
+    std::string text = final ? fmt::format("\n=== {} summary ({:.1f}s) ===\n", o_.title, secs)
+                             : fmt::format("[{}] === {} report (interval {:.1f}s) ===\n", when, o_.title, secs);
+    Counters dc = c;
+    if (!final)
+      for (size_t i = 0; i < dc.size(); i++) dc[i] -= std::min(dc[i], prev_counters_[i]);
+    auto dirs = nlohmann::json::object();
+    for (uint8_t d = 0; d < NT_LAT_DIRS; d++) {
+      bool used = false;
+      for (const auto& s : t_.stages) used = used || (s.dir == d && s.enabled);
+      if (!used) continue;
+      nlohmann::json dj;
+      auto pairs = nlohmann::json::array();
+      LatencyHist total_all;
+      std::vector<std::pair<nt_lat_hist_key, LatencyHist>> rows;
+      for (const auto& [k, h] : cur) {
+        if (k.dir != d) continue;
+        LatencyHist v = final ? h : h.minus(prev_hists_[k]);
+        rows.emplace_back(k, v);
+        if (k.kind == NT_LAT_H_TOTAL) {
+          total_all.count += v.count;
+          total_all.sum_ns += v.sum_ns;
+        }
+      }
+      std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+        return std::tie(a.first.kind, a.first.to, a.first.from) < std::tie(b.first.kind, b.first.to, b.first.from);
+      });
+      std::string dtext = fmt::format("\n-- {} --\n", t_.dir_names[d]);
+      for (const auto& [k, v] : rows) {
+        if (!v.count) continue;
+        const std::string from = stage_name(d, k.from), to = stage_name(d, k.to);
+        nlohmann::json hj = hist_json(v);
+        hj["from"] = from;
+        hj["to"] = to;
+        const char* label = k.kind == NT_LAT_H_PAIR ? "pair" : k.kind == NT_LAT_H_TOTAL ? "end_to_end" : "rtt";
+        hj["kind"] = label;
+        if (k.kind == NT_LAT_H_PAIR && total_all.sum_ns)
+          hj["share"] = static_cast<double>(v.sum_ns) / static_cast<double>(total_all.sum_ns);
+        if (k.kind == NT_LAT_H_TOTAL) {
+          auto cj = nlohmann::json::object();
+          for (const auto& [cpu_id, n] : cpu[k]) cj[std::to_string(cpu_id)] = n;
+          if (final) hj["cpu"] = cj;
+        }
+        pairs.push_back(hj);
+        dtext += fmt::format("{} {} -> {}: count {} avg {:.3f} p50 {:.3f} p95 {:.3f} p99 {:.3f} max {:.3f} us{}\n",
+                             k.kind == NT_LAT_H_PAIR ? "  " : k.kind == NT_LAT_H_TOTAL ? "End-to-end" : "RTT", from, to,
+                             v.count, v.avg_us(), v.percentile_us(50), v.percentile_us(95), v.percentile_us(99),
+                             v.max_ns / 1e3,
+                             k.kind == NT_LAT_H_PAIR && total_all.sum_ns
+                                 ? fmt::format(" ({:.1f}% of total)", 100.0 * v.sum_ns / total_all.sum_ns)
+                                 : "");
+        if (k.kind != NT_LAT_H_PAIR || o_.verbose) dtext += hist_text(v);
+      }
+      dj["histograms"] = pairs;
+      dj["completed"] = total_all.count;
+      auto ij = nlohmann::json::object();
+      uint64_t incomplete = 0;
+      for (const auto& [slot, n] : inc) {
+        if (slot / NT_LAT_MAX_STAGES != d) continue;
+        uint64_t v = final ? n : n - std::min(n, prev_incomplete_[slot]);
+        if (!v) continue;
+        ij[stage_name(d, static_cast<uint8_t>(slot % NT_LAT_MAX_STAGES))] = v;
+        incomplete += v;
+      }
+      dj["incomplete"] = incomplete;
+      dj["incomplete_by_last_stage"] = ij;
+      dtext += fmt::format("Flows: completed {}, incomplete {}", total_all.count, incomplete);
+      for (const auto& [name, n] : ij.items()) dtext += fmt::format(" [{}: {}]", name, n.get<uint64_t>());
+      dtext += "\n";
+      dirs[t_.dir_names[d]] = dj;
+      text += dtext;
+    }
+    j["directions"] = dirs;
+    for (size_t i = 0; i < NT_LAT_NCOUNTERS; i++) j[kCounterNames[i]] = dc[i];
+    j["events_received"] = received_;
+    text += fmt::format("Counters: started {} completed {} restarted {} stale {} duplicates {} out_of_order {} "
+                        "lost_events {} map_full {} parse_failures {}\n\n",
+                        dc[NT_LAT_C_STARTED], dc[NT_LAT_C_COMPLETED], dc[NT_LAT_C_RESTARTED], dc[NT_LAT_C_STALE],
+                        dc[NT_LAT_C_DUP], dc[NT_LAT_C_OOO], dc[NT_LAT_C_RB_LOST], dc[NT_LAT_C_MAP_FULL],
+                        dc[NT_LAT_C_PARSE_FAIL]);
+    if (out_.json()) out_.record(j);
+    else out_.text(text);
+    if (!final) {
+      prev_hists_ = cur;
+      prev_counters_ = c;
+      for (const auto& [k, v] : inc) prev_incomplete_[k] = v;
+      last_report_ = now;
+    }
+  }
+
+  void finish() { report(true, core::monotonic_ns()); }
+
+  StageTable t_;
+  const EngineOptions& o_;
+  output::Output out_;
+  std::map<std::string, std::string> via_;
+  std::unique_ptr<sys::Ksyms> ksyms_;
+  int flows_fd_ = -1, hists_fd_ = -1, counters_fd_ = -1, incomplete_fd_ = -1, stacks_fd_ = -1;
+  uint64_t start_ns_ = 0, last_report_ = 0, received_ = 0;
+  Hists prev_hists_;
+  Counters prev_counters_{};
+  std::map<uint32_t, uint64_t> swept_, prev_incomplete_;
+};
+
+}  // namespace
+
+int run_engine(StageTable table, const EngineOptions& o) { return Engine(std::move(table), o).run(); }
+
+}  // namespace nettrace::tools::perf

@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: GPL-2.0
+#pragma once
+// The stage-correlation engine, host side: stage tables (what each latency tool traces), their turning into
+// per-hook BPF roles, the run loop, and pure rendering of flows and histograms. BPF side:
+// bpf/perf_latency.bpf.c; shared logic: include/nettrace/abi/stage.h. See docs/architecture.md.
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "nettrace/abi/stage.h"
+#include "nettrace/bpf/probe_plan.hpp"
+#include "nettrace/cli/common_options.hpp"
+#include "nettrace/cli/filter_options.hpp"
+#include "nettrace/core/histogram.hpp"
+
+namespace nettrace::tools::perf {
+
+enum StageNeed : unsigned {
+  kNeedNone = 0,
+  kNeedCt = 1 << 0,  // only with --enable-ct
+};
+
+struct Stage {
+  std::string name;  // "TX_S3_ovs_dp_process_packet"
+  nt_lat_hook hook;
+  uint8_t dir = 0;
+  uint8_t dev = NT_LAT_DEV_ANY;
+  uint8_t pkt = NT_LAT_PKT_ANY;
+  uint8_t flags = 0;
+  unsigned need = kNeedNone;
+  // Filled by finalize():
+  uint8_t index = 0;  // position in its direction
+  bool enabled = false;
+};
+
+struct StageTable {
+  std::string kind;                                   // "latency", "icmp_rtt"
+  std::array<std::string, NT_LAT_DIRS> dir_names{};   // "tx"/"rx", or "rtt"
+  std::vector<Stage> stages;
+  [[nodiscard]] const Stage* find(uint8_t dir, uint8_t index) const;
+};
+
+// What can run: hooks that attached, device classes configured, optional stage groups asked for.
+struct Availability {
+  std::function<bool(nt_lat_hook)> hook_ok;
+  bool internal = false;
+  bool vnet = false;
+  bool ct = false;
+};
+
+// Assigns per-direction indices, enables the stages that can run, makes the first enabled stage of each
+// direction a START stage and, when none of a direction's END stages can run, its last enabled stage the
+// END. Returns an error message when a used direction has no START or END (empty string when fine).
+[[nodiscard]] std::string finalize(StageTable& t, const Availability& a);
+// The per-hook roles for .rodata. Throws std::logic_error when a hook has more than NT_LAT_ROLES roles.
+using Roles = std::array<std::array<nt_lat_role, NT_LAT_ROLES>, NT_LH_COUNT>;
+[[nodiscard]] Roles roles_of(const StageTable& t);
+
+// The attach candidates of a hook (tp_btf -> raw_tp -> tracepoint, fentry -> kprobe).
+[[nodiscard]] bpf::Hook hook_spec(nt_lat_hook h);
+[[nodiscard]] const char* hook_label(nt_lat_hook h);
+
+// Stage tables of the tools.
+enum class Direction { Tx, Rx, Both };
+[[nodiscard]] StageTable system_latency_table(Direction d);
+[[nodiscard]] StageTable icmp_rtt_table(Direction d);
+// VM traffic through a vnet/tap port: tx = VM -> wire (vnet receive .. phy transmit), rx = wire -> VM.
+[[nodiscard]] StageTable vm_latency_table(Direction d);  // Tx: local pings remote; Rx: remote pings local
+
+struct EngineOptions {
+  cli::CommonOptions common;
+  cli::FilterOptions filter;            // src = local side, dst = remote side
+  std::vector<std::string> phy;          // --phy-interface a[,b]
+  std::string internal;                  // --internal-interface
+  std::string vnet;                      // --vm-interface
+  bool details = true;                   // per-packet records (else histograms only)
+  uint64_t threshold_ns = 0;
+  bool stacks = false;
+  bool enable_ct = false;
+  bool verbose = false;
+  uint32_t max_flows = 8192;
+  double max_gap_s = 1.0;                // a flow idle this long is incomplete
+  std::string title;                     // header line
+};
+
+int run_engine(StageTable table, const EngineOptions& o);
+
+// Pure rendering (unit-tested).
+struct FlowView {
+  const nt_lat_flow* flow;
+  const StageTable* table;
+  uint64_t wall_ns;  // realtime of the first stage
+  std::function<std::vector<std::string>(int32_t)> stack;  // stack id -> frames (may be empty)
+};
+[[nodiscard]] nlohmann::json flow_to_json(const FlowView& v);
+[[nodiscard]] std::string flow_to_text(const FlowView& v, bool verbose);
+// "icmp 10.0.0.1 -> 10.0.0.2 id 5 seq 3", "tcp 10.0.0.1:5 -> 10.0.0.2:80 seq 1", …
+[[nodiscard]] std::string key_string(const nt_lat_key& k);
+
+// One histogram from the kernel's slots (log2 of nanoseconds).
+struct LatencyHist {
+  uint64_t count = 0, sum_ns = 0, min_ns = 0, max_ns = 0;
+  std::array<uint64_t, NT_LAT_HIST_SLOTS> slots{};
+  void add(const nt_lat_hist& h);  // merge a per-CPU value
+  [[nodiscard]] LatencyHist minus(const LatencyHist& before) const;
+  [[nodiscard]] double percentile_us(double p) const;
+  [[nodiscard]] double avg_us() const { return count ? static_cast<double>(sum_ns) / count / 1e3 : 0; }
+};
+[[nodiscard]] nlohmann::json hist_json(const LatencyHist& h);
+[[nodiscard]] std::string hist_text(const LatencyHist& h);  // bcc-style rows in microseconds
+
+}  // namespace nettrace::tools::perf

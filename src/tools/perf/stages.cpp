@@ -1,0 +1,469 @@
+// SPDX-License-Identifier: GPL-2.0
+// Stage tables of the latency tools and their pure helpers: finalize, roles, rendering. No libbpf here
+// (unit-tested in tests/unit/perf_engine_test.cpp).
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "tools/perf/engine.hpp"
+
+namespace nettrace::tools::perf {
+
+const Stage* StageTable::find(uint8_t dir, uint8_t index) const {
+  for (const auto& s : stages)
+    if (s.dir == dir && s.index == index) return &s;
+  return nullptr;
+}
+
+std::string finalize(StageTable& t, const Availability& a) {
+  std::array<uint8_t, NT_LAT_DIRS> next{};
+  std::array<bool, NT_LAT_DIRS> used{}, has_start{}, has_end{};
+  for (auto& s : t.stages) {
+    if (s.dir >= NT_LAT_DIRS) throw std::logic_error("stage direction out of range");
+    if (next[s.dir] >= NT_LAT_MAX_STAGES) throw std::logic_error("too many stages in one direction");
+    s.index = next[s.dir]++;
+    used[s.dir] = true;
+    s.enabled = (!a.hook_ok || a.hook_ok(s.hook)) && (s.dev != NT_LAT_DEV_INTERNAL || a.internal) &&
+                (s.dev != NT_LAT_DEV_VNET || a.vnet) && (!(s.need & kNeedCt) || a.ct);
+  }
+  for (uint8_t d = 0; d < NT_LAT_DIRS; d++) {
+    if (!used[d]) continue;
+    Stage* first = nullptr;
+    Stage* last = nullptr;
+    for (auto& s : t.stages) {
+      if (s.dir != d || !s.enabled) continue;
+      if (!first) first = &s;
+      last = &s;
+      has_end[d] = has_end[d] || (s.flags & NT_LAT_END);
+    }
+    if (!first) return fmt::format("no stage of direction {} can be traced on this kernel", t.dir_names[d]);
+    first->flags |= NT_LAT_START;
+    if (!has_end[d]) last->flags |= NT_LAT_END;
+    for (auto& s : t.stages)
+      if (s.dir == d && s.enabled && (s.flags & NT_LAT_START)) has_start[d] = true;
+    if (first == last)
+      return fmt::format("direction {} has only one stage that can be traced here ({}): nothing to measure",
+                         t.dir_names[d], first->name);
+  }
+  return {};
+}
+
+Roles roles_of(const StageTable& t) {
+  Roles r{};
+  for (const auto& s : t.stages) {
+    if (!s.enabled) continue;
+    auto& slots = r[s.hook];
+    size_t i = 0;
+    while (i < NT_LAT_ROLES && slots[i].stage) i++;
+    if (i == NT_LAT_ROLES) throw std::logic_error(fmt::format("hook {} has too many roles", hook_label(s.hook)));
+    slots[i] = nt_lat_role{static_cast<uint8_t>(s.index + 1), s.dir, s.dev, s.pkt, s.flags, {}};
+  }
+  return r;
+}
+
+namespace {
+
+struct HookInfo {
+  nt_lat_hook hook;
+  const char* label;
+  const char* target;  // tracepoint name or function
+  bool tracepoint;
+  bool classic;  // has a tracepoint/net/<name> variant
+};
+
+constexpr HookInfo kHooks[] = {
+    {NT_LH_NET_DEV_QUEUE, "net:net_dev_queue", "net_dev_queue", true, true},
+    {NT_LH_NET_DEV_START_XMIT, "net:net_dev_start_xmit", "net_dev_start_xmit", true, false},
+    {NT_LH_NET_DEV_XMIT, "net:net_dev_xmit", "net_dev_xmit", true, false},
+    {NT_LH_NETIF_RX, "net:netif_rx", "netif_rx", true, true},
+    {NT_LH_NAPI_GRO_RECEIVE, "net:napi_gro_receive_entry", "napi_gro_receive_entry", true, false},
+    {NT_LH_NETIF_RECEIVE_SKB, "net:netif_receive_skb", "netif_receive_skb", true, true},
+    {NT_LH_QDISC_DEQUEUE, "qdisc:qdisc_dequeue", "qdisc_dequeue", true, false},
+    {NT_LH_IP_LOCAL_OUT, "ip_local_out", "ip_local_out", false, false},
+    {NT_LH_IP_OUTPUT, "ip_output", "ip_output", false, false},
+    {NT_LH_IP_RCV, "ip_rcv", "ip_rcv", false, false},
+    {NT_LH_IP_LOCAL_DELIVER, "ip_local_deliver", "ip_local_deliver", false, false},
+    {NT_LH_TCP_V4_RCV, "tcp_v4_rcv", "tcp_v4_rcv", false, false},
+    {NT_LH_UDP_RCV, "udp_rcv", "udp_rcv", false, false},
+    {NT_LH_ICMP_RCV, "icmp_rcv", "icmp_rcv", false, false},
+    {NT_LH_INTERNAL_DEV_XMIT, "internal_dev_xmit", "internal_dev_xmit", false, false},
+    {NT_LH_NETDEV_FRAME_HOOK, "netdev_frame_hook", "netdev_frame_hook", false, false},
+    {NT_LH_OVS_VPORT_RECEIVE, "ovs_vport_receive", "ovs_vport_receive", false, false},
+    {NT_LH_OVS_DP_PROCESS_PACKET, "ovs_dp_process_packet", "ovs_dp_process_packet", false, false},
+    {NT_LH_OVS_DP_UPCALL, "ovs_dp_upcall", "ovs_dp_upcall", false, false},
+    {NT_LH_QUEUE_USERSPACE_PACKET, "queue_userspace_packet", "queue_userspace_packet", false, false},
+    {NT_LH_OVS_FLOW_KEY_EXTRACT_USERSPACE, "ovs_flow_key_extract_userspace", "ovs_flow_key_extract_userspace", false,
+     false},
+    {NT_LH_OVS_EXECUTE_ACTIONS, "ovs_execute_actions", "ovs_execute_actions", false, false},
+    {NT_LH_OVS_VPORT_SEND, "ovs_vport_send", "ovs_vport_send", false, false},
+    {NT_LH_INTERNAL_DEV_RECV, "internal_dev_recv", "internal_dev_recv", false, false},
+    {NT_LH_NF_CONNTRACK_IN, "nf_conntrack_in", "nf_conntrack_in", false, false},
+};
+static_assert(sizeof(kHooks) / sizeof(kHooks[0]) == NT_LH_COUNT);
+
+const HookInfo& info(nt_lat_hook h) {
+  for (const auto& i : kHooks)
+    if (i.hook == h) return i;
+  throw std::logic_error("unknown hook");
+}
+
+// Stage lists of one packet path, named with a prefix ("TX", "P1", …).
+struct PathBuilder {
+  StageTable& t;
+  std::string prefix;
+  uint8_t dir;
+  uint8_t pkt;
+  uint8_t flags;  // added to every stage (REVERSE, SWAP_KEY, SPLIT)
+  int n = 0;
+  void add(const std::string& what, nt_lat_hook h, uint8_t dev = NT_LAT_DEV_ANY, uint8_t f = 0,
+           unsigned need = kNeedNone) {
+    t.stages.push_back(Stage{fmt::format("{}_S{}_{}", prefix, n++, what), h, dir, dev, pkt,
+                             static_cast<uint8_t>(flags | f), need});
+  }
+};
+
+// Host -> wire: local stack, OVS internal port, OVS datapath, physical port.
+void out_path(PathBuilder b, bool ct) {
+  // ip_output, not ip_local_out: __ip_local_out fills tot_len, which is part of the key.
+  b.add("ip_output", NT_LH_IP_OUTPUT, NT_LAT_DEV_ANY, NT_LAT_START);
+  b.add("internal_dev_queue", NT_LH_NET_DEV_QUEUE, NT_LAT_DEV_INTERNAL, NT_LAT_START);
+  b.add("internal_dev_xmit", NT_LH_INTERNAL_DEV_XMIT, NT_LAT_DEV_INTERNAL);
+  b.add("ovs_vport_receive", NT_LH_OVS_VPORT_RECEIVE);
+  b.add("ovs_dp_process_packet", NT_LH_OVS_DP_PROCESS_PACKET);
+  b.add("ovs_dp_upcall", NT_LH_OVS_DP_UPCALL);
+  b.add("ovs_flow_key_extract_userspace", NT_LH_OVS_FLOW_KEY_EXTRACT_USERSPACE, NT_LAT_DEV_ANY, NT_LAT_FROM_DATA);
+  if (ct) b.add("nf_conntrack_in", NT_LH_NF_CONNTRACK_IN, NT_LAT_DEV_ANY, 0, kNeedCt);
+  b.add("ovs_execute_actions", NT_LH_OVS_EXECUTE_ACTIONS);
+  b.add("ovs_vport_send", NT_LH_OVS_VPORT_SEND);
+  b.add("phy_dev_queue", NT_LH_NET_DEV_QUEUE, NT_LAT_DEV_PHY, NT_LAT_START);
+  b.add("phy_qdisc_dequeue", NT_LH_QDISC_DEQUEUE, NT_LAT_DEV_PHY, NT_LAT_BY_SKB);
+  b.add("phy_start_xmit", NT_LH_NET_DEV_START_XMIT, NT_LAT_DEV_PHY, NT_LAT_BY_SKB);
+  b.add("phy_xmit", NT_LH_NET_DEV_XMIT, NT_LAT_DEV_PHY, NT_LAT_BY_SKB | NT_LAT_END);
+}
+
+// Wire -> host: physical port, OVS datapath, internal port, local stack.
+void in_path(PathBuilder b, bool ct, bool icmp_only) {
+  b.add("phy_gro_receive", NT_LH_NAPI_GRO_RECEIVE, NT_LAT_DEV_PHY, NT_LAT_START);
+  b.add("phy_netif_rx", NT_LH_NETIF_RX, NT_LAT_DEV_PHY, NT_LAT_START);
+  b.add("phy_netif_receive_skb", NT_LH_NETIF_RECEIVE_SKB, NT_LAT_DEV_PHY, NT_LAT_START);
+  b.add("netdev_frame_hook", NT_LH_NETDEV_FRAME_HOOK);
+  b.add("ovs_vport_receive", NT_LH_OVS_VPORT_RECEIVE);
+  b.add("ovs_dp_process_packet", NT_LH_OVS_DP_PROCESS_PACKET);
+  b.add("ovs_dp_upcall", NT_LH_OVS_DP_UPCALL);
+  b.add("ovs_flow_key_extract_userspace", NT_LH_OVS_FLOW_KEY_EXTRACT_USERSPACE, NT_LAT_DEV_ANY, NT_LAT_FROM_DATA);
+  if (ct) b.add("nf_conntrack_in", NT_LH_NF_CONNTRACK_IN, NT_LAT_DEV_ANY, 0, kNeedCt);
+  b.add("ovs_execute_actions", NT_LH_OVS_EXECUTE_ACTIONS);
+  b.add("ovs_vport_send", NT_LH_OVS_VPORT_SEND);
+  b.add("internal_dev_recv", NT_LH_INTERNAL_DEV_RECV, NT_LAT_DEV_INTERNAL);
+  b.add("internal_netif_rx", NT_LH_NETIF_RX, NT_LAT_DEV_INTERNAL);
+  b.add("internal_netif_receive_skb", NT_LH_NETIF_RECEIVE_SKB, NT_LAT_DEV_INTERNAL);
+  b.add("ip_rcv", NT_LH_IP_RCV);
+  b.add("ip_local_deliver", NT_LH_IP_LOCAL_DELIVER);
+  if (!icmp_only) {
+    b.add("tcp_v4_rcv", NT_LH_TCP_V4_RCV, NT_LAT_DEV_ANY, NT_LAT_END);
+    b.add("udp_rcv", NT_LH_UDP_RCV, NT_LAT_DEV_ANY, NT_LAT_END);
+  }
+  b.add("icmp_rcv", NT_LH_ICMP_RCV, NT_LAT_DEV_ANY, NT_LAT_END);
+}
+
+// The OVS datapath between a receive and a transmit port.
+void ovs_path(PathBuilder& b, bool ct) {
+  b.add("netdev_frame_hook", NT_LH_NETDEV_FRAME_HOOK);
+  b.add("ovs_vport_receive", NT_LH_OVS_VPORT_RECEIVE);
+  b.add("ovs_dp_process_packet", NT_LH_OVS_DP_PROCESS_PACKET);
+  b.add("ovs_dp_upcall", NT_LH_OVS_DP_UPCALL);
+  b.add("ovs_flow_key_extract_userspace", NT_LH_OVS_FLOW_KEY_EXTRACT_USERSPACE, NT_LAT_DEV_ANY, NT_LAT_FROM_DATA);
+  if (ct) b.add("nf_conntrack_in", NT_LH_NF_CONNTRACK_IN, NT_LAT_DEV_ANY, 0, kNeedCt);
+  b.add("ovs_execute_actions", NT_LH_OVS_EXECUTE_ACTIONS);
+  b.add("ovs_vport_send", NT_LH_OVS_VPORT_SEND);
+}
+
+// A port to another: receive on `from`, the datapath (or the host's forwarding), transmit on `to`.
+void port_to_port(PathBuilder b, uint8_t from, uint8_t to, const char* fname, const char* tname) {
+  const std::string f = fname, t = tname;
+  b.add(f + "_gro_receive", NT_LH_NAPI_GRO_RECEIVE, from, NT_LAT_START);
+  b.add(f + "_netif_rx", NT_LH_NETIF_RX, from, NT_LAT_START);
+  b.add(f + "_netif_receive_skb", NT_LH_NETIF_RECEIVE_SKB, from, NT_LAT_START);
+  ovs_path(b, true);
+  b.add(t + "_dev_queue", NT_LH_NET_DEV_QUEUE, to, NT_LAT_START);
+  b.add(t + "_qdisc_dequeue", NT_LH_QDISC_DEQUEUE, to, NT_LAT_BY_SKB);
+  b.add(t + "_start_xmit", NT_LH_NET_DEV_START_XMIT, to, NT_LAT_BY_SKB);
+  b.add(t + "_xmit", NT_LH_NET_DEV_XMIT, to, NT_LAT_BY_SKB | NT_LAT_END);
+}
+
+}  // namespace
+
+StageTable vm_latency_table(Direction d) {
+  StageTable t;
+  t.kind = "vm_latency";
+  t.dir_names = {"tx", "rx"};  // the VM's perspective: tx = VM -> wire, rx = wire -> VM
+  if (d != Direction::Rx) port_to_port(PathBuilder{t, "TX", 0, NT_LAT_PKT_ANY, 0}, NT_LAT_DEV_VNET, NT_LAT_DEV_PHY, "vnet", "phy");
+  if (d != Direction::Tx)
+    port_to_port(PathBuilder{t, "RX", 1, NT_LAT_PKT_ANY, NT_LAT_REVERSE}, NT_LAT_DEV_PHY, NT_LAT_DEV_VNET, "phy", "vnet");
+  return t;
+}
+
+const char* hook_label(nt_lat_hook h) { return info(h).label; }
+
+bpf::Hook hook_spec(nt_lat_hook h) {
+  using bpf::AttachKind;
+  const HookInfo& i = info(h);
+  bpf::Hook hook{i.label, {}, false, i.tracepoint ? "" : "kernel-function stages (need fentry or kprobes; bridged)"};
+  if (i.tracepoint) {
+    hook.candidates.push_back({AttachKind::TpBtf, fmt::format("tpbtf_{}", i.target), i.target});
+    hook.candidates.push_back({AttachKind::RawTp, fmt::format("rawtp_{}", i.target), i.target});
+    if (i.classic)
+      hook.candidates.push_back({AttachKind::Tracepoint, fmt::format("tp_net_{}", i.target), fmt::format("net/{}", i.target)});
+  } else {
+    hook.candidates.push_back({AttachKind::Fentry, fmt::format("fentry_{}", i.target), i.target});
+    hook.candidates.push_back({AttachKind::Kprobe, fmt::format("kprobe_{}", i.target), i.target});
+  }
+  return hook;
+}
+
+StageTable system_latency_table(Direction d) {
+  StageTable t;
+  t.kind = "latency";
+  t.dir_names = {"tx", "rx"};
+  if (d != Direction::Rx) out_path(PathBuilder{t, "TX", 0, NT_LAT_PKT_ANY, 0}, true);
+  if (d != Direction::Tx) in_path(PathBuilder{t, "RX", 1, NT_LAT_PKT_ANY, NT_LAT_REVERSE}, true, false);
+  return t;
+}
+
+StageTable icmp_rtt_table(Direction d) {
+  StageTable t;
+  t.kind = "icmp_rtt";
+  t.dir_names = {"rtt", "unused"};
+  if (d == Direction::Rx) {
+    // Remote pings local: request in (remote -> local), reply out (key swapped onto the request's).
+    in_path(PathBuilder{t, "P1", 0, NT_LAT_PKT_ICMP_REQUEST, NT_LAT_REVERSE}, false, true);
+    for (auto& s : t.stages) s.flags &= static_cast<uint8_t>(~NT_LAT_END);
+    out_path(PathBuilder{t, "P2", 0, NT_LAT_PKT_ICMP_REPLY, NT_LAT_SWAP_KEY | NT_LAT_SPLIT}, false);
+  } else {
+    out_path(PathBuilder{t, "P1", 0, NT_LAT_PKT_ICMP_REQUEST, 0}, false);
+    for (auto& s : t.stages) s.flags &= static_cast<uint8_t>(~NT_LAT_END);
+    in_path(PathBuilder{t, "P2", 0, NT_LAT_PKT_ICMP_REPLY, NT_LAT_REVERSE | NT_LAT_SWAP_KEY | NT_LAT_SPLIT}, false,
+            true);
+  }
+  // Only the first path begins a flow: the reply's early stages are not START stages.
+  for (auto& s : t.stages)
+    if (s.flags & NT_LAT_SPLIT) s.flags &= static_cast<uint8_t>(~NT_LAT_START);
+  return t;
+}
+
+// ---- rendering ----
+
+namespace {
+
+std::string addr(const uint8_t* a, uint8_t l3) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (l3 == NT_L3_IPV6) inet_ntop(AF_INET6, a, buf, sizeof(buf));
+  else inet_ntop(AF_INET, a, buf, sizeof(buf));
+  return buf;
+}
+
+const char* proto_name(uint8_t p) {
+  switch (p) {
+    case NT_IPPROTO_TCP: return "tcp";
+    case NT_IPPROTO_UDP: return "udp";
+    case NT_IPPROTO_ICMP: return "icmp";
+    case NT_IPPROTO_ICMPV6: return "icmpv6";
+    default: return nullptr;
+  }
+}
+
+std::string us(uint64_t ns) { return fmt::format("{:.3f}", static_cast<double>(ns) / 1e3); }
+
+}  // namespace
+
+std::string key_string(const nt_lat_key& k) {
+  const char* p = proto_name(k.l4_proto);
+  std::string proto = p ? p : fmt::format("proto {}", k.l4_proto);
+  const std::string s = addr(k.saddr, k.l3), d = addr(k.daddr, k.l3);
+  if (k.l4_proto == NT_IPPROTO_ICMP || k.l4_proto == NT_IPPROTO_ICMPV6)
+    return fmt::format("{} {} -> {} id {} seq {}", proto, s, d, k.ident >> 16, k.ident & 0xffff);
+  if (k.l4_proto == NT_IPPROTO_TCP)
+    return fmt::format("{} {}:{} -> {}:{} seq {} ack {}", proto, s, k.sport, d, k.dport, k.ident, k.ident2);
+  if (k.l4_proto == NT_IPPROTO_UDP) {
+    std::string r = fmt::format("{} {}:{} -> {}:{} ip_id {}", proto, s, k.sport, d, k.dport, k.ip_id);
+    if (k.frag_off) r += fmt::format(" frag_off {}", k.frag_off);
+    return r;
+  }
+  return fmt::format("{} {} -> {}", proto, s, d);
+}
+
+nlohmann::json flow_to_json(const FlowView& v) {
+  const nt_lat_flow& f = *v.flow;
+  const StageTable& t = *v.table;
+  const nt_lat_key& k = f.key;
+  nlohmann::json j{{"type", t.kind == "icmp_rtt" ? "icmp_rtt" : "latency_flow"},
+                   {"direction", t.dir_names[f.dir & 1]},
+                   {"timestamp_ns", f.first_ts},
+                   {"src_ip", addr(k.saddr, k.l3)},
+                   {"dst_ip", addr(k.daddr, k.l3)}};
+  const char* p = proto_name(k.l4_proto);
+  j["protocol"] = p ? nlohmann::json(p) : nlohmann::json(k.l4_proto);
+  if (k.l4_proto == NT_IPPROTO_ICMP || k.l4_proto == NT_IPPROTO_ICMPV6) {
+    j["icmp_id"] = k.ident >> 16;
+    j["icmp_seq"] = k.ident & 0xffff;
+  } else if (k.l4_proto == NT_IPPROTO_TCP || k.l4_proto == NT_IPPROTO_UDP) {
+    j["src_port"] = k.sport;
+    j["dst_port"] = k.dport;
+    if (k.l4_proto == NT_IPPROTO_TCP) {
+      j["tcp_seq"] = k.ident;
+      j["tcp_ack"] = k.ident2;
+    } else {
+      j["ip_id"] = k.ip_id;
+    }
+  }
+  if (k.frag_off) j["frag_off"] = k.frag_off;
+  j["pid"] = f.pid;
+  j["comm"] = std::string(f.comm, strnlen(f.comm, sizeof(f.comm)));
+  auto stages = nlohmann::json::array();
+  uint64_t prev = 0;
+  for (uint32_t i = 0; i < NT_LAT_MAX_STAGES; i++) {
+    if (!(f.seen & (1U << i))) continue;
+    const nt_lat_stage_rec& r = f.st[i];
+    const Stage* s = t.find(f.dir, static_cast<uint8_t>(i));
+    nlohmann::json sj{{"stage", s ? s->name : fmt::format("stage{}", i)},
+                      {"index", i},
+                      {"timestamp_ns", r.ts},
+                      {"delta_us", prev ? static_cast<double>(r.ts - prev) / 1e3 : 0.0},
+                      {"since_start_us", static_cast<double>(r.ts - f.first_ts) / 1e3},
+                      {"interface", std::string(r.ifname, strnlen(r.ifname, sizeof(r.ifname)))},
+                      {"ifindex", r.ifindex},
+                      {"netns", r.netns},
+                      {"cpu", r.cpu},
+                      {"queue", r.queue},
+                      {"len", r.len},
+                      {"skb", fmt::format("0x{:x}", r.skb)}};
+    if (r.stack_id >= 0 && v.stack) sj["stack"] = v.stack(r.stack_id);
+    stages.push_back(sj);
+    prev = r.ts;
+  }
+  j["stages"] = stages;
+  j["total_us"] = static_cast<double>(f.last_ts - f.first_ts) / 1e3;
+  if (f.split_ts) j["rtt_us"] = static_cast<double>(f.split_ts - f.first_ts) / 1e3;
+  return j;
+}
+
+std::string flow_to_text(const FlowView& v, bool verbose) {
+  const nt_lat_flow& f = *v.flow;
+  const StageTable& t = *v.table;
+  std::string out;
+  const bool rtt = t.kind == "icmp_rtt";
+  out += fmt::format("=== {} {} ===\n", rtt ? "ICMP RTT" : fmt::format("Latency {}", t.dir_names[f.dir & 1]),
+                     key_string(f.key));
+  out += fmt::format("Process at first stage: PID={} COMM={}\n", f.pid, std::string(f.comm, strnlen(f.comm, sizeof(f.comm))));
+  const nt_lat_stage_rec* prev = nullptr;
+  const Stage* prev_s = nullptr;
+  for (uint32_t i = 0; i < NT_LAT_MAX_STAGES; i++) {
+    if (!(f.seen & (1U << i))) continue;
+    const nt_lat_stage_rec& r = f.st[i];
+    const Stage* s = t.find(f.dir, static_cast<uint8_t>(i));
+    const std::string name = s ? s->name : fmt::format("stage{}", i);
+    const std::string dev(r.ifname, strnlen(r.ifname, sizeof(r.ifname)));
+    if (prev)
+      out += fmt::format("  [{:>2}->{:<2}] {} -> {}: {} us\n", prev_s ? prev_s->index : 0, i,
+                         prev_s ? prev_s->name : "?", name, us(r.ts - prev->ts));
+    if (verbose || !prev)
+      out += fmt::format("        {} at +{} us  dev={} ifindex={} cpu={} queue={} len={} skb=0x{:x}\n", name,
+                         us(r.ts - f.first_ts), dev.empty() ? "-" : dev, r.ifindex, r.cpu, r.queue, r.len, r.skb);
+    if (r.stack_id >= 0 && v.stack)
+      for (const auto& fr : v.stack(r.stack_id)) out += fmt::format("            {}\n", fr);
+    prev = &r;
+    prev_s = s;
+  }
+  if (f.split_ts) out += fmt::format("  RTT (request first stage -> reply first stage): {} us\n", us(f.split_ts - f.first_ts));
+  out += fmt::format("  Total ({} stages): {} us\n\n", f.nseen, us(f.last_ts - f.first_ts));
+  return out;
+}
+
+void LatencyHist::add(const nt_lat_hist& h) {
+  if (!h.count) return;
+  if (count == 0 || h.min_ns < min_ns) min_ns = h.min_ns;
+  max_ns = std::max<uint64_t>(max_ns, h.max_ns);
+  count += h.count;
+  sum_ns += h.sum_ns;
+  for (size_t i = 0; i < slots.size(); i++) slots[i] += h.slots[i];
+}
+
+LatencyHist LatencyHist::minus(const LatencyHist& b) const {
+  LatencyHist r = *this;
+  r.count = count - std::min(count, b.count);
+  r.sum_ns = sum_ns - std::min(sum_ns, b.sum_ns);
+  for (size_t i = 0; i < slots.size(); i++) r.slots[i] = slots[i] - std::min(slots[i], b.slots[i]);
+  // min/max of the interval: from its buckets, kept inside the exact cumulative bounds.
+  size_t lo = 0, hi = 0;
+  bool any = false;
+  for (size_t i = 0; i < r.slots.size(); i++)
+    if (r.slots[i]) {
+      if (!any) lo = i;
+      hi = i;
+      any = true;
+    }
+  if (any) {
+    const uint64_t blo = lo == 0 ? 0 : 1ULL << (lo - 1), bhi = lo == 0 && hi == 0 ? 0 : (1ULL << hi) - 1;
+    r.min_ns = std::max(blo, min_ns);
+    r.max_ns = std::min(bhi, max_ns);
+  } else {
+    r.min_ns = r.max_ns = 0;
+  }
+  return r;
+}
+
+double LatencyHist::percentile_us(double p) const {
+  if (!count) return 0;
+  const double target = p / 100.0 * static_cast<double>(count);
+  double seen = 0;
+  for (size_t i = 0; i < slots.size(); i++) {
+    if (!slots[i]) continue;
+    const double lo = i == 0 ? 0 : std::ldexp(1.0, static_cast<int>(i) - 1);
+    const double hi = i == 0 ? 1 : std::ldexp(1.0, static_cast<int>(i));
+    if (seen + static_cast<double>(slots[i]) >= target) {
+      double v = lo + (hi - lo) * (target - seen) / static_cast<double>(slots[i]);
+      v = std::clamp(v, static_cast<double>(min_ns), static_cast<double>(std::max(max_ns, min_ns)));
+      return v / 1e3;
+    }
+    seen += static_cast<double>(slots[i]);
+  }
+  return static_cast<double>(max_ns) / 1e3;
+}
+
+nlohmann::json hist_json(const LatencyHist& h) {
+  auto buckets = nlohmann::json::array();
+  for (size_t i = 0; i < h.slots.size(); i++) {
+    if (!h.slots[i]) continue;
+    const uint64_t lo = i == 0 ? 0 : 1ULL << (i - 1), hi = i == 0 ? 0 : (1ULL << i) - 1;
+    buckets.push_back({{"low_ns", lo}, {"high_ns", hi}, {"count", h.slots[i]}});
+  }
+  return {{"count", h.count},
+          {"min_us", h.min_ns / 1e3},
+          {"avg_us", h.avg_us()},
+          {"p50_us", h.percentile_us(50)},
+          {"p95_us", h.percentile_us(95)},
+          {"p99_us", h.percentile_us(99)},
+          {"max_us", h.max_ns / 1e3},
+          {"buckets", buckets}};
+}
+
+std::string hist_text(const LatencyHist& h) {
+  std::string out;
+  uint64_t peak = 0;
+  for (auto c : h.slots) peak = std::max(peak, c);
+  for (size_t i = 0; i < h.slots.size(); i++) {
+    if (!h.slots[i]) continue;
+    const double lo = i == 0 ? 0 : std::ldexp(1.0, static_cast<int>(i) - 1) / 1e3;
+    const double hi = i == 0 ? 0 : std::ldexp(1.0, static_cast<int>(i)) / 1e3;
+    const int stars = peak ? static_cast<int>(40 * h.slots[i] / peak) : 0;
+    out += fmt::format("      {:>10.3f} -> {:<10.3f} us : {:>8} |{:<40}|\n", lo, hi, h.slots[i], std::string(stars, '*'));
+  }
+  return out;
+}
+
+}  // namespace nettrace::tools::perf

@@ -1,0 +1,358 @@
+// SPDX-License-Identifier: GPL-2.0
+// The stage-correlation engine (nettrace/abi/stage.h, the code BPF runs) driven with synthetic stage
+// events: in order, out of order, duplicated, lost, restarted and stale; plus the stage tables and keys.
+
+#include <cstring>
+#include <map>
+
+#include <gtest/gtest.h>
+
+#include "nettrace/abi/hist.h"
+#include "nettrace/abi/stage.h"
+#include "tools/perf/engine.hpp"
+
+namespace nettrace::tools::perf {
+namespace {
+
+// A host model of the BPF handler's map work around nt_lat_step(): one flow per key, counters, incomplete
+// flows by last stage, completed totals.
+struct Sim {
+  std::map<int, nt_lat_flow> flows;  // key -> flow
+  std::map<int, uint64_t> counts;    // nt_lat_action -> n
+  std::map<int, uint64_t> incomplete;  // last stage -> n
+  std::vector<uint64_t> totals;
+  std::vector<std::tuple<int, int, uint64_t>> pairs;  // from, to, delta
+  uint64_t max_gap = 0;
+
+  nt_lat_action ev(int key, uint32_t stage, uint32_t flags, uint64_t ts) {
+    auto it = flows.find(key);
+    nt_lat_flow scratch{};
+    nt_lat_flow* f = it != flows.end() ? &it->second : &scratch;
+    nt_lat_step_out o{};
+    auto a = nt_lat_step(f, it != flows.end(), stage, 0, flags, ts, max_gap, &o);
+    counts[a]++;
+    switch (a) {
+      case NT_LAT_A_START: flows[key] = scratch; break;
+      case NT_LAT_A_RESTART: incomplete[o.old_last]++; break;
+      case NT_LAT_A_STALE: incomplete[o.old_last]++; flows.erase(key); break;
+      case NT_LAT_A_ADVANCE: pairs.emplace_back(o.prev_stage, stage, o.delta); break;
+      case NT_LAT_A_COMPLETE:
+        pairs.emplace_back(o.prev_stage, stage, o.delta);
+        totals.push_back(o.total);
+        flows.erase(key);
+        break;
+      default: break;
+    }
+    return a;
+  }
+};
+
+constexpr uint32_t S = NT_LAT_START, E = NT_LAT_END;
+
+TEST(LatencyStep, InOrderCompletes) {
+  Sim s;
+  EXPECT_EQ(s.ev(1, 0, S, 100), NT_LAT_A_START);
+  EXPECT_EQ(s.ev(1, 1, 0, 150), NT_LAT_A_ADVANCE);
+  EXPECT_EQ(s.ev(1, 2, 0, 175), NT_LAT_A_ADVANCE);
+  EXPECT_EQ(s.ev(1, 3, E, 300), NT_LAT_A_COMPLETE);
+  ASSERT_EQ(s.totals.size(), 1u);
+  EXPECT_EQ(s.totals[0], 200u);
+  ASSERT_EQ(s.pairs.size(), 3u);
+  EXPECT_EQ(s.pairs[0], std::make_tuple(0, 1, 50ULL));
+  EXPECT_EQ(s.pairs[2], std::make_tuple(2, 3, 125ULL));
+  EXPECT_TRUE(s.flows.empty());
+}
+
+TEST(LatencyStep, SkippedStagesAreBridged) {
+  Sim s;
+  s.ev(1, 0, S, 0);
+  s.ev(1, 4, 0, 40);  // stages 1-3 absent (no upcall, hook not attachable)
+  s.ev(1, 6, E, 100);
+  ASSERT_EQ(s.pairs.size(), 2u);
+  EXPECT_EQ(s.pairs[0], std::make_tuple(0, 4, 40ULL));
+  EXPECT_EQ(s.pairs[1], std::make_tuple(4, 6, 60ULL));
+  EXPECT_EQ(s.totals.at(0), 100u);
+}
+
+TEST(LatencyStep, DuplicateStageIgnored) {
+  Sim s;
+  s.ev(1, 0, S, 0);
+  s.ev(1, 1, 0, 10);
+  EXPECT_EQ(s.ev(1, 1, 0, 20), NT_LAT_A_DUP);  // e.g. the same stage through two hooks
+  s.ev(1, 2, E, 30);
+  EXPECT_EQ(s.pairs[1], std::make_tuple(1, 2, 20ULL));  // delta from the first occurrence
+  EXPECT_EQ(s.counts[NT_LAT_A_DUP], 1u);
+}
+
+TEST(LatencyStep, OutOfOrderStageIgnored) {
+  Sim s;
+  s.ev(1, 0, S, 0);
+  s.ev(1, 3, 0, 30);
+  EXPECT_EQ(s.ev(1, 2, 0, 35), NT_LAT_A_OOO);  // earlier stage after a later one
+  EXPECT_EQ(s.ev(1, 4, E, 50), NT_LAT_A_COMPLETE);
+  EXPECT_EQ(s.totals.at(0), 50u);
+  EXPECT_EQ(s.counts[NT_LAT_A_OOO], 1u);
+}
+
+TEST(LatencyStep, StageWithoutFlowIgnored) {
+  Sim s;
+  EXPECT_EQ(s.ev(1, 2, 0, 10), NT_LAT_A_NOFLOW);  // first stage lost (or packet from before attach)
+  EXPECT_EQ(s.ev(1, 3, E, 20), NT_LAT_A_NOFLOW);
+  EXPECT_TRUE(s.flows.empty());
+  EXPECT_TRUE(s.totals.empty());
+}
+
+TEST(LatencyStep, LostEndStageCountsIncompleteOnRestart) {
+  Sim s;
+  s.ev(1, 0, S, 0);
+  s.ev(1, 2, 0, 10);
+  // End stage lost; the same key starts again (retransmission / id reuse).
+  EXPECT_EQ(s.ev(1, 0, S, 1000), NT_LAT_A_RESTART);
+  EXPECT_EQ(s.incomplete[2], 1u);
+  s.ev(1, 3, E, 1100);
+  EXPECT_EQ(s.totals.at(0), 100u);  // measured from the restart, not from the first attempt
+}
+
+TEST(LatencyStep, LaterStartStageAdvances) {
+  // Several START stages in a row (gro, netif_rx, netif_receive_skb): the first one seen begins, the
+  // others advance.
+  Sim s;
+  EXPECT_EQ(s.ev(1, 1, S, 0), NT_LAT_A_START);
+  EXPECT_EQ(s.ev(1, 2, S, 5), NT_LAT_A_ADVANCE);
+  EXPECT_EQ(s.ev(1, 5, E, 9), NT_LAT_A_COMPLETE);
+  EXPECT_EQ(s.totals.at(0), 9u);
+}
+
+TEST(LatencyStep, StaleFlowExpires) {
+  Sim s;
+  s.max_gap = 1000;
+  s.ev(1, 0, S, 0);
+  s.ev(1, 1, 0, 10);
+  EXPECT_EQ(s.ev(1, 2, 0, 5000), NT_LAT_A_STALE);
+  EXPECT_EQ(s.incomplete[1], 1u);
+  EXPECT_TRUE(s.flows.empty());
+  EXPECT_EQ(s.ev(1, 0, S, 6000), NT_LAT_A_START);
+  s.ev(1, 1, 0, 6010);
+  EXPECT_EQ(s.ev(1, 0, S, 9000), NT_LAT_A_RESTART);  // stale and a START: restart
+  EXPECT_EQ(s.incomplete[1], 2u);
+}
+
+TEST(LatencyStep, BackwardsClockGivesZeroDelta) {
+  Sim s;
+  s.ev(1, 0, S, 100);
+  nt_lat_step_out o{};
+  auto& f = s.flows.at(1);
+  EXPECT_EQ(nt_lat_step(&f, 1, 1, 0, 0, 90, 0, &o), NT_LAT_A_ADVANCE);  // other CPU's clock slightly behind
+  EXPECT_EQ(o.neg, 1);
+  EXPECT_EQ(o.delta, 0u);
+  EXPECT_EQ(nt_lat_step(&f, 1, 2, 0, E, 150, 0, &o), NT_LAT_A_COMPLETE);
+  EXPECT_EQ(o.total, 50u);
+}
+
+TEST(LatencyStep, InterleavedPacketsKeepTheirOwnFlows) {
+  Sim s;
+  s.ev(1, 0, S, 0);
+  s.ev(2, 0, S, 5);
+  s.ev(2, 1, 0, 6);
+  s.ev(1, 1, 0, 20);
+  s.ev(2, 2, E, 7);
+  s.ev(1, 2, E, 30);
+  ASSERT_EQ(s.totals.size(), 2u);
+  EXPECT_EQ(s.totals[0], 2u);
+  EXPECT_EQ(s.totals[1], 30u);
+}
+
+TEST(LatencyStep, SplitMarksTheReplysFirstStage) {
+  nt_lat_flow f{};
+  nt_lat_step_out o{};
+  ASSERT_EQ(nt_lat_step(&f, 0, 0, 0, S, 1000, 0, &o), NT_LAT_A_START);
+  ASSERT_EQ(nt_lat_step(&f, 1, 3, 0, 0, 1010, 0, &o), NT_LAT_A_ADVANCE);
+  ASSERT_EQ(nt_lat_step(&f, 1, 8, 0, NT_LAT_SPLIT, 1500, 0, &o), NT_LAT_A_ADVANCE);
+  EXPECT_EQ(o.split, 1);
+  ASSERT_EQ(nt_lat_step(&f, 1, 9, 0, NT_LAT_SPLIT | E, 1600, 0, &o), NT_LAT_A_COMPLETE);
+  EXPECT_EQ(o.split, 0);
+  EXPECT_EQ(f.split_ts - f.first_ts, 500u);
+  EXPECT_EQ(o.total, 600u);
+}
+
+nt_pkt icmp(const char* s, const char* d, uint8_t type, uint16_t id, uint16_t seq, uint16_t ip_id) {
+  nt_pkt p{};
+  p.l3 = NT_L3_IPV4;
+  p.l4_proto = NT_IPPROTO_ICMP;
+  p.flags = NT_PKT_HAS_L4;
+  sscanf(s, "%hhu.%hhu.%hhu.%hhu", &p.saddr[0], &p.saddr[1], &p.saddr[2], &p.saddr[3]);
+  sscanf(d, "%hhu.%hhu.%hhu.%hhu", &p.daddr[0], &p.daddr[1], &p.daddr[2], &p.daddr[3]);
+  p.icmp_type = type;
+  p.icmp_id = id;
+  p.icmp_seq = seq;
+  p.ip_id = ip_id;
+  p.ip_len = 84;
+  return p;
+}
+
+TEST(LatencyKey, IcmpReplyJoinsItsRequest) {
+  nt_lat_key req{}, rep{}, other{};
+  auto a = icmp("10.0.0.1", "10.0.0.2", 8, 77, 3, 1111), b = icmp("10.0.0.2", "10.0.0.1", 0, 77, 3, 2222);
+  ASSERT_EQ(nt_lat_make_key(&a, 0, 0, &req), 0);
+  ASSERT_EQ(nt_lat_make_key(&b, 0, 1, &rep), 0);
+  EXPECT_EQ(memcmp(&req, &rep, sizeof(req)), 0);
+  auto c = icmp("10.0.0.2", "10.0.0.1", 0, 77, 4, 2222);
+  ASSERT_EQ(nt_lat_make_key(&c, 0, 1, &other), 0);
+  EXPECT_NE(memcmp(&req, &other, sizeof(req)), 0);
+  EXPECT_TRUE(nt_lat_pkt_ok(NT_LAT_PKT_ICMP_REQUEST, &a));
+  EXPECT_FALSE(nt_lat_pkt_ok(NT_LAT_PKT_ICMP_REPLY, &a));
+  EXPECT_TRUE(nt_lat_pkt_ok(NT_LAT_PKT_ICMP_REPLY, &b));
+  EXPECT_EQ(key_string(req), "icmp 10.0.0.1 -> 10.0.0.2 id 77 seq 3");
+}
+
+TEST(LatencyKey, TcpKeyCarriesSeqAckAndIpId) {
+  nt_pkt p{};
+  p.l3 = NT_L3_IPV4;
+  p.l4_proto = NT_IPPROTO_TCP;
+  p.flags = NT_PKT_HAS_L4;
+  p.sport = 1000;
+  p.dport = 80;
+  p.tcp_seq = 5;
+  p.tcp_ack = 9;
+  p.ip_id = 42;
+  nt_lat_key k1{}, k2{};
+  ASSERT_EQ(nt_lat_make_key(&p, 0, 0, &k1), 0);
+  EXPECT_EQ(k1.ident, 5u);
+  EXPECT_EQ(k1.ident2, 9u);
+  EXPECT_EQ(k1.ip_id, 42);
+  p.ip_id = 43;  // a pure ACK and the next data segment share seq; the IP id tells them apart
+  ASSERT_EQ(nt_lat_make_key(&p, 0, 0, &k2), 0);
+  EXPECT_NE(memcmp(&k1, &k2, sizeof(k1)), 0);
+  nt_pkt arp{};
+  arp.l3 = NT_L3_ARP;
+  EXPECT_EQ(nt_lat_make_key(&arp, 0, 0, &k1), -1);
+}
+
+TEST(LatencyTable, HostWithTracepointsOnly) {
+  auto t = system_latency_table(Direction::Both);
+  Availability a{[](nt_lat_hook h) { return h <= NT_LH_QDISC_DEQUEUE; }, false, false, false};
+  ASSERT_EQ(finalize(t, a), "");
+  std::vector<std::string> tx, rx;
+  for (const auto& s : t.stages) {
+    if (!s.enabled) continue;
+    (s.dir == 0 ? tx : rx).push_back(s.name);
+  }
+  EXPECT_EQ(tx, (std::vector<std::string>{"TX_S10_phy_dev_queue", "TX_S11_phy_qdisc_dequeue", "TX_S12_phy_start_xmit",
+                                          "TX_S13_phy_xmit"}));
+  EXPECT_EQ(rx, (std::vector<std::string>{"RX_S0_phy_gro_receive", "RX_S1_phy_netif_rx", "RX_S2_phy_netif_receive_skb"}));
+  // The last RX stage that can run ends the flow; the first TX stage that can run starts it.
+  for (const auto& s : t.stages) {
+    if (s.name == "RX_S2_phy_netif_receive_skb") {
+      EXPECT_TRUE(s.flags & NT_LAT_END);
+    }
+    if (s.name == "TX_S10_phy_dev_queue") {
+      EXPECT_TRUE(s.flags & NT_LAT_START);
+    }
+    if (s.dir == 1 && s.enabled) {
+      EXPECT_TRUE(s.flags & NT_LAT_REVERSE);
+    }
+  }
+  auto roles = roles_of(t);
+  EXPECT_EQ(roles[NT_LH_NETIF_RECEIVE_SKB][0].dir, 1);
+  EXPECT_EQ(roles[NT_LH_NETIF_RECEIVE_SKB][1].stage, 0);  // the internal-port role is off without the port
+  EXPECT_EQ(roles[NT_LH_OVS_DP_PROCESS_PACKET][0].stage, 0);
+}
+
+TEST(LatencyTable, OvsStagesWithInternalPortAndCt) {
+  auto t = system_latency_table(Direction::Tx);
+  Availability a{[](nt_lat_hook) { return true; }, true, false, true};
+  ASSERT_EQ(finalize(t, a), "");
+  auto roles = roles_of(t);
+  // net_dev_queue twice in TX: on the internal port and on the physical port.
+  EXPECT_EQ(roles[NT_LH_NET_DEV_QUEUE][0].dev, NT_LAT_DEV_INTERNAL);
+  EXPECT_EQ(roles[NT_LH_NET_DEV_QUEUE][1].dev, NT_LAT_DEV_PHY);
+  EXPECT_LT(roles[NT_LH_NET_DEV_QUEUE][0].stage, roles[NT_LH_NET_DEV_QUEUE][1].stage);
+  EXPECT_NE(roles[NT_LH_NF_CONNTRACK_IN][0].stage, 0);
+  EXPECT_TRUE(roles[NT_LH_OVS_FLOW_KEY_EXTRACT_USERSPACE][0].flags & NT_LAT_FROM_DATA);
+}
+
+TEST(LatencyTable, IcmpRttPaths) {
+  auto t = icmp_rtt_table(Direction::Tx);
+  Availability a{[](nt_lat_hook h) { return h <= NT_LH_QDISC_DEQUEUE; }, false, false, false};
+  ASSERT_EQ(finalize(t, a), "");
+  int starts = 0, ends = 0;
+  for (const auto& s : t.stages) {
+    if (!s.enabled) continue;
+    EXPECT_EQ(s.dir, 0);
+    starts += (s.flags & NT_LAT_START) != 0;
+    ends += (s.flags & NT_LAT_END) != 0;
+    if (s.name.rfind("P2", 0) == 0) {
+      EXPECT_EQ(s.pkt, NT_LAT_PKT_ICMP_REPLY);
+      EXPECT_TRUE(s.flags & NT_LAT_SWAP_KEY);
+      EXPECT_TRUE(s.flags & NT_LAT_SPLIT);
+      EXPECT_FALSE(s.flags & NT_LAT_START);
+    } else {
+      EXPECT_EQ(s.pkt, NT_LAT_PKT_ICMP_REQUEST);
+    }
+  }
+  EXPECT_EQ(starts, 1);  // phy_dev_queue: ip_local_out needs kprobes/fentry
+  EXPECT_EQ(ends, 1);    // the reply's netif_receive_skb: icmp_rcv needs kprobes/fentry
+}
+
+TEST(LatencyTable, NothingToMeasureIsAnError) {
+  auto t = system_latency_table(Direction::Rx);
+  Availability a{[](nt_lat_hook h) { return h == NT_LH_NETIF_RECEIVE_SKB; }, false, false, false};
+  EXPECT_NE(finalize(t, a), "");
+}
+
+TEST(LatencyRender, FlowJsonHasEveryStageInOrder) {
+  auto t = icmp_rtt_table(Direction::Tx);
+  Availability a{[](nt_lat_hook h) { return h <= NT_LH_QDISC_DEQUEUE; }, false, false, false};
+  ASSERT_EQ(finalize(t, a), "");
+  nt_lat_flow f{};
+  auto p = icmp("10.0.0.1", "10.0.0.2", 8, 7, 1, 1);
+  nt_lat_make_key(&p, 0, 0, &f.key);
+  const Stage *q = nullptr, *r = nullptr;
+  for (const auto& s : t.stages) {
+    if (s.name == "P1_S9_phy_dev_queue") q = &s;
+    if (s.name == "P2_S2_phy_netif_receive_skb") r = &s;
+  }
+  ASSERT_TRUE(q && r);
+  f.first_ts = 1000;
+  f.seen = 1U << q->index | 1U << r->index;
+  f.st[q->index].ts = 1000;
+  f.st[r->index].ts = 41000;
+  f.last_ts = 41000;
+  f.split_ts = 41000;
+  f.st[q->index].stack_id = f.st[r->index].stack_id = -1;
+  memcpy(f.st[q->index].ifname, "veth-a", 6);
+  auto j = flow_to_json(FlowView{&f, &t, 0, nullptr});
+  EXPECT_EQ(j["type"], "icmp_rtt");
+  EXPECT_EQ(j["icmp_seq"], 1);
+  ASSERT_EQ(j["stages"].size(), 2u);
+  EXPECT_EQ(j["stages"][0]["stage"], "P1_S9_phy_dev_queue");
+  EXPECT_EQ(j["stages"][0]["interface"], "veth-a");
+  EXPECT_DOUBLE_EQ(j["stages"][1]["delta_us"].get<double>(), 40.0);
+  EXPECT_DOUBLE_EQ(j["rtt_us"].get<double>(), 40.0);
+  EXPECT_NE(flow_to_text(FlowView{&f, &t, 0, nullptr}, true).find("RTT"), std::string::npos);
+}
+
+TEST(LatencyHistTest, PercentilesAndIntervalDelta) {
+  nt_lat_hist h{};
+  for (uint64_t v : {1000ULL, 2000ULL, 3000ULL, 100000ULL}) {
+    h.count++;
+    h.sum_ns += v;
+    h.slots[nt_log2_slot(v)]++;
+    h.max_ns = std::max<uint64_t>(h.max_ns, v);
+    h.min_ns = h.count == 1 ? v : std::min<uint64_t>(h.min_ns, v);
+  }
+  LatencyHist a;
+  a.add(h);
+  EXPECT_EQ(a.count, 4u);
+  EXPECT_DOUBLE_EQ(a.avg_us(), 26.5);
+  EXPECT_LE(a.percentile_us(100), 100.0);
+  EXPECT_GE(a.percentile_us(0), 1.0);
+  LatencyHist b = a;
+  b.add(h);
+  auto d = b.minus(a);
+  EXPECT_EQ(d.count, 4u);
+  EXPECT_EQ(d.sum_ns, a.sum_ns);
+}
+
+}  // namespace
+}  // namespace nettrace::tools::perf
