@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 // The stage-correlated latency tools: `perf latency` (system_network_latency_details/_summary,
 // system_network_perfomance_metrics) and `perf icmp-rtt` (kernel_icmp_rtt, system_network_icmp_rtt).
-// Each is a stage table over one engine (engine.hpp). See docs/tools/perf-latency.md.
+// Each is a stage table over one engine (engine.hpp). See docs/tools/perf.md.
 
 #include <set>
 
