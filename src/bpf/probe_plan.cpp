@@ -183,4 +183,12 @@ std::string ProbePlan::describe() const {
   return fmt::format("{}", fmt::join(parts, ", "));
 }
 
+void merge_hooks(std::vector<Hook>& out, std::vector<Hook> more) {
+  for (auto& h : more) {
+    bool seen = false;
+    for (const auto& o : out) seen = seen || o.name == h.name;
+    if (!seen) out.push_back(std::move(h));
+  }
+}
+
 }  // namespace nettrace::bpf

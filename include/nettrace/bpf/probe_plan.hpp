@@ -31,6 +31,10 @@ struct Hook {
   std::string group;  // optional hooks of one group are reported once, under this name
 };
 
+// Appends the hooks of `more` not yet in `out` (by name): a module's hook list for `nettrace doctor` is
+// the union of its tools' lists.
+void merge_hooks(std::vector<Hook>& out, std::vector<Hook> more);
+
 struct Choice {
   std::string hook;
   bool chosen = false;

@@ -42,17 +42,10 @@ std::vector<bpf::Hook> monitor_hooks() { return {sched_hook("sched_switch")}; }
 
 std::vector<bpf::Hook> hooks() {
   std::vector<bpf::Hook> out;
-  auto add = [&](std::vector<bpf::Hook> hs) {
-    for (auto& h : hs) {
-      bool seen = false;
-      for (const auto& o : out) seen = seen || o.name == h.name;
-      if (!seen) out.push_back(std::move(h));
-    }
-  };
-  add(schedlat_hooks());
-  add(offcpu_hooks());
-  add(futex_hooks());
-  add(monitor_hooks());
+  bpf::merge_hooks(out, schedlat_hooks());
+  bpf::merge_hooks(out, offcpu_hooks());
+  bpf::merge_hooks(out, futex_hooks());
+  bpf::merge_hooks(out, monitor_hooks());
   return out;
 }
 

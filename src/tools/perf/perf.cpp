@@ -7,16 +7,9 @@ namespace nettrace::tools::perf {
 
 std::vector<bpf::Hook> hooks() {
   std::vector<bpf::Hook> out;
-  auto add = [&](std::vector<bpf::Hook> hs) {
-    for (auto& h : hs) {
-      bool seen = false;
-      for (const auto& o : out) seen = seen || o.name == h.name;
-      if (!seen) out.push_back(std::move(h));
-    }
-  };
-  add(iface_hooks());
-  add(qdisc_hooks());
-  add(latency_hooks());
+  bpf::merge_hooks(out, iface_hooks());
+  bpf::merge_hooks(out, qdisc_hooks());
+  bpf::merge_hooks(out, latency_hooks());
   return out;
 }
 
