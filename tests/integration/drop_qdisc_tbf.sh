@@ -45,7 +45,11 @@ for kind in fentry kprobe; do
   dropped=$(ip netns exec "$NS_A" tc -s qdisc show dev veth-a | awk '/dropped/ {gsub(",","",$7); print $7; exit}')
   rc_drop=$(jq -s '[.[] | select(.type=="qdisc_drop_interval") | .return_codes[]? | select(.function=="__dev_queue_xmit" and .name=="NET_XMIT_DROP" and .interface=="veth-a") | .count] | add // 0' "$out")
   rc_ok=$(jq -s '[.[] | select(.type=="qdisc_drop_interval") | .return_codes[]? | select(.function=="__dev_queue_xmit" and .name=="NET_XMIT_SUCCESS" and .interface=="veth-a") | .count] | add // 0' "$out")
-  [ "$rc_drop" -eq "$dropped" ] || fail "$kind: NET_XMIT_DROP from __dev_queue_xmit $rc_drop, tc dropped $dropped"
+  # A transmit nested in an interrupt while one of our programs runs on that CPU is skipped by the kernel
+  # (bpf recursion protection): its entry or return is lost, which the tool reports as probe_misses.
+  misses=$(jq -s '[.[] | select(.type=="qdisc_drop_interval") | .probe_misses] | add // 0' "$out")
+  diff=$((rc_drop > dropped ? rc_drop - dropped : dropped - rc_drop))
+  [ "$diff" -le "$misses" ] || fail "$kind: NET_XMIT_DROP from __dev_queue_xmit $rc_drop, tc dropped $dropped ($misses probe misses)"
   [ $((rc_drop + rc_ok)) -ge 400 ] || fail "$kind: only $((rc_drop + rc_ok)) __dev_queue_xmit returns counted for 400 packets"
-  pass "$kind: __dev_queue_xmit NET_XMIT_DROP $rc_drop = tc dropped $dropped ($rc_ok successes)"
+  pass "$kind: __dev_queue_xmit NET_XMIT_DROP $rc_drop = tc dropped $dropped ($rc_ok successes, $misses probe misses)"
 done

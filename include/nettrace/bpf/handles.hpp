@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fmt/format.h>
 
@@ -95,6 +96,22 @@ class RingBuffer {
   };
   std::unique_ptr<ring_buffer, Destroy> rb_;
 };
+
+// Invocations of the object's programs the kernel skipped because one of them was already running on that
+// CPU (a probe hit again from an interrupt that nested inside it): bpf_prog_info.recursion_misses, summed.
+// Such skipped entries or returns are lost events; tools report them. 0 where the kernel does not count.
+inline uint64_t recursion_misses(const bpf_object* obj) {
+  uint64_t n = 0;
+  bpf_program* p;
+  bpf_object__for_each_program(p, obj) {
+    const int fd = bpf_program__fd(p);
+    if (fd < 0) continue;
+    bpf_prog_info info{};
+    __u32 len = sizeof(info);
+    if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) n += info.recursion_misses;
+  }
+  return n;
+}
 
 // Routes libbpf's messages to spdlog: warnings as warnings, the rest at debug level.
 void install_libbpf_logger();

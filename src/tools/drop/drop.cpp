@@ -152,6 +152,7 @@ class Session {
     skel.load("drop");
     phase("load");
     auto links = plan.attach(skel->obj);
+    obj_ = skel->obj;
     bpf::RingBuffer rb(bpf_map__fd(skel->maps.events), &Session::on_event, this);
     start_ns_ = core::monotonic_ns();
     spdlog::info("attached: {}", plan.describe());
@@ -485,7 +486,17 @@ class Session {
             {"normal_suppressed", d[NT_DROP_NORMAL]},
             {"lost_events", d[NT_DROP_RB_LOST]},
             {"map_full", d[NT_DROP_MAP_FULL]},
-            {"stack_failures", d[NT_DROP_STACK_FAIL]}};
+            {"stack_failures", d[NT_DROP_STACK_FAIL]},
+            {"probe_misses", std::string_view(type) == "drop_summary" ? (obj_ ? bpf::recursion_misses(obj_) : 0)
+                                                                      : probe_misses_delta()}};
+  }
+
+  // Recursion misses of our programs since the last report (cumulative in the kernel).
+  uint64_t probe_misses_delta() const {
+    const uint64_t now = obj_ ? bpf::recursion_misses(obj_) : 0;
+    const uint64_t d = now - std::min(now, misses_reported_);
+    misses_reported_ = now;
+    return d;
   }
 
   nlohmann::json row_json(const Row& r, uint64_t total) const {
@@ -540,6 +551,8 @@ class Session {
     t += fmt::format("Total drops detected: {}\n", c[NT_DROP_MATCHED]);
     if (c[NT_DROP_NORMAL]) t += fmt::format("Normal frees suppressed: {}\n", c[NT_DROP_NORMAL]);
     t += fmt::format("Lost events: {}\n", c[NT_DROP_RB_LOST]);
+    if (const uint64_t m = obj_ ? bpf::recursion_misses(obj_) : 0)
+      t += fmt::format("Probe runs skipped by the kernel (nested in an interrupt): {}\n", m);
     if (c[NT_DROP_MAP_FULL]) t += fmt::format("Aggregation updates lost (map full): {}\n", c[NT_DROP_MAP_FULL]);
     if (intervals_) t += fmt::format("Total intervals: {}\n", intervals_);
     auto table = [&](const char* title, const std::map<std::string, uint64_t>& m) {
@@ -572,6 +585,8 @@ class Session {
     return *ksyms_;
   }
   mutable std::unique_ptr<sys::Ksyms> ksyms_;
+  const bpf_object* obj_ = nullptr;
+  mutable uint64_t misses_reported_ = 0;
   int counters_fd_ = -1, drops_fd_ = -1, stacks_fd_ = -1, xmit_fd_ = -1;
   bool xmit_active_ = false;
   std::map<std::tuple<uint32_t, uint32_t, int32_t, uint32_t>, uint64_t> prev_xmit_;
