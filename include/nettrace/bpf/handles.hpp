@@ -15,6 +15,7 @@
 #include "nettrace/bpf/min_btf.hpp"
 #include "nettrace/core/error.hpp"
 #include "nettrace/sys/btf_scan.hpp"
+#include "nettrace/sys/kernel_info.hpp"
 
 namespace nettrace::bpf {
 
@@ -42,8 +43,11 @@ class Skeleton {
     if (raw == nullptr) throw failure(fmt::format("cannot open BPF object for {}: {}", what, strerror(errno)));
     return Skeleton(raw, std::move(btf));
   }
-  // Loads (verifies) the programs; a failure names the tool and the errno.
+  // Loads (verifies) the programs; a failure names the tool and the errno. Start-up's kernel-BTF lookups are
+  // done by now: the shared scans are released first, so libbpf's own parse (objects relocating against the
+  // whole kernel BTF) does not stack on top of them, and a copied (pre-6.16, unmappable) BTF is not kept.
   void load(const char* what) {
+    sys::release_vmlinux_btf();
     int err = Skel::load(ptr_.get());
     core_btf_.reset();  // parsed during load, not needed after
     if (err != 0) {

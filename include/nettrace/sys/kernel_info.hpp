@@ -8,8 +8,8 @@ struct btf;
 
 namespace nettrace::sys {
 
-// The running kernel's BTF, parsed once and shared; nullptr without BTF. Release it before a
-// skeleton load (libbpf parses its own copy) to keep peak memory low.
+// The running kernel's BTF, parsed once and shared; nullptr without BTF. release_vmlinux_btf() drops it and
+// the raw scan (sys::kernel_btf()); bpf::Skeleton::load() calls it, so peak memory stays low.
 [[nodiscard]] const btf* vmlinux_btf();
 void release_vmlinux_btf();
 

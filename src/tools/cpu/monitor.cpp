@@ -98,7 +98,6 @@ class Monitor {
     if (forced) plan.force(*forced);
     bpf::Features features;
     plan.choose(skel->obj, features);
-    sys::release_vmlinux_btf();
     skel.load("cpu monitor");
     if (o_.threshold > 0) ksyms_ = std::make_unique<sys::Ksyms>(ksyms_future.get());
     auto links = plan.attach(skel->obj);

@@ -56,7 +56,6 @@ class Offcpu {
     if (forced) plan.force(*forced);
     bpf::Features features;
     plan.choose(skel->obj, features);
-    sys::release_vmlinux_btf();
     skel.load("cpu offcpu");
     fill_filter_maps(skel.get(), o_.filter);
     try {

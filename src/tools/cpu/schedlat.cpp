@@ -53,7 +53,6 @@ class Schedlat {
     if (forced) plan.force(*forced);
     bpf::Features features;
     plan.choose(skel->obj, features);
-    sys::release_vmlinux_btf();
     skel.load("cpu schedlat");
     fill_filter_maps(skel.get(), o_.filter);
     auto links = plan.attach(skel->obj);

@@ -148,7 +148,6 @@ class Session {
     bpf::Features features;
     plan.choose(skel->obj, features);
     phase("plan");
-    sys::release_vmlinux_btf();  // libbpf parses its own copy during load
     skel.load("drop");
     phase("load");
     auto links = plan.attach(skel->obj);

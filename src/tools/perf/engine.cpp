@@ -130,7 +130,6 @@ class Engine {
     if (!(o_.stacks && o_.details)) bpf_map__set_max_entries(skel->maps.stacks, 1);
     if (!o_.details) bpf_map__set_max_entries(skel->maps.events, 4096);
 
-    sys::release_vmlinux_btf();
     skel.load("perf latency");
     auto links = plan.attach(skel->obj);
     bpf::RingBuffer rb(bpf_map__fd(skel->maps.events), &Engine::on_event, this);
