@@ -58,6 +58,16 @@ bool is_composite(uint32_t kind) { return kind == BTF_KIND_STRUCT || kind == BTF
 
 bool is_enum(uint32_t kind) { return kind == BTF_KIND_ENUM || kind == kKindEnum64; }
 
+// Past const/volatile/restrict/type tags and typedefs, as libbpf's skip_mods_and_typedefs.
+uint32_t skip_mods_and_typedefs(const sys::RawBtf& b, uint32_t id) {
+  while (id != 0) {
+    auto r = type_of(b, id);
+    if (!is_mod_or_typedef(r.kind)) break;
+    id = r.t->type;
+  }
+  return id;
+}
+
 const btf_member* members(const btf_type* t) { return reinterpret_cast<const btf_member*>(t + 1); }
 
 // libbpf's essential name: "sk_buff___old" -> "sk_buff" (a flavor is "___" then a non-underscore).
@@ -109,8 +119,13 @@ ElfBtf find_btf_sections(const void* image, size_t size) {
       const char* name = elf_strptr(elf, shstrndx, sh.sh_name);
       if (!name || sh.sh_offset + sh.sh_size > size) continue;
       const auto* p = static_cast<const uint8_t*>(image) + sh.sh_offset;
-      if (strcmp(name, ".BTF") == 0) out = {p, static_cast<size_t>(sh.sh_size), out.ext, out.ext_size};
-      if (strcmp(name, ".BTF.ext") == 0) out = {out.btf, out.btf_size, p, static_cast<size_t>(sh.sh_size)};
+      if (strcmp(name, ".BTF") == 0) {
+        out.btf = p;
+        out.btf_size = static_cast<size_t>(sh.sh_size);
+      } else if (strcmp(name, ".BTF.ext") == 0) {
+        out.ext = p;
+        out.ext_size = static_cast<size_t>(sh.sh_size);
+      }
     }
   }
   elf_end(elf);
@@ -193,7 +208,7 @@ class Reducer {
         return m[i].type;
       }
       if (mn.empty()) {
-        const uint32_t inner = skip_mods_peek(m[i].type);
+        const uint32_t inner = skip_mods_and_typedefs(k_, m[i].type);
         if (inner && is_composite(type_of(k_, inner).kind)) {
           if (auto found = find_member(inner, name, depth + 1)) {
             keep_member(id, i);
@@ -208,21 +223,21 @@ class Reducer {
   // Walks a field relocation's access path from a kernel candidate, keeping what it passes.
   void walk(const sys::RawBtf& local, uint32_t local_root, const std::vector<uint32_t>& access, uint32_t cand) {
     keep(cand);
-    uint32_t lt = skip_local(local, local_root);
+    uint32_t lt = skip_mods_and_typedefs(local, local_root);
     uint32_t kt = skip_mods(cand);
     for (size_t i = 1; i < access.size() && kt != 0; i++) {
       auto l = type_of(local, lt);
       if (is_composite(l.kind)) {
         if (access[i] >= l.vlen) return;
         const btf_member& lm = members(l.t)[access[i]];
-        lt = skip_local(local, lm.type);
+        lt = skip_mods_and_typedefs(local, lm.type);
         const std::string_view name = local.str(lm.name_off);
         if (name.empty()) continue;  // anonymous: libbpf matches the next named access inside it
         auto next = find_member(kt, name);
         if (!next) return;
         kt = skip_mods(*next);
       } else if (l.kind == BTF_KIND_ARRAY) {
-        lt = skip_local(local, reinterpret_cast<const btf_array*>(l.t + 1)->type);
+        lt = skip_mods_and_typedefs(local, reinterpret_cast<const btf_array*>(l.t + 1)->type);
         if (type_of(k_, kt).kind != BTF_KIND_ARRAY) return;
         kt = skip_mods(reinterpret_cast<const btf_array*>(type_of(k_, kt).t + 1)->type);
       } else {
@@ -242,7 +257,6 @@ class Reducer {
     };
     std::string strs(1, '\0');
     std::unordered_map<std::string_view, uint32_t> str_index;
-    std::vector<std::string> owned;
     auto add_str = [&](uint32_t off) -> uint32_t {
       std::string_view s = k_.str(off);
       if (s.empty()) return 0;
@@ -325,23 +339,6 @@ class Reducer {
   [[nodiscard]] size_t kept() const { return kept_.size(); }
 
  private:
-  uint32_t skip_mods_peek(uint32_t id) const {
-    while (id != 0) {
-      auto r = type_of(k_, id);
-      if (!is_mod_or_typedef(r.kind)) break;
-      id = r.t->type;
-    }
-    return id;
-  }
-  static uint32_t skip_local(const sys::RawBtf& b, uint32_t id) {
-    while (id != 0) {
-      auto r = type_of(b, id);
-      if (!is_mod_or_typedef(r.kind)) break;
-      id = r.t->type;
-    }
-    return id;
-  }
-
   const sys::RawBtf& k_;
   std::unordered_set<uint32_t> kept_;
   std::map<uint32_t, std::set<uint32_t>> selected_;  // composite id -> member indices kept
@@ -359,21 +356,22 @@ std::optional<std::vector<uint8_t>> minimal_core_btf(const void* elf, size_t siz
   if (!relocs) return std::nullopt;
 
   // Candidates are looked up by (essential name, kind), as libbpf's bpf_core_find_cands does.
-  std::unordered_map<std::string, std::vector<const Reloc*>> by_name;
+  // Keys view the local BTF's strings, which outlive the scan: no allocation per kernel type.
+  std::unordered_map<std::string_view, std::vector<const Reloc*>> by_name;
   for (const auto& r : *relocs) {
     if (r.kind == TypeIdLocal) continue;
     if (r.kind == TypeIdTarget || r.kind >= TypeMatches) return std::nullopt;  // ids or deep matches: not reducible
     const auto l = type_of(local, r.type_id);
     const std::string_view name = essential(local.str(l.t->name_off));
     if (name.empty()) return std::nullopt;
-    by_name[std::string(name)].push_back(&r);
+    by_name[name].push_back(&r);
   }
   Reducer red(kernel);
   for (uint32_t id = 1; id < kernel.type_count(); id++) {
     const auto k = type_of(kernel, id);
     const std::string_view kname = k.t->name_off ? kernel.str(k.t->name_off) : std::string_view{};
     if (kname.empty()) continue;
-    auto it = by_name.find(std::string(essential(kname)));
+    auto it = by_name.find(essential(kname));
     if (it == by_name.end()) continue;
     for (const Reloc* r : it->second) {
       const uint32_t lkind = type_of(local, r->type_id).kind;
