@@ -41,17 +41,26 @@ std::string check_seconds(const std::string& flag, const std::string& v) {
     return fmt::format("invalid duration '{}'", v);
   }
 }
+
+bpf::AttachKind attach_kind(const std::string& v) {
+  bpf::AttachKind k;
+  if (!bpf::parse_attach_kind(v, k)) throw usage_error(fmt::format("--attach: unknown attach kind '{}'", v));
+  return k;
+}
+
 }  // namespace
 
 void add_output_options(CLI::App& app, CommonOptions& o) {
   app.add_flag("--json", o.json, "One JSON object per line on stdout (see docs/output.md)");
   app.add_flag("--debug", o.debug, "Log libbpf and attach decisions to stderr (repeat for more)");
-  app.add_option("--attach", o.attach, "Force one attach kind: tp_btf, raw_tp, tracepoint, fentry, kprobe")
-      ->group("")
-      ->check([](const std::string& v) {
-        bpf::AttachKind k;
-        return bpf::parse_attach_kind(v, k) ? std::string() : fmt::format("unknown attach kind '{}'", v);
-      });
+  app.add_option_function<std::string>(
+         "--attach",
+         [&o](const std::string& v) {
+           (void)attach_kind(v);  // validated here, so a bad value is a usage error before anything loads
+           o.attach = v;
+         },
+         "Force one attach kind: tp_btf, raw_tp, tracepoint, fentry, kprobe")
+      ->group("");
   app.add_option("--ready-file", o.ready_file, "Create this file once attached")->group("");
 }
 
@@ -79,9 +88,7 @@ std::optional<bpf::AttachKind> apply_common(const CommonOptions& o) {
   if (o.debug >= 2) spdlog::set_level(spdlog::level::trace);
   else if (o.debug == 1) spdlog::set_level(spdlog::level::debug);
   if (o.attach.empty()) return std::nullopt;
-  bpf::AttachKind k;
-  bpf::parse_attach_kind(o.attach, k);
-  return k;
+  return attach_kind(o.attach);
 }
 
 void signal_ready(const CommonOptions& o) {
