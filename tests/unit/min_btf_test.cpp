@@ -23,7 +23,7 @@ using BtfPtr = std::unique_ptr<btf, BtfFree>;
 
 TEST(MinimalCoreBtf, DropObjectAgainstRunningKernel) {
   const auto& kernel = nettrace::sys::kernel_btf();
-  if (!kernel.ok()) GTEST_SKIP() << "no /sys/kernel/btf/vmlinux";
+  if (!kernel.ok()) GTEST_SKIP() << "kernel has no BTF (CONFIG_DEBUG_INFO_BTF): no /sys/kernel/btf/vmlinux";
   size_t size = 0;
   const void* elf = drop_bpf::elf_bytes(&size);
   auto blob = nettrace::bpf::minimal_core_btf(elf, size, kernel);
