@@ -85,7 +85,8 @@ for start in "${starts[@]}"; do
   sent=$(($(tc_sent "$NS_A" veth-a) - sent0)); dropped=$(($(tc_dropped "$NS_A" veth-a) - drop0))
   stop_nettrace "$out"
   [ "$dropped" -gt 0 ] || fail "$start flood: no tbf drops"
-  [ "$(S packets)" -eq "$sent" ] || fail "$start flood: nettrace $(S packets) packets, tc sent $sent"
+  [ "$(S packets)" -eq "$sent" ] ||
+    fail "$start flood: nettrace $(S packets) packets, tc sent $sent; summary: $(jq -sc '[.[] | select(.type=="qdisc_latency_summary")][0] | del(.hist_us)' "$out")"
   if [ "$start" = net_dev_queue ]; then
     [ "$(S dropped_in_queue)" -eq "$dropped" ] || fail "flood: $(S dropped_in_queue) starts ended in a drop, tc dropped $dropped"
     [ "$(S started)" -eq $((sent + dropped + $(S in_flight))) ] || fail "flood: started $(S started) != sent $sent + dropped $dropped + in flight"
