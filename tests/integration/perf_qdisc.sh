@@ -65,7 +65,8 @@ for start in "${starts[@]}"; do
   sleep 0.5
   sent=$(($(tc_sent "$NS_A" veth-a) - sent0))
   stop_nettrace "$out"
-  [ "$sent" -eq 20 ] && [ "$(S packets)" -eq 20 ] || fail "$start tbf: nettrace $(S packets) packets, tc sent $sent"
+  [ "$sent" -eq 20 ] && [ "$(S packets)" -eq 20 ] ||
+    fail "$start tbf: nettrace $(S packets) packets, tc sent $sent; summary: $(jq -sc '[.[] | select(.type=="qdisc_latency_summary")][0] | del(.hist_us)' "$out")"
   want_avg=$(awk 'BEGIN { for (k = 0; k < 20; k++) { w = (k + 1) * 1042 - 1600; s += (w > 0 ? w : 0) / 125000 * 1e6 } print s / 20 }')
   want_max=$(awk 'BEGIN { print (20 * 1042 - 1600) / 125000 * 1e6 }')
   timing && ! awk -v a="$(S avg_us)" -v w="$want_avg" -v s="$SLACK" 'BEGIN { exit !(a >= w * 0.9 - s / 10 && a <= w * 1.1 + s / 3) }' &&
