@@ -23,6 +23,18 @@ JUDGE=1
 timing() { [ $JUDGE = 1 ]; }
 LO=$((20000 - SLACK / 20)); HI=$((20000 + SLACK))
 S() { jq -s "[.[] | select(.type==\"qdisc_latency_summary\")][0].$1" "$out"; }
+# Every packet tc sent is measured or reported unmatched by the tool. 6.18 now and then sends a packet through
+# a qdisc without firing qdisc:qdisc_dequeue (about 1 in 5000-10000 here; an independent bpftrace on the same
+# tracepoints misses the same packet); its start is then replaced when the skb is reused (restarted), left in
+# flight, or, with net_dev_queue starts on a qdisc that never bypasses, ended at the driver (bypassed). Such a
+# packet must show up in those counters, never silently, and stay rare.
+counted() {  # counted LABEL SENT [BYPASS_IS_UNMATCHED]
+  local label=$1 sent=$2 unmatched
+  unmatched=$(( $(S restarted) + $(S in_flight) + ${3:-0} * $(S bypassed) ))
+  [ $(( $(S packets) + unmatched )) -eq "$sent" ] && [ "$unmatched" -le $((1 + sent / 100)) ] ||
+    fail "$label: nettrace measured $(S packets) + $unmatched unmatched, tc sent $sent; summary: $(jq -sc '[.[] | select(.type=="qdisc_latency_summary")][0] | del(.hist_us)' "$out")"
+  [ "$unmatched" -eq 0 ] || echo "note: $label: $unmatched packet(s) sent without a traced dequeue, reported as unmatched"
+}
 
 for start in "${starts[@]}"; do
   # 1. netem delay 20ms: each packet's sojourn is the delay.
@@ -36,11 +48,11 @@ for start in "${starts[@]}"; do
   sent=$(($(tc_sent "$NS_A" veth-a) - sent0))
   stop_nettrace "$out"
   [ "$sent" -eq 50 ] || fail "$start netem: tc sent $sent packets, expected 50"
-  [ "$(S packets)" -eq "$sent" ] || fail "$start netem: nettrace measured $(S packets) packets, tc sent $sent"
+  counted "$start netem" "$sent" 1
   details=$(jq -s '[.[] | select(.type=="qdisc_latency" and .interface=="veth-a" and .dst_port==9)] | length' "$out")
-  [ "$details" -eq "$sent" ] || fail "$start netem: $details per-packet records, tc sent $sent"
+  [ "$details" -eq "$(S packets)" ] || fail "$start netem: $details per-packet records, $(S packets) measured"
   ivals=$(jq -s '[.[] | select(.type=="qdisc_latency_interval") | .packets] | add' "$out")
-  [ "$ivals" -eq "$sent" ] || fail "$start netem: intervals add up to $ivals"
+  [ "$ivals" -eq "$(S packets)" ] || fail "$start netem: intervals add up to $ivals, $(S packets) measured"
   # netem stamps time_to_send = its clock + 20 ms just before the enqueue returns and the start is taken, so every
   # sojourn is 20 ms plus timer slack, short of it only by the enqueue's own duration: 90 % must lie in [LO, HI),
   # the median in [LO, 20 ms + SLACK/2].
@@ -51,7 +63,7 @@ for start in "${starts[@]}"; do
   median=$(jq -s '[.[] | select(.type=="qdisc_latency") | .delay_us] | sort | .[length / 2 | floor]' "$out")
   timing && ! awk -v m="$median" -v lo=$LO -v hi=$((20000 + SLACK / 2)) 'BEGIN { exit !(m >= lo && m <= hi) }' &&
     fail "$start netem: median sojourn $median us, netem delays 20000 us (min/p10/p50/p90/max: $range)"
-  [ "$(S lost_events)" -eq 0 ] && [ "$(S in_flight)" -eq 0 ] || fail "$start netem: lost $(S lost_events), in flight $(S in_flight)"
+  [ "$(S lost_events)" -eq 0 ] || fail "$start netem: lost $(S lost_events) events"
   pass "$start netem 20ms: $(S packets) packets = tc sent, avg $(S avg_us) us, min/p10/p50/p90/max $range us"
   fi
 
@@ -65,8 +77,8 @@ for start in "${starts[@]}"; do
   sleep 0.5
   sent=$(($(tc_sent "$NS_A" veth-a) - sent0))
   stop_nettrace "$out"
-  [ "$sent" -eq 20 ] && [ "$(S packets)" -eq 20 ] ||
-    fail "$start tbf: nettrace $(S packets) packets, tc sent $sent; summary: $(jq -sc '[.[] | select(.type=="qdisc_latency_summary")][0] | del(.hist_us)' "$out")"
+  [ "$sent" -eq 20 ] || fail "$start tbf: tc sent $sent packets, expected 20"
+  counted "$start tbf" "$sent" 1
   want_avg=$(awk 'BEGIN { for (k = 0; k < 20; k++) { w = (k + 1) * 1042 - 1600; s += (w > 0 ? w : 0) / 125000 * 1e6 } print s / 20 }')
   want_max=$(awk 'BEGIN { print (20 * 1042 - 1600) / 125000 * 1e6 }')
   timing && ! awk -v a="$(S avg_us)" -v w="$want_avg" -v s="$SLACK" 'BEGIN { exit !(a >= w * 0.9 - s / 10 && a <= w * 1.1 + s / 3) }' &&
@@ -86,11 +98,10 @@ for start in "${starts[@]}"; do
   sent=$(($(tc_sent "$NS_A" veth-a) - sent0)); dropped=$(($(tc_dropped "$NS_A" veth-a) - drop0))
   stop_nettrace "$out"
   [ "$dropped" -gt 0 ] || fail "$start flood: no tbf drops"
-  [ "$(S packets)" -eq "$sent" ] ||
-    fail "$start flood: nettrace $(S packets) packets, tc sent $sent; summary: $(jq -sc '[.[] | select(.type=="qdisc_latency_summary")][0] | del(.hist_us)' "$out")"
+  counted "$start flood" "$sent" 1
   if [ "$start" = net_dev_queue ]; then
     [ "$(S dropped_in_queue)" -eq "$dropped" ] || fail "flood: $(S dropped_in_queue) starts ended in a drop, tc dropped $dropped"
-    [ "$(S started)" -eq $((sent + dropped + $(S in_flight))) ] || fail "flood: started $(S started) != sent $sent + dropped $dropped + in flight"
+    [ "$(S started)" -eq $((sent + dropped)) ] || fail "flood: started $(S started) != sent $sent + dropped $dropped"
   else
     [ "$(S started)" -eq "$sent" ] || fail "$start flood: started $(S started), tc sent $sent (drops at enqueue never start)"
   fi
@@ -120,5 +131,5 @@ ip netns exec "$NS_A" "$PKTSEND" udp 10.201.0.2 9 7 100 40006 >/dev/null || fail
 sleep 0.3
 stop_nettrace "$out"
 unset NT_BIN
-[ "$(S packets)" -eq 10 ] || fail "filter: $(S packets) packets measured, 10 matched --src-port 40005"
+counted "filter (10 of 17 packets match --src-port 40005)" 10
 pass "qdisc_lateny_details alias with --src-port: 10 of 17 packets measured"
