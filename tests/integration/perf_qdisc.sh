@@ -28,11 +28,12 @@ S() { jq -s "[.[] | select(.type==\"qdisc_latency_summary\")][0].$1" "$out"; }
 # tracepoints misses the same packet); its start is then replaced when the skb is reused (restarted), left in
 # flight, or, with net_dev_queue starts on a qdisc that never bypasses, ended at the driver (bypassed). Such a
 # packet must show up in those counters, never silently, and stay rare.
-counted() {  # counted LABEL SENT [BYPASS_IS_UNMATCHED]
-  local label=$1 sent=$2 unmatched
-  unmatched=$(( $(S restarted) + $(S in_flight) + ${3:-0} * $(S bypassed) ))
-  [ $(( $(S packets) + unmatched )) -eq "$sent" ] && [ "$unmatched" -le $((1 + sent / 100)) ] ||
-    fail "$label: nettrace measured $(S packets) + $unmatched unmatched, tc sent $sent; summary: $(jq -sc '[.[] | select(.type=="qdisc_latency_summary")][0] | del(.hist_us)' "$out")"
+counted() {  # counted LABEL SENT
+  local label=$1 sent=$2 measured unmatched
+  read -r measured unmatched < <(jq -rs '[.[] | select(.type=="qdisc_latency_summary")][0] |
+    "\(.packets) \(.restarted + .in_flight + .bypassed)"' "$out")
+  [ $((measured + unmatched)) -eq "$sent" ] && [ "$unmatched" -le $((1 + sent / 100)) ] ||
+    fail "$label: nettrace measured $measured + $unmatched unmatched, tc sent $sent; summary: $(jq -sc '[.[] | select(.type=="qdisc_latency_summary")][0] | del(.hist_us)' "$out")"
   [ "$unmatched" -eq 0 ] || echo "note: $label: $unmatched packet(s) sent without a traced dequeue, reported as unmatched"
 }
 
@@ -48,7 +49,7 @@ for start in "${starts[@]}"; do
   sent=$(($(tc_sent "$NS_A" veth-a) - sent0))
   stop_nettrace "$out"
   [ "$sent" -eq 50 ] || fail "$start netem: tc sent $sent packets, expected 50"
-  counted "$start netem" "$sent" 1
+  counted "$start netem" "$sent"
   details=$(jq -s '[.[] | select(.type=="qdisc_latency" and .interface=="veth-a" and .dst_port==9)] | length' "$out")
   [ "$details" -eq "$(S packets)" ] || fail "$start netem: $details per-packet records, $(S packets) measured"
   ivals=$(jq -s '[.[] | select(.type=="qdisc_latency_interval") | .packets] | add' "$out")
@@ -78,7 +79,7 @@ for start in "${starts[@]}"; do
   sent=$(($(tc_sent "$NS_A" veth-a) - sent0))
   stop_nettrace "$out"
   [ "$sent" -eq 20 ] || fail "$start tbf: tc sent $sent packets, expected 20"
-  counted "$start tbf" "$sent" 1
+  counted "$start tbf" "$sent"
   want_avg=$(awk 'BEGIN { for (k = 0; k < 20; k++) { w = (k + 1) * 1042 - 1600; s += (w > 0 ? w : 0) / 125000 * 1e6 } print s / 20 }')
   want_max=$(awk 'BEGIN { print (20 * 1042 - 1600) / 125000 * 1e6 }')
   timing && ! awk -v a="$(S avg_us)" -v w="$want_avg" -v s="$SLACK" 'BEGIN { exit !(a >= w * 0.9 - s / 10 && a <= w * 1.1 + s / 3) }' &&
@@ -98,7 +99,7 @@ for start in "${starts[@]}"; do
   sent=$(($(tc_sent "$NS_A" veth-a) - sent0)); dropped=$(($(tc_dropped "$NS_A" veth-a) - drop0))
   stop_nettrace "$out"
   [ "$dropped" -gt 0 ] || fail "$start flood: no tbf drops"
-  counted "$start flood" "$sent" 1
+  counted "$start flood" "$sent"
   if [ "$start" = net_dev_queue ]; then
     [ "$(S dropped_in_queue)" -eq "$dropped" ] || fail "flood: $(S dropped_in_queue) starts ended in a drop, tc dropped $dropped"
     [ "$(S started)" -eq $((sent + dropped)) ] || fail "flood: started $(S started) != sent $sent + dropped $dropped"
