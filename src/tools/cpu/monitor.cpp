@@ -138,8 +138,8 @@ class Monitor {
   // Runtime per (cpu, thread) since attach, including the slices running right now.
   Runtimes cumulative(uint64_t now) {
     Runtimes r;
-    // runtime before cur: a slice that ends in between is then missed this time (and counted in the
-    // next report), never counted twice.
+    // runtime before cur: a slice that ends in between is then missed this time and counted in the next
+    // report, never twice (report() keeps the earlier total as the floor).
     for (auto& [k, v] : dump_map<nt_cpurun_key, uint64_t>(runtime_fd_)) add_runtime(r, k, v, v);
     const int n = possible_cpus();
     for (int cpu = 0; cpu < n && cpu < NT_CPU_MAX_CPUS; cpu++) {
@@ -186,6 +186,14 @@ class Monitor {
       uint64_t base = 0;
       if (auto it = prev_run_.find(k); it != prev_run_.end()) base = it->second.ns;
       if (v.ns > base) per_cpu[static_cast<int>(k.cpu)].emplace_back(k, v.ns - base);
+    }
+    // What was reported stays reported: a slice that ends between the map dump and the cur read is
+    // missing from `run` (neither in the map copy nor in progress), so this total can fall below the
+    // last one, which included the slice's part in progress. Resetting the base to the lower total would
+    // report that part again when the finished slice shows up in the map.
+    for (const auto& [k, v] : prev_run_) {
+      auto [it, fresh] = run.try_emplace(k, v);
+      if (!fresh && it->second.ns < v.ns) it->second.ns = v.ns;
     }
     prev_run_ = std::move(run);
 
