@@ -2,6 +2,7 @@
 #pragma once
 // Options every tool shares: output format, run length, report interval, logging, attach mode.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -33,5 +34,24 @@ void add_interval_option(CLI::App& app, CommonOptions& o, const std::string& nam
 [[nodiscard]] std::optional<bpf::AttachKind> apply_common(const CommonOptions& o);
 // Creates the ready file (if asked). Call right after attach.
 void signal_ready(const CommonOptions& o);
+
+// A run's schedule from --duration and --interval, on the monotonic clock: when to stop, when to report.
+class RunClock {
+ public:
+  RunClock(const CommonOptions& o, uint64_t start_ns)
+      : deadline_(o.duration_s > 0 ? start_ns + static_cast<uint64_t>(o.duration_s * 1e9) : 0),
+        interval_ns_(static_cast<uint64_t>(o.interval_s * 1e9)),
+        next_(interval_ns_ ? start_ns + interval_ns_ : 0) {}
+  [[nodiscard]] bool expired(uint64_t now) const { return deadline_ && now >= deadline_; }
+  // True once per interval when an interval report is due (never without --interval).
+  [[nodiscard]] bool report_due(uint64_t now) {
+    if (!next_ || now < next_) return false;
+    next_ += interval_ns_;
+    return true;
+  }
+
+ private:
+  uint64_t deadline_, interval_ns_, next_;
+};
 
 }  // namespace nettrace::cli

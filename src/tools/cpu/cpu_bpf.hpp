@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstring>
+#include <map>
 #include <vector>
 
 #include <bpf/bpf.h>
@@ -68,6 +69,42 @@ std::vector<std::pair<K, V>> dump_map(int fd) {
   }
   return out;
 }
+
+// Memory-order comparison of BPF map keys (plain structs; the BPF side zeroes their padding).
+template <class K>
+struct MemLess {
+  bool operator()(const K& a, const K& b) const { return memcmp(&a, &b, sizeof(a)) < 0; }
+};
+
+// A BPF hash map of running totals, reported as what changed since the previous report.
+// subtract(total, earlier) turns a total into the change (earlier is V{} for a new key) and returns
+// whether there is anything to report.
+template <class K, class V>
+class MapDeltas {
+ public:
+  explicit MapDeltas(int fd = -1) : fd_(fd) {}
+  // since_start: the totals since attach (a run's summary), leaving the base of the intervals alone.
+  template <class Subtract>
+  std::vector<std::pair<K, V>> read(bool since_start, Subtract subtract) {
+    std::map<K, V, MemLess<K>> now;
+    for (auto& [k, v] : dump_map<K, V>(fd_)) now[k] = v;
+    std::vector<std::pair<K, V>> out;
+    const V none{};
+    for (const auto& [k, v] : now) {
+      V d = v;
+      const V* earlier = &none;
+      if (!since_start)
+        if (auto it = base_.find(k); it != base_.end()) earlier = &it->second;
+      if (subtract(d, *earlier)) out.emplace_back(k, d);
+    }
+    if (!since_start) base_ = std::move(now);
+    return out;
+  }
+
+ private:
+  int fd_;
+  std::map<K, V, MemLess<K>> base_;
+};
 
 inline std::string comm_str(const char* c) { return std::string(c, strnlen(c, NT_CPU_COMMLEN)); }
 

@@ -32,11 +32,6 @@ std::string futex_op_name(uint32_t cmd) {
 
 namespace {
 
-template <class K>
-struct MemLess {
-  bool operator()(const K& a, const K& b) const { return memcmp(&a, &b, sizeof(a)) < 0; }
-};
-
 class Futex {
  public:
   explicit Futex(const FutexOptions& o) : o_(o), out_(o.common.json) {}
@@ -55,24 +50,19 @@ class Futex {
     skel.load("cpu futex");
     fill_filter_maps(skel.get(), o_.filter);
     auto links = plan.attach(skel->obj);
-    hists_fd_ = bpf_map__fd(skel->maps.hists);
-    addrs_fd_ = bpf_map__fd(skel->maps.addrs);
+    hists_ = MapDeltas<nt_futex_key, nt_futex_val>(bpf_map__fd(skel->maps.hists));
+    addrs_ = MapDeltas<nt_futex_addr_key, nt_futex_addr_val>(bpf_map__fd(skel->maps.addrs));
     counters_fd_ = bpf_map__fd(skel->maps.counters);
     start_ns_ = last_ns_ = core::monotonic_ns();
     spdlog::info("attached: {}", plan.describe());
     cli::signal_ready(o_.common);
     if (!out_.json()) out_.text("Tracing futex() time... Hit Ctrl-C to end.\n");
-    const uint64_t deadline = o_.common.duration_s > 0 ? start_ns_ + static_cast<uint64_t>(o_.common.duration_s * 1e9) : 0;
-    const uint64_t interval_ns = static_cast<uint64_t>(o_.common.interval_s * 1e9);
-    uint64_t next = interval_ns ? start_ns_ + interval_ns : 0;
+    cli::RunClock clock(o_.common, start_ns_);
     while (!core::stop_requested()) {
       usleep(50000);
       const uint64_t now = core::monotonic_ns();
-      if (deadline && now >= deadline) break;
-      if (next && now >= next) {
-        report(now, false);
-        next += interval_ns;
-      }
+      if (clock.expired(now)) break;
+      if (clock.report_due(now)) report(now, false);
     }
     report(core::monotonic_ns(), true);
     return 0;
@@ -81,36 +71,21 @@ class Futex {
  private:
   void report(uint64_t now, bool final_report) {
     // Histograms: deltas since the last report (the summary covers the whole run).
-    std::map<nt_futex_key, nt_futex_val, MemLess<nt_futex_key>> cur;
-    for (auto& [k, v] : dump_map<nt_futex_key, nt_futex_val>(hists_fd_)) cur[k] = v;
-    std::vector<std::pair<nt_futex_key, nt_futex_val>> rows;
-    for (const auto& [k, v] : cur) {
-      nt_futex_val d = v;
-      if (!final_report)
-        if (auto it = prev_.find(k); it != prev_.end()) {
-          d.count -= it->second.count;
-          d.total_ns -= it->second.total_ns;
-          d.errors -= it->second.errors;
-          for (int s = 0; s < NT_CPU_HIST_SLOTS; s++) d.slots[s] -= it->second.slots[s];
-        }
-      if (d.count && (o_.all_ops || is_wait(k.op))) rows.emplace_back(k, d);
-    }
-    if (!final_report) prev_ = std::move(cur);
+    auto rows = hists_.read(final_report, [](nt_futex_val& d, const nt_futex_val& e) {
+      d.count -= e.count;
+      d.total_ns -= e.total_ns;
+      d.errors -= e.errors;
+      for (int s = 0; s < NT_CPU_HIST_SLOTS; s++) d.slots[s] -= e.slots[s];
+      return d.count != 0;
+    });
+    std::erase_if(rows, [this](const auto& r) { return !o_.all_ops && !is_wait(r.first.op); });
     std::sort(rows.begin(), rows.end(), [](auto& a, auto& b) { return a.second.total_ns > b.second.total_ns; });
 
-    std::map<nt_futex_addr_key, nt_futex_addr_val, MemLess<nt_futex_addr_key>> acur;
-    for (auto& [k, v] : dump_map<nt_futex_addr_key, nt_futex_addr_val>(addrs_fd_)) acur[k] = v;
-    std::vector<std::pair<nt_futex_addr_key, nt_futex_addr_val>> addrs;
-    for (const auto& [k, v] : acur) {
-      nt_futex_addr_val d = v;
-      if (!final_report)
-        if (auto it = aprev_.find(k); it != aprev_.end()) {
-          d.waits -= it->second.waits;
-          d.total_ns -= it->second.total_ns;
-        }
-      if (d.waits) addrs.emplace_back(k, d);
-    }
-    if (!final_report) aprev_ = std::move(acur);
+    auto addrs = addrs_.read(final_report, [](nt_futex_addr_val& d, const nt_futex_addr_val& e) {
+      d.waits -= e.waits;
+      d.total_ns -= e.total_ns;
+      return d.waits != 0;
+    });
     std::sort(addrs.begin(), addrs.end(), [](auto& a, auto& b) { return a.second.total_ns > b.second.total_ns; });
     if (addrs.size() > static_cast<size_t>(o_.top)) addrs.resize(static_cast<size_t>(o_.top));
 
@@ -168,10 +143,10 @@ class Futex {
 
   const FutexOptions& o_;
   output::Output out_;
-  int hists_fd_ = -1, addrs_fd_ = -1, counters_fd_ = -1;
+  int counters_fd_ = -1;
   uint64_t start_ns_ = 0, last_ns_ = 0;
-  std::map<nt_futex_key, nt_futex_val, MemLess<nt_futex_key>> prev_;
-  std::map<nt_futex_addr_key, nt_futex_addr_val, MemLess<nt_futex_addr_key>> aprev_;
+  MapDeltas<nt_futex_key, nt_futex_val> hists_;
+  MapDeltas<nt_futex_addr_key, nt_futex_addr_val> addrs_;
 };
 
 }  // namespace

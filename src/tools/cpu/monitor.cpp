@@ -117,17 +117,12 @@ class Monitor {
                             o_.cpus.empty() ? std::string("all") : fmt::format("{}", fmt::join(o_.cpus, ",")),
                             o_.common.interval_s,
                             o_.threshold > 0 ? fmt::format("; sampling stacks at {} Hz on CPUs above {}%", o_.sample_hz, o_.threshold) : ""));
-    const uint64_t deadline = o_.common.duration_s > 0 ? start_ns_ + static_cast<uint64_t>(o_.common.duration_s * 1e9) : 0;
-    const uint64_t interval_ns = static_cast<uint64_t>(o_.common.interval_s * 1e9);
-    uint64_t next = start_ns_ + interval_ns;
+    cli::RunClock clock(o_.common, start_ns_);
     while (!core::stop_requested()) {
       usleep(20000);
       const uint64_t now = core::monotonic_ns();
-      if (now >= next) {
-        report(now);
-        next += interval_ns;
-      }
-      if (deadline && now >= deadline) break;
+      if (clock.report_due(now)) report(now);
+      if (clock.expired(now)) break;
     }
     if (core::monotonic_ns() - last_ns_ > 100000000ULL) report(core::monotonic_ns());
     sampling_.clear();

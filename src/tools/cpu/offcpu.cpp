@@ -27,10 +27,6 @@
 namespace nettrace::tools::cpu {
 namespace {
 
-struct KeyLess {
-  bool operator()(const nt_offcpu_key& a, const nt_offcpu_key& b) const { return memcmp(&a, &b, sizeof(a)) < 0; }
-};
-using Snapshot = std::map<nt_offcpu_key, nt_offcpu_val, KeyLess>;
 
 class Offcpu {
  public:
@@ -65,7 +61,7 @@ class Offcpu {
       ksyms_ = std::make_unique<sys::Ksyms>(sys::Ksyms::parse(""));
     }
     auto links = plan.attach(skel->obj);
-    counts_fd_ = bpf_map__fd(skel->maps.counts);
+    counts_ = MapDeltas<nt_offcpu_key, nt_offcpu_val>(bpf_map__fd(skel->maps.counts));
     stacks_fd_ = bpf_map__fd(skel->maps.stacks);
     counters_fd_ = bpf_map__fd(skel->maps.counters);
     start_ns_ = last_ns_ = core::monotonic_ns();
@@ -89,17 +85,12 @@ class Offcpu {
   }
 
   void loop() {
-    const uint64_t deadline = o_.common.duration_s > 0 ? start_ns_ + static_cast<uint64_t>(o_.common.duration_s * 1e9) : 0;
-    const uint64_t interval_ns = static_cast<uint64_t>(o_.common.interval_s * 1e9);
-    uint64_t next = interval_ns ? start_ns_ + interval_ns : 0;
+    cli::RunClock clock(o_.common, start_ns_);
     while (!core::stop_requested()) {
       usleep(50000);
       const uint64_t now = core::monotonic_ns();
-      if (deadline && now >= deadline) break;
-      if (next && now >= next) {
-        report(now, false);
-        next += interval_ns;
-      }
+      if (clock.expired(now)) break;
+      if (clock.report_due(now)) report(now, false);
     }
   }
 
@@ -152,18 +143,11 @@ class Offcpu {
   // One report: intervals show what blocked since the last one, the end everything since start
   // when there were no intervals.
   void report(uint64_t now, bool final_report) {
-    Snapshot cur;
-    for (auto& [k, v] : dump_map<nt_offcpu_key, nt_offcpu_val>(counts_fd_)) cur[k] = v;
-    std::vector<std::pair<nt_offcpu_key, nt_offcpu_val>> rows;
-    for (const auto& [k, v] : cur) {
-      nt_offcpu_val d = v;
-      if (auto it = prev_.find(k); it != prev_.end()) {
-        d.total_ns -= it->second.total_ns;
-        d.count -= it->second.count;
-      }
-      if (d.count) rows.emplace_back(k, d);
-    }
-    prev_ = std::move(cur);
+    auto rows = counts_.read(false, [](nt_offcpu_val& d, const nt_offcpu_val& e) {
+      d.total_ns -= e.total_ns;
+      d.count -= e.count;
+      return d.count != 0;
+    });
     std::sort(rows.begin(), rows.end(), [](auto& a, auto& b) { return a.second.total_ns > b.second.total_ns; });
     if (o_.top > 0 && rows.size() > static_cast<size_t>(o_.top)) rows.resize(static_cast<size_t>(o_.top));
     Counters c = read_counters(counters_fd_);
@@ -237,9 +221,9 @@ class Offcpu {
   output::Output out_;
   std::unique_ptr<sys::Ksyms> ksyms_;
   UserSymbolizer usyms_;
-  int counts_fd_ = -1, stacks_fd_ = -1, counters_fd_ = -1;
+  int stacks_fd_ = -1, counters_fd_ = -1;
   uint64_t start_ns_ = 0, last_ns_ = 0;
-  Snapshot prev_;
+  MapDeltas<nt_offcpu_key, nt_offcpu_val> counts_;
   Counters prev_counters_{};
 };
 

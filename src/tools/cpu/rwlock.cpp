@@ -31,11 +31,6 @@ namespace {
 
 constexpr const char* kFunction = "pthread_rwlock_wrlock";
 
-template <class K>
-struct MemLess {
-  bool operator()(const K& a, const K& b) const { return memcmp(&a, &b, sizeof(a)) < 0; }
-};
-
 std::string base(const std::string& p) { return p.substr(p.rfind('/') + 1); }
 
 }  // namespace
@@ -87,8 +82,8 @@ class Rwlock {
                       "needs uprobes (CONFIG_UPROBE_EVENTS) and root");
       links.emplace_back(l);
     }
-    hists_fd_ = bpf_map__fd(skel->maps.hists);
-    stack_counts_fd_ = bpf_map__fd(skel->maps.stack_counts);
+    hists_ = MapDeltas<nt_rwlock_key, nt_rwlock_val>(bpf_map__fd(skel->maps.hists));
+    stack_counts_ = MapDeltas<nt_rwlock_stack_key, nt_rwlock_stack_val>(bpf_map__fd(skel->maps.stack_counts));
     stacks_fd_ = bpf_map__fd(skel->maps.stacks);
     counters_fd_ = bpf_map__fd(skel->maps.counters);
     start_ns_ = last_ns_ = core::monotonic_ns();
@@ -98,18 +93,13 @@ class Rwlock {
     if (!out_.json())
       out_.text(fmt::format("Tracing {}() wait of pid {} in {}{}... Hit Ctrl-C to end.\n", kFunction, o_.pid,
                             target.mapped, o_.stacks ? " by user stack" : ""));
-    const uint64_t deadline = o_.common.duration_s > 0 ? start_ns_ + static_cast<uint64_t>(o_.common.duration_s * 1e9) : 0;
-    const uint64_t interval_ns = static_cast<uint64_t>(o_.common.interval_s * 1e9);
-    uint64_t next = interval_ns ? start_ns_ + interval_ns : 0;
+    cli::RunClock clock(o_.common, start_ns_);
     bool exited = false;
     while (!core::stop_requested()) {
       usleep(50000);
       const uint64_t now = core::monotonic_ns();
-      if (deadline && now >= deadline) break;
-      if (next && now >= next) {
-        report(now, false);
-        next += interval_ns;
-      }
+      if (clock.expired(now)) break;
+      if (clock.report_due(now)) report(now, false);
       if (!process_exists(o_.pid)) {
         exited = true;
         break;
@@ -136,44 +126,30 @@ class Rwlock {
 
   void report(uint64_t now, bool final_report, bool exited = false) {
     // Intervals: what happened since the last report; the summary: the whole run.
-    std::map<nt_rwlock_key, nt_rwlock_val, MemLess<nt_rwlock_key>> cur;
-    for (auto& [k, v] : dump_map<nt_rwlock_key, nt_rwlock_val>(hists_fd_)) cur[k] = v;
-    std::vector<std::pair<nt_rwlock_key, nt_rwlock_val>> rows;
+    auto rows = hists_.read(final_report, [](nt_rwlock_val& d, const nt_rwlock_val& e) {
+      d.count -= e.count;
+      d.total_ns -= e.total_ns;
+      d.errors -= e.errors;
+      for (int s = 0; s < NT_CPU_HIST_SLOTS; s++) d.slots[s] -= e.slots[s];
+      return d.count != 0;
+    });
     nt_rwlock_val total{};
-    for (const auto& [k, v] : cur) {
-      nt_rwlock_val d = v;
-      if (!final_report)
-        if (auto it = prev_.find(k); it != prev_.end()) {
-          d.count -= it->second.count;
-          d.total_ns -= it->second.total_ns;
-          d.errors -= it->second.errors;
-          for (int s = 0; s < NT_CPU_HIST_SLOTS; s++) d.slots[s] -= it->second.slots[s];
-        }
-      if (!d.count) continue;
-      rows.emplace_back(k, d);
+    for (const auto& [k, d] : rows) {
       total.count += d.count;
       total.total_ns += d.total_ns;
       total.errors += d.errors;
       total.max_ns = std::max(total.max_ns, d.max_ns);
       for (int s = 0; s < NT_CPU_HIST_SLOTS; s++) total.slots[s] += d.slots[s];
     }
-    if (!final_report) prev_ = std::move(cur);
     std::sort(rows.begin(), rows.end(), [](auto& a, auto& b) { return a.second.total_ns > b.second.total_ns; });
 
     std::vector<std::pair<nt_rwlock_stack_key, nt_rwlock_stack_val>> stacks;
     if (o_.stacks) {
-      std::map<nt_rwlock_stack_key, nt_rwlock_stack_val, MemLess<nt_rwlock_stack_key>> scur;
-      for (auto& [k, v] : dump_map<nt_rwlock_stack_key, nt_rwlock_stack_val>(stack_counts_fd_)) scur[k] = v;
-      for (const auto& [k, v] : scur) {
-        nt_rwlock_stack_val d = v;
-        if (!final_report)
-          if (auto it = sprev_.find(k); it != sprev_.end()) {
-            d.count -= it->second.count;
-            d.total_ns -= it->second.total_ns;
-          }
-        if (d.count) stacks.emplace_back(k, d);
-      }
-      if (!final_report) sprev_ = std::move(scur);
+      stacks = stack_counts_.read(final_report, [](nt_rwlock_stack_val& d, const nt_rwlock_stack_val& e) {
+        d.count -= e.count;
+        d.total_ns -= e.total_ns;
+        return d.count != 0;
+      });
       std::sort(stacks.begin(), stacks.end(), [](auto& a, auto& b) { return a.second.count > b.second.count; });
       if (o_.top > 0 && stacks.size() > static_cast<size_t>(o_.top)) stacks.resize(static_cast<size_t>(o_.top));
     }
@@ -256,10 +232,10 @@ class Rwlock {
   const RwlockOptions& o_;
   output::Output out_;
   UserSymbolizer usyms_;
-  int hists_fd_ = -1, stack_counts_fd_ = -1, stacks_fd_ = -1, counters_fd_ = -1;
+  int stacks_fd_ = -1, counters_fd_ = -1;
   uint64_t start_ns_ = 0, last_ns_ = 0;
-  std::map<nt_rwlock_key, nt_rwlock_val, MemLess<nt_rwlock_key>> prev_;
-  std::map<nt_rwlock_stack_key, nt_rwlock_stack_val, MemLess<nt_rwlock_stack_key>> sprev_;
+  MapDeltas<nt_rwlock_key, nt_rwlock_val> hists_;
+  MapDeltas<nt_rwlock_stack_key, nt_rwlock_stack_val> stack_counts_;
 };
 
 }  // namespace

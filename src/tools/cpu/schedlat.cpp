@@ -26,10 +26,7 @@
 namespace nettrace::tools::cpu {
 namespace {
 
-struct KeyLess {
-  bool operator()(const nt_schedlat_key& a, const nt_schedlat_key& b) const { return memcmp(&a, &b, sizeof(a)) < 0; }
-};
-using Snapshot = std::map<nt_schedlat_key, nt_schedlat_val, KeyLess>;
+using Snapshot = std::map<nt_schedlat_key, nt_schedlat_val, MemLess<nt_schedlat_key>>;
 
 struct Row {
   nt_schedlat_key key;
@@ -59,6 +56,7 @@ class Schedlat {
     bpf::RingBuffer rb(bpf_map__fd(skel->maps.events), &Schedlat::on_event, this);
     hists_fd_ = bpf_map__fd(skel->maps.hists);
     counters_fd_ = bpf_map__fd(skel->maps.counters);
+    obj_ = skel->obj;
     start_ns_ = last_ns_ = core::monotonic_ns();
     spdlog::info("attached: {}", plan.describe());
     cli::signal_ready(o_.common);
@@ -66,6 +64,7 @@ class Schedlat {
     loop(rb);
     rb.consume();
     finish();
+    obj_ = nullptr;
     return 0;
   }
 
@@ -127,18 +126,15 @@ class Schedlat {
   }
 
   void loop(bpf::RingBuffer& rb) {
-    const uint64_t deadline = o_.common.duration_s > 0 ? start_ns_ + static_cast<uint64_t>(o_.common.duration_s * 1e9) : 0;
-    const uint64_t interval_ns = static_cast<uint64_t>(o_.common.interval_s * 1e9);
-    uint64_t next = interval_ns ? start_ns_ + interval_ns : 0;
+    cli::RunClock clock(o_.common, start_ns_);
     while (!core::stop_requested()) {
       int n = rb.poll(100);
       if (n < 0) throw failure(fmt::format("ring buffer poll failed: {}", strerror(-n)));
       const uint64_t now = core::monotonic_ns();
-      if (deadline && now >= deadline) break;
-      if (next && now >= next) {
+      if (clock.expired(now)) break;
+      if (clock.report_due(now)) {
         rb.consume();
         report(now, false);
-        next += interval_ns;
       }
     }
   }
@@ -226,8 +222,13 @@ class Schedlat {
     return t;
   }
 
-  nlohmann::json counters_json(const Counters& c) const {
+  // Tracepoint hits the kernel skipped because one of these programs was already running on that CPU (a
+  // wakeup from an interrupt that arrived inside it): each can be a wait not counted.
+  uint64_t probe_misses() const { return obj_ ? bpf::recursion_misses(obj_) : 0; }
+
+  nlohmann::json counters_json(const Counters& c, uint64_t misses) const {
     return {{"waits", c[NT_CPU_EVENTS]},
+            {"probe_misses", misses},
             {"lost_events", c[NT_CPU_RB_LOST]},
             {"map_full", c[NT_CPU_MAP_FULL]},
             {"start_map_full", c[NT_CPU_START_FULL]},
@@ -241,12 +242,14 @@ class Schedlat {
     Counters d{};
     for (size_t i = 0; i < c.size(); i++) d[i] = c[i] - prev_counters_[i];
     prev_counters_ = c;
+    const uint64_t misses = probe_misses(), dmisses = misses - prev_misses_;
+    prev_misses_ = misses;
     const double secs = static_cast<double>(now - last_ns_) / 1e9;
     last_ns_ = now;
     intervals_++;
     if (out_.json()) {
       nlohmann::json j{{"type", "schedlat_interval"}, {"time", core::format_iso8601(core::realtime_ns())}, {"interval_s", secs}};
-      j.update(counters_json(d));
+      j.update(counters_json(d, dmisses));
       auto groups = nlohmann::json::array();
       for (const auto& r : rs) groups.push_back(row_json(r));
       j["groups"] = groups;
@@ -261,6 +264,7 @@ class Schedlat {
       else t += table(rs, o_.hist);
       t += worst_text(worst_);
       if (d[NT_CPU_RB_LOST]) t += fmt::format("Slow-wait events lost (ring buffer full): {}\n", d[NT_CPU_RB_LOST]);
+      if (dmisses) t += fmt::format("Scheduler events missed (program busy on that CPU): {}\n", dmisses);
       out_.text(t + "\n");
     }
     worst_.clear();
@@ -274,7 +278,7 @@ class Schedlat {
     const double secs = static_cast<double>(now - start_ns_) / 1e9;
     if (out_.json()) {
       nlohmann::json j{{"type", "schedlat_summary"}, {"duration_s", secs}, {"intervals", intervals_}, {"slow_waits", slow_}};
-      j.update(counters_json(c));
+      j.update(counters_json(c, probe_misses()));
       auto groups = nlohmann::json::array();
       for (const auto& r : rs) groups.push_back(row_json(r));
       j["groups"] = groups;
@@ -292,13 +296,15 @@ class Schedlat {
     if (c[NT_CPU_RB_LOST]) t += fmt::format("Slow-wait events lost (ring buffer full): {}\n", c[NT_CPU_RB_LOST]);
     if (c[NT_CPU_MAP_FULL]) t += fmt::format("Waits not aggregated (map full): {}\n", c[NT_CPU_MAP_FULL]);
     if (c[NT_CPU_START_FULL]) t += fmt::format("Wakeups not tracked (start map full): {}\n", c[NT_CPU_START_FULL]);
+    if (const uint64_t m = probe_misses()) t += fmt::format("Scheduler events missed (program busy on that CPU): {}\n", m);
     out_.text(t);
   }
 
   const SchedlatOptions& o_;
   output::Output out_;
   int hists_fd_ = -1, counters_fd_ = -1;
-  uint64_t start_ns_ = 0, last_ns_ = 0, intervals_ = 0, slow_ = 0;
+  uint64_t start_ns_ = 0, last_ns_ = 0, intervals_ = 0, slow_ = 0, prev_misses_ = 0;
+  const bpf_object* obj_ = nullptr;  // while attached
   Snapshot prev_;
   Counters prev_counters_{};
   std::vector<nt_schedlat_event> worst_, all_worst_;

@@ -298,9 +298,7 @@ class Session {
   }
 
   void loop(bpf::RingBuffer& rb) {
-    const uint64_t deadline = o_.common.duration_s > 0 ? start_ns_ + static_cast<uint64_t>(o_.common.duration_s * 1e9) : 0;
-    const uint64_t interval_ns = static_cast<uint64_t>(o_.common.interval_s * 1e9);
-    uint64_t next_report = interval_ns ? start_ns_ + interval_ns : 0;
+    cli::RunClock clock(o_.common, start_ns_);
     uint64_t next_lost_check = start_ns_ + 1000000000ULL;
     while (!core::stop_requested()) {
       int n = rb.poll(100);
@@ -310,12 +308,11 @@ class Session {
         warn_lost();
         next_lost_check = now + 1000000000ULL;
       }
-      if (next_report && now >= next_report) {
+      if (clock.report_due(now)) {
         rb.consume();
         report_interval(now);
-        next_report += interval_ns;
       }
-      if (deadline && now >= deadline) break;
+      if (clock.expired(now)) break;
     }
   }
 
