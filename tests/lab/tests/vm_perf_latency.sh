@@ -1,0 +1,83 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Lab test: perf vm-latency against the nested VM fixture (lab_vm vm0, 10.0.2.10: virtio-net -> vhost-net -> tap
+# tap-vm0 on OVS br0) and the "physical" port phy0 (netns ext, 10.0.2.100 behind it), pings both ways:
+#   VM -> ext: the requests are VM-tx (tap receive ... OVS ... phy0 transmit), the replies VM-rx;
+#   ext -> VM: the requests are VM-rx, the replies VM-tx.
+# Checks: records per direction = echoes crossing it (2N), every record from its receive port to its transmit port
+# with stages in order and non-negative deltas, the OVS stages present, the first VM-tx packet after a datapath
+# flush shows the upcall stages and completes, the final summary's completed counts = the records, and the tap's
+# and phy0's ICMP counts in the window (the echoes ping counted) agree.
+set -uo pipefail
+cd "$(dirname "$0")/../../.." || exit 1
+. tests/lab/fixtures.sh
+lab_require_lab
+NETTRACE=${NETTRACE:-$PWD/build/nettrace}
+N=${N:-8}
+OUT=${NETTRACE_LAB_OUT:-/tmp}
+ready=/tmp/vm-perf-lat.ready
+
+lab_vm vm0 --no-wait # boots while lab_ovs_bridge waits for uptime >= 12 s
+lab_ovs_bridge
+lab_vm_wait_ready vm0
+VM_IP=$(lab_vm_ip vm0)
+TAP=$(lab_vm_tap vm0)
+EXT=$LAB_OVS_EXT_IP
+# One warm-up echo each way (ARP, MAC learning), so that the traced window carries only ICMP echoes.
+lab_vm_ping_ok vm0 "$EXT" 1
+lab_ping_ok ext "$VM_IP" 1
+
+out=$OUT/vm_perf_latency.json
+rm -f "$ready"
+"$NETTRACE" perf vm-latency --vm-interface "$TAP" --phy-interface phy0 --vm-ip "$VM_IP" --dst-ip "$EXT" \
+	--protocol icmp --direction both --mode details --json --disable-kernel-stacks --flow-timeout 10 \
+	--ready-file "$ready" >"$out" 2>"$out.err" &
+pid=$!
+lab_defer kill -INT "$pid"
+lab_wait_until 180 "nettrace attached" test -e "$ready"
+ovs-appctl dpctl/del-flows system@ovs-system >/dev/null || lab_fail "dpctl/del-flows"
+lab_ovs_counters
+missed0=$LAB_OVS_MISSED
+tap_rx0=$(lab_stat "$TAP" rx_packets) tap_tx0=$(lab_stat "$TAP" tx_packets)
+phy_rx0=$(lab_stat phy0 rx_packets) phy_tx0=$(lab_stat phy0 tx_packets)
+lab_vm_ping_ok vm0 "$EXT" "$N"  # VM -> ext
+lab_ping_ok ext "$VM_IP" "$N"   # ext -> VM
+tap_rx=$(($(lab_stat "$TAP" rx_packets) - tap_rx0)) tap_tx=$(($(lab_stat "$TAP" tx_packets) - tap_tx0))
+phy_rx=$(($(lab_stat phy0 rx_packets) - phy_rx0)) phy_tx=$(($(lab_stat phy0 tx_packets) - phy_tx0))
+lab_ovs_counters
+kill -INT "$pid"
+wait "$pid" || { cat "$out.err" >&2; lab_fail "nettrace exited with $?"; }
+grep -v '^$' "$out.err" | tail -n 40 >&2
+lab_log "window: $TAP rx $tap_rx tx $tap_tx, phy0 rx $phy_rx tx $phy_tx, dpctl missed $((LAB_OVS_MISSED - missed0))"
+
+for dir in tx rx; do
+	n=$(jq -s --arg d $dir '[.[] | select(.type=="latency_flow" and .direction==$d)] | length' "$out")
+	lab_assert_eq "vm-latency $dir records (echoes crossing it)" "$n" $((2 * N))
+	first=$([[ $dir == tx ]] && echo "$TAP" || echo phy0) last=$([[ $dir == tx ]] && echo phy0 || echo "$TAP")
+	bad=$(jq -s --arg d $dir --arg f "$first" --arg l "$last" '[.[] | select(.type=="latency_flow" and .direction==$d) |
+	    select(([.stages[].delta_us] | min) < 0 or ([.stages[].index] != ([.stages[].index] | sort)) or
+	           ([.stages[].timestamp_ns] != ([.stages[].timestamp_ns] | sort)) or
+	           .stages[0].interface != $f or .stages[-1].interface != $l)] | length' "$out")
+	lab_assert_eq "vm-latency $dir records not from $first to $last in order" "$bad" 0
+	stages=$(jq -s -r --arg d $dir '[.[] | select(.type=="latency_flow" and .direction==$d)] | last |
+	    [.stages[] | "\(.stage)@\(.interface)"] | join(" -> ")' "$out")
+	lab_log "$dir: $stages"
+	for s in netdev_frame_hook ovs_vport_receive ovs_dp_process_packet ovs_execute_actions ovs_vport_send; do
+		grep -q "$s" <<<"$stages" || lab_fail "vm-latency $dir: no $s stage: $stages"
+	done
+	c=$(jq -s --arg d $dir '[.[] | select(.type=="latency_summary")] | last | .directions[$d].completed' "$out")
+	lab_assert_eq "vm-latency $dir summary completed" "$c" $((2 * N))
+	c=$(jq -s --arg d $dir '[.[] | select(.type=="latency_summary")] | last | .directions[$d].incomplete' "$out")
+	lab_assert_eq "vm-latency $dir incomplete" "$c" 0
+done
+# The kernel's packet counters in the window: every echo crossed the tap and phy0 (ARP may add a few).
+lab_assert_ge "$TAP rx_packets delta (the VM's echoes)" "$tap_rx" $((2 * N))
+lab_assert_ge "phy0 tx_packets delta" "$phy_tx" $((2 * N))
+lab_assert_ge "phy0 rx_packets delta" "$phy_rx" $((2 * N))
+lab_assert_ge "$TAP tx_packets delta" "$tap_tx" $((2 * N))
+first=$(jq -s -r '[.[] | select(.type=="latency_flow" and .direction=="tx")] | sort_by(.timestamp_ns) | first |
+    "seq \(.icmp_seq): " + ([.stages[].stage] | join(" -> "))' "$out")
+grep -q ovs_dp_upcall <<<"$first" || lab_fail "vm-latency: the first VM-tx echo after the flush shows no upcall: $first"
+lab_log "ok: first VM-tx echo after the flush went through the upcall: $first"
+lab_assert_eq "lost events" "$(jq -s '[.[] | select(.type=="latency_summary")] | last | .lost_events' "$out")" 0
+echo "PASS: perf vm-latency against the nested VM"
