@@ -224,8 +224,9 @@ lab_assert_eq "udp_frag: rx flows ending at udp_rcv" "$n" "$N_FRAG"
 lab_assert_eq "udp_frag: rx incomplete (non-first fragments, consumed by reassembly)" \
 	"$(summary "$out" rx incomplete)" $(((frags - 1) * N_FRAG))
 # Where the non-first fragments stop is where the kernel reassembles: ip_local_deliver (ip_defrag), or ip_rcv
-# when conntrack's defragmentation hook runs at PRE_ROUTING in the namespace (in the lab it does: ovs-vswitchd's
-# conntrack probe enables it in the root namespace). Either way all of them stop there, and only there.
+# when conntrack's defragmentation hook runs at PRE_ROUTING in the namespace. Seen in the lab: 6.1 has conntrack
+# active in the root namespace (the datagrams get a conntrack entry) and they stop at ip_rcv; 6.12 has not (no
+# entry) and they stop at ip_local_deliver. Either way all of them stop there, and only there.
 lab_log "udp_frag: conntrack entries in the root namespace for the ext->host datagrams (hooks active if > 0):" \
 	"$(conntrack -L -p udp --dport 6002 2>/dev/null | grep -c 6002); nf_defrag_ipv4 refcnt" \
 	"$(cat /sys/module/nf_defrag_ipv4/refcnt 2>/dev/null || echo -), holders: $(ls /sys/module/nf_defrag_ipv4/holders 2>/dev/null | tr '\n' ' ')"
