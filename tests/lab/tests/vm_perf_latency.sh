@@ -7,7 +7,9 @@
 # Checks: records per direction = echoes crossing it (2N), every record from its receive port to its transmit port
 # with stages in order and non-negative deltas, the OVS stages present, the first VM-tx packet after a datapath
 # flush shows the upcall stages and completes, the final summary's completed counts = the records, and the tap's
-# and phy0's ICMP counts in the window (the echoes ping counted) agree.
+# and phy0's packet counts in the window are at least the echoes ping counted. Then UDP (N datagrams of 200 bytes
+# each way) and fragmented UDP (N of 3000 bytes, 3 fragments each): completed per direction = datagrams the
+# receiving sink read (VM: nt_pktsend in the VM through labroot) x fragments per datagram, nothing incomplete.
 set -uo pipefail
 cd "$(dirname "$0")/../../.." || exit 1
 . tests/lab/fixtures.sh
@@ -80,4 +82,45 @@ first=$(jq -s -r '[.[] | select(.type=="latency_flow" and .direction=="tx")] | s
 grep -q ovs_dp_upcall <<<"$first" || lab_fail "vm-latency: the first VM-tx echo after the flush shows no upcall: $first"
 lab_log "ok: first VM-tx echo after the flush went through the upcall: $first"
 lab_assert_eq "lost events" "$(jq -s '[.[] | select(.type=="latency_summary")] | last | .lost_events' "$out")" 0
+
+# --- UDP and fragmented UDP through the VM's path, summary mode. Nothing on the way reassembles (OVS without
+# conntrack forwards fragments as they are), so every fragment is a packet of its own from port to port.
+NETTRACE_BUILD=${NETTRACE_BUILD:-$(dirname "$NETTRACE")}
+PKTSEND=$NETTRACE_BUILD/tests/nt_pktsend
+[[ -x "$PKTSEND" ]] || lab_fail "nt_pktsend not found at $PKTSEND"
+_ext_bound() { lab_ns ext ss -Hlun "sport = :6001" 2>/dev/null | grep -q .; }
+_vm_bound() { lab_vm_exec vm0 --timeout 60 "grep -qi ':1772 ' /proc/net/udp" >/dev/null; } # 6002 = 0x1772
+vm_udp() { # vm_udp NAME SIZE N FRAGMENTS_PER_DATAGRAM
+	local name=$1 size=$2 n=$3 k=$4 out=$OUT/vm_perf_latency_$1.json spid job got dir c
+	rm -f "$ready"
+	"$NETTRACE" perf vm-latency --vm-interface "$TAP" --phy-interface phy0 --vm-ip "$VM_IP" --dst-ip "$EXT" \
+		--protocol udp --direction both --mode summary --interval 600 --json --flow-timeout 10 \
+		--ready-file "$ready" >"$out" 2>"$out.err" &
+	pid=$!
+	lab_defer kill -INT "$pid"
+	lab_wait_until 180 "nettrace attached" test -e "$ready"
+	lab_ns ext "$PKTSEND" sink 6001 "$n" 120 >"$out.sink-ext" &
+	spid=$!
+	job=$(lab_vm_spawn vm0 "labroot $PKTSEND sink 6002 $n 120")
+	lab_wait_until 60 "udp sink in ext" _ext_bound
+	lab_wait_until 120 "udp sink in the VM" _vm_bound
+	lab_vm_exec vm0 "labroot $PKTSEND udp $EXT 6001 $n $size 7001" >/dev/null || lab_fail "$name: send VM -> ext failed"
+	lab_ns ext "$PKTSEND" udp "$VM_IP" 6002 "$n" "$size" 7002 >/dev/null || lab_fail "$name: send ext -> VM failed"
+	wait "$spid" || lab_fail "$name: the sink in ext got $(cat "$out.sink-ext") of $n datagrams"
+	got=$(lab_vm_wait vm0 "$job" 120) || lab_fail "$name: the sink in the VM got $got of $n datagrams"
+	kill -INT "$pid"
+	wait "$pid" || { cat "$out.err" >&2; lab_fail "nettrace exited with $?"; }
+	lab_assert_eq "$name: ext sink (datagrams bytes)" "$(cat "$out.sink-ext")" "$n $((n * size))"
+	lab_assert_eq "$name: VM sink (datagrams bytes)" "$(tr -d '\r' <<<"$got")" "$n $((n * size))"
+	for dir in tx rx; do
+		c=$(jq -s --arg d $dir '[.[] | select(.type=="latency_summary")] | last | .directions[$d].completed' "$out")
+		lab_assert_eq "$name: vm-latency $dir completed ($k packet(s) per datagram)" "$c" $((k * n))
+		c=$(jq -s --arg d $dir '[.[] | select(.type=="latency_summary")] | last | .directions[$d].incomplete' "$out")
+		lab_assert_eq "$name: vm-latency $dir incomplete" "$c" 0
+	done
+	lab_assert_eq "$name: lost events" "$(jq -s '[.[] | select(.type=="latency_summary")] | last | .lost_events' "$out")" 0
+}
+N_UDP=${N_UDP:-20}
+vm_udp udp 200 "$N_UDP" 1
+vm_udp udp_frag 3000 "$N_UDP" 3
 echo "PASS: perf vm-latency against the nested VM"
