@@ -3,6 +3,9 @@
  * Traffic for the integration tests, with exact counts:
  *   nt_pktsend udp DST_IP DST_PORT COUNT [SIZE] [SRC_PORT]   UDP datagrams (IPv4 or IPv6)
  *   nt_pktsend raw IFNAME ETHERTYPE COUNT [VLAN_ID]          Ethernet frames to the broadcast MAC
+ *   nt_pktsend sink PORT COUNT [TIMEOUT_S]                   read UDP datagrams on IPv4 PORT until COUNT arrived
+ *                                                            or TIMEOUT_S (default 60) passed without one;
+ *                                                            prints "DATAGRAMS BYTES"
  * Exits non-zero if any send fails (so a test never counts packets that were not sent).
  */
 #include <arpa/inet.h>
@@ -104,10 +107,39 @@ static int send_raw(int argc, char **argv)
 	return 0;
 }
 
+static int udp_sink(int argc, char **argv)
+{
+	if (argc < 4) return 2;
+	int port = atoi(argv[2]), count = atoi(argv[3]), timeout = argc > 4 ? atoi(argv[4]) : 60;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0) { perror("socket"); return 1; }
+	int one = 1, rcvbuf = 4 << 20;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	struct timeval tv = {.tv_sec = timeout};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port)};
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) { perror("bind"); return 1; }
+	static char buf[65536];
+	long n = 0, bytes = 0;
+	while (n < count) {
+		ssize_t r = recv(fd, buf, sizeof(buf), 0);
+		if (r < 0) {
+			if (errno == EINTR) continue;
+			break; /* timeout: report what arrived */
+		}
+		n++;
+		bytes += r;
+	}
+	printf("%ld %ld\n", n, bytes);
+	return n == count ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc >= 2 && !strcmp(argv[1], "sink")) return udp_sink(argc, argv);
 	if (argc >= 2 && !strcmp(argv[1], "udp")) return send_udp(argc, argv);
 	if (argc >= 2 && !strcmp(argv[1], "raw")) return send_raw(argc, argv);
-	fprintf(stderr, "usage: nt_pktsend udp DST PORT COUNT [SIZE] [SRC_PORT] | raw IF ETHERTYPE COUNT [VLAN]\n");
+	fprintf(stderr, "usage: nt_pktsend udp DST PORT COUNT [SIZE] [SRC_PORT] | raw IF ETHERTYPE COUNT [VLAN] | sink PORT COUNT [TIMEOUT_S]\n");
 	return 2;
 }

@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <map>
+#include <utility>
 
 #include <gtest/gtest.h>
 
@@ -226,6 +227,52 @@ TEST(LatencyKey, TcpKeyCarriesSeqAckAndIpId) {
   nt_pkt arp{};
   arp.l3 = NT_L3_ARP;
   EXPECT_EQ(nt_lat_make_key(&arp, 0, 0, &k1), -1);
+}
+
+nt_pkt udp4(uint16_t ip_id, uint16_t ip_len, uint16_t frag_off, bool later) {
+  nt_pkt p{};
+  p.l3 = NT_L3_IPV4;
+  p.l4_proto = NT_IPPROTO_UDP;
+  p.saddr[0] = 10, p.saddr[3] = 1;
+  p.daddr[0] = 10, p.daddr[3] = 2;
+  p.ip_id = ip_id;
+  p.ip_len = ip_len;
+  p.frag_off = frag_off;
+  if (frag_off || later) p.flags |= NT_PKT_FRAGMENT;
+  if (later) {
+    p.flags |= NT_PKT_LATER_FRAG;
+  } else {
+    p.flags |= NT_PKT_HAS_L4;
+    p.sport = 7001;
+    p.dport = 6001;
+  }
+  return p;
+}
+
+TEST(LatencyKey, UdpFirstFragmentAndReassembledDatagramShareTheDatagramsKey) {
+  // 3000 bytes of payload at MTU 1500: ip_output sees one 3028-byte datagram, the wire fragments of 1500 (MF,
+  // offset 0), 1500 (offset 1480) and 68 (offset 2960); udp_rcv on the receiver the reassembled 3028 bytes.
+  nt_lat_key whole{}, first{}, second{}, last{}, reasm{}, other{};
+  auto w = udp4(4242, 3028, 0, false), f1 = udp4(4242, 1500, 0, false), f2 = udp4(4242, 1500, 1480, true),
+       f3 = udp4(4242, 68, 2960, true), r = udp4(4242, 3028, 0, false), o = udp4(4243, 3028, 0, false);
+  f1.flags |= NT_PKT_FRAGMENT;
+  for (auto [pkt, key] : {std::pair{&w, &whole}, {&f1, &first}, {&f2, &second}, {&f3, &last}, {&r, &reasm}, {&o, &other}})
+    ASSERT_EQ(nt_lat_make_key(pkt, 0, 0, key), 0);
+  EXPECT_EQ(memcmp(&whole, &first, sizeof(whole)), 0);
+  EXPECT_EQ(memcmp(&first, &reasm, sizeof(first)), 0);
+  EXPECT_NE(memcmp(&first, &second, sizeof(first)), 0);
+  EXPECT_NE(memcmp(&second, &last, sizeof(second)), 0);
+  EXPECT_EQ(second.sport, 0);
+  EXPECT_EQ(second.frag_off, 1480);
+  EXPECT_NE(memcmp(&whole, &other, sizeof(whole)), 0);  // the next datagram has the next IP id
+  EXPECT_EQ(key_string(second), "udp 10.0.0.1:0 -> 10.0.0.2:0 ip_id 4242 frag_off 1480");
+  // ICMP and TCP keep the length.
+  auto i1 = icmp("10.0.0.1", "10.0.0.2", 8, 1, 1, 9), i2 = i1;
+  i2.ip_len = 1500;
+  nt_lat_key a{}, b{};
+  ASSERT_EQ(nt_lat_make_key(&i1, 0, 0, &a), 0);
+  ASSERT_EQ(nt_lat_make_key(&i2, 0, 0, &b), 0);
+  EXPECT_NE(memcmp(&a, &b, sizeof(a)), 0);
 }
 
 TEST(LatencyTable, HostWithTracepointsOnly) {

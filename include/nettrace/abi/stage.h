@@ -269,6 +269,14 @@ NT_INLINE int nt_lat_make_key(const struct nt_pkt *p, __u8 dir, int swap, struct
 		return 0;
 	}
 	k->ip_id = p->ip_id;
+	/* IPv4 datagrams other than TCP: no length in the key. A datagram too big for the MTU is one skb at
+	 * ip_output, then fragments of which the first keeps its addresses, ports, IP id and offset 0, and on the
+	 * receiver the reassembled datagram at udp_rcv has them too: only the length tells them apart. Without it
+	 * the first fragment carries on the datagram's flow (TX) and the reassembled datagram completes the first
+	 * fragment's (RX); the other fragments are flows of their own. (TCP keeps it: seq/ack/IP id identify a
+	 * segment anyway. IPv6 fragments get an identification the unfragmented datagram lacks.) */
+	if (p->l3 == NT_L3_IPV4 && p->l4_proto != NT_IPPROTO_TCP)
+		k->ip_len = 0;
 	if (p->flags & NT_PKT_HAS_L4) {
 		k->sport = swap ? p->dport : p->sport;
 		k->dport = swap ? p->sport : p->dport;
