@@ -401,6 +401,10 @@ TEST(InternalPortTable, EveryStageWithOvsAndTheInternalPort) {
   EXPECT_TRUE(by_name(t, "RX_S0_ovs_vport_send").flags & NT_LAT_START);
   EXPECT_EQ(by_name(t, "RX_S0_ovs_vport_send").dev, NT_LAT_DEV_PHY);
   EXPECT_EQ(by_name(t, "RX_S1_internal_dev_recv").dev, NT_LAT_DEV_INTERNAL);
+  EXPECT_FALSE(by_name(t, "RX_S1_internal_dev_recv").flags & NT_LAT_START);
+  // The internal port's receive also begins packets OVS's stages missed (a later START stage advances a flow).
+  for (const char* n : {"RX_S2_netif_rx", "RX_S3_netif_rx_internal", "RX_S4_tp_netif_rx"})
+    EXPECT_TRUE(by_name(t, n).flags & NT_LAT_START) << n;
   EXPECT_EQ(by_name(t, "RX_S8_ip_rcv").dev, NT_LAT_DEV_INTERNAL);
   EXPECT_TRUE(by_name(t, "RX_S10_tcp_v4_rcv").flags & NT_LAT_END);
   EXPECT_TRUE(by_name(t, "RX_S11_udp_rcv").flags & NT_LAT_END);
@@ -420,6 +424,7 @@ TEST(InternalPortTable, InlinedEnqueueFallsBackToTheTracepoint) {
   EXPECT_EQ(t.cpu_from, 4);  // RX_S4_tp_netif_rx
   EXPECT_EQ(t.cpu_to, 7);    // RX_S7_tp_netif_receive_skb
   EXPECT_EQ(by_name(t, "RX_S1_internal_dev_recv").dev, NT_LAT_DEV_ANY);  // no --internal-interface
+  EXPECT_FALSE(by_name(t, "RX_S4_tp_netif_rx").flags & NT_LAT_START);     // only OVS's transmit begins a packet
   // Host: tracepoints only; the first traceable stage starts the flow, the last ends it.
   auto h = internal_port_table(true);
   ASSERT_EQ(finalize(h, Availability{is_tracepoint, true, false, false}), "");

@@ -238,9 +238,12 @@ StageTable internal_port_table(bool internal_given) {
   const uint8_t in = internal_given ? NT_LAT_DEV_INTERNAL : NT_LAT_DEV_ANY;
   b.add("ovs_vport_send", NT_LH_OVS_VPORT_SEND, NT_LAT_DEV_PHY, NT_LAT_START);
   b.add("internal_dev_recv", NT_LH_INTERNAL_DEV_RECV, in);
-  b.add("netif_rx", NT_LH_NETIF_RX_FN, in).cpu = CpuSide::From;
-  b.add("netif_rx_internal", NT_LH_NETIF_RX_INTERNAL, in).cpu = CpuSide::From;
-  b.add("tp_netif_rx", NT_LH_NETIF_RX, in).cpu = CpuSide::From;
+  // With the internal port named, its receive (netif_rx) also begins a packet that OVS's stages missed, or
+  // that did not come through OVS; without it only OVS's transmit does (else any device's receive would).
+  const uint8_t rx_start = internal_given ? NT_LAT_START : 0;
+  b.add("netif_rx", NT_LH_NETIF_RX_FN, in, rx_start).cpu = CpuSide::From;
+  b.add("netif_rx_internal", NT_LH_NETIF_RX_INTERNAL, in, rx_start).cpu = CpuSide::From;
+  b.add("tp_netif_rx", NT_LH_NETIF_RX, in, rx_start).cpu = CpuSide::From;
   b.add("enqueue_to_backlog", NT_LH_ENQUEUE_TO_BACKLOG, in).cpu = CpuSide::From;
   // process_backlog(napi, quota) has no skb: the receive side begins at __netif_receive_skb.
   b.add("__netif_receive_skb", NT_LH_NETIF_RECEIVE_SKB_FN, in).cpu = CpuSide::To;
