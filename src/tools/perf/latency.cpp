@@ -3,7 +3,9 @@
 // system_network_perfomance_metrics) and `perf icmp-rtt` (kernel_icmp_rtt, system_network_icmp_rtt).
 // Each is a stage table over one engine (engine.hpp). See docs/tools/perf.md.
 
+#include <cmath>
 #include <set>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -36,9 +38,9 @@ void add_engine_flags(CLI::App& app, LatencyCli& c) {
       ->delimiter(',');
   app.add_option("--internal-interface", c.eng.internal, "OVS internal port carrying the host's address");
   app.add_option("--latency-us", c.latency_us, "Only packets whose total latency is at least this (microseconds)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(check_non_negative);
   app.add_option("--latency-ms", c.latency_ms, "Only packets whose total latency is at least this (milliseconds)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(check_non_negative);
   app.add_flag("--disable-kernel-stacks", c.disable_stacks, "Do not capture a kernel stack per stage");
   app.add_flag("--verbose,-v", c.eng.verbose, "Every stage's device/CPU/queue/skb in text, all histograms");
   app.add_option("--max-flows", c.eng.max_flows, "Packets in flight tracked at once (LRU)")
@@ -64,11 +66,21 @@ void finish_engine(LatencyCli& c) {
   for (const auto* p : {&c.eng.internal, &c.eng.vnet})
     if (!p->empty()) {
       std::string err = cli::check_interface(*p);
-      if (!err.empty()) throw usage_error(err);
+      if (!err.empty()) throw usage_error((p == &c.eng.internal ? "--internal-interface: " : "--vm-interface: ") + err);
     }
 }
 
 }  // namespace
+
+std::string check_non_negative(const std::string& v) {
+  try {
+    size_t n = 0;
+    const double d = std::stod(v, &n);
+    if (n == v.size() && d >= 0 && std::isfinite(d)) return {};
+  } catch (const std::exception&) {
+  }
+  return fmt::format("must be a non-negative number, got '{}'", v);
+}
 
 std::vector<bpf::Hook> latency_hooks() {
   std::vector<bpf::Hook> out;
@@ -192,9 +204,9 @@ void setup_latency(CLI::App& perf, Context& ctx) {
       ->check(CLI::IsMember({"summary", "threshold"}));
   auto* t1 = ba->add_option("--threshold", bl->threshold_us,
                             "summary: also one record per packet at least this slow (microseconds)")
-                 ->check(CLI::NonNegativeNumber);
+                 ->check(check_non_negative);
   ba->add_option("--threshold-us", bl->threshold_us2, "threshold: the event threshold in microseconds (1000)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(check_non_negative)
       ->excludes(t1);
   ba->add_flag("--disable-kernel-stacks", bl->disable_stacks, "Do not capture a kernel stack per stage");
   ba->add_flag("--verbose,-v", bl->eng.verbose, "Every stage's device/CPU/queue/skb in text, all histograms");
