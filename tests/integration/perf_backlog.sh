@@ -13,14 +13,13 @@ N=${N:-40}
 quiet_pair
 RPS=/sys/class/net/veth-b/queues/rx-0/rps_cpus
 ip netns exec "$NS_B" test -w "$RPS" || skip "kernel without RPS (no $RPS)"
-FILTER=(--src-ip 10.201.0.1 --dst-ip 10.201.0.2 --protocol udp)  # backlog: the packet's own source/destination
-IFILTER=(--src-ip 10.201.0.2 --dst-ip 10.201.0.1 --protocol udp) # internal-port, like perf latency: src = this host
+FILTER=(--src-ip 10.201.0.2 --dst-ip 10.201.0.1 --protocol udp) # src = this (receiving) host, as in every latency tool
 
 set_rps() { ip netns exec "$NS_B" sh -c "echo $1 > $RPS" || fail "cannot set rps_cpus to $1"; }
-send() { # send N : N datagrams from CPU 0, A -> B port 9999 (closed)
+send() { # send N [PORT] : N datagrams from CPU 0, A -> B port PORT (9999; closed)
   local before after
   before=$(snmp "$NS_B" Udp: NoPorts)
-  ip netns exec "$NS_A" taskset -c 0 "$PKTSEND" udp 10.201.0.2 9999 "$1" 64 7000 >/dev/null || fail "send failed"
+  ip netns exec "$NS_A" taskset -c 0 "$PKTSEND" udp 10.201.0.2 "${2:-9999}" "$1" 64 7000 >/dev/null || fail "send failed"
   for _ in $(seq 1 40); do
     after=$(snmp "$NS_B" Udp: NoPorts)
     [ $((after - before)) -ge "$1" ] && break
@@ -35,7 +34,8 @@ summary() { jq -s '[.[] | select(.type=="latency_summary")][0]' "$1"; }
 for rps in 0 2; do
   set_rps $rps
   out=$TMP/backlog.$rps.json
-  start_nettrace "$NS_B" "$out" perf backlog --interface veth-b "${FILTER[@]}" --interval 1 --json
+  start_nettrace "$NS_B" "$out" perf backlog --interface veth-b "${FILTER[@]}" --src-port 9999 --interval 1 --json
+  send 5 9998 # decoys the port filter (this host's port) rejects
   send "$N"
   sleep 0.3
   stop_nettrace "$out"
@@ -88,7 +88,7 @@ pass "backlog threshold text: HIGH LATENCY EVENT #1..3 with CROSS-CPU MIGRATION 
 
 # --- perf internal-port on the veth (no OVS here: the OVS/function stages are bridged), details.
 out=$TMP/internal.json
-start_nettrace "$NS_B" "$out" perf internal-port --internal-interface veth-b "${IFILTER[@]}" --mode details --json \
+start_nettrace "$NS_B" "$out" perf internal-port --internal-interface veth-b "${FILTER[@]}" --mode details --json \
   --disable-kernel-stacks
 send "$N"
 sleep 0.3
@@ -103,7 +103,7 @@ pass "internal-port details: $n records = $N datagrams, all cross-CPU; $stages"
 
 set_rps 0
 out=$TMP/internal.txt
-start_nettrace "$NS_B" "$out" perf internal-port --internal-interface veth-b "${IFILTER[@]}" --interval 1
+start_nettrace "$NS_B" "$out" perf internal-port --internal-interface veth-b "${FILTER[@]}" --interval 1
 send "$N"
 sleep 1.3
 stop_nettrace "$out"

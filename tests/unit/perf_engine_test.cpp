@@ -361,7 +361,7 @@ TEST(BacklogTable, TracepointsStandInForTheFunctions) {
   auto roles = roles_of(t);
   EXPECT_EQ(roles[NT_LH_NETIF_RX][0].dev, NT_LAT_DEV_PHY);  // --interface
   EXPECT_EQ(roles[NT_LH_NETIF_RX][0].dir, 0);
-  EXPECT_FALSE(roles[NT_LH_NETIF_RX][0].flags & NT_LAT_REVERSE);  // the packet's own src/dst
+  EXPECT_TRUE(roles[NT_LH_NETIF_RX][0].flags & NT_LAT_REVERSE);  // --src-ip names this host, as in every latency tool
 }
 
 TEST(BacklogTable, FunctionsWhenTraceable) {

@@ -261,7 +261,7 @@ StageTable backlog_table(bool to_ip_rcv) {
   t.dir_names = {"rx", "unused"};
   t.cpu_from_label = "enqueue";
   t.cpu_to_label = "receive";
-  PathBuilder b{t, "BL", 0, NT_LAT_PKT_ANY, 0};
+  PathBuilder b{t, "BL", 0, NT_LAT_PKT_ANY, NT_LAT_REVERSE};  // wire -> host: --src-ip is this host
   // The tracepoints sit next to the functions on the same CPU (net:netif_rx just before the enqueue,
   // net:netif_receive_skb inside __netif_receive_skb): stand-ins only.
   Stage& tp_rx = b.add("tp_netif_rx", NT_LH_NETIF_RX, NT_LAT_DEV_PHY);

@@ -97,7 +97,7 @@ lab_assert_eq "no RPS: pairs into udp_rcv" \
 # --- perf backlog on port-storage, summary with RPS to CPU 1: enqueue_to_backlog -> __netif_receive_skb -> ip_rcv.
 echo 2 >"$RPS"
 out=$OUT/perf_backlog_ovs.json
-run_traced "$out" perf backlog --interface port-storage --src-ip "$LAB_OVS_EXT_IP" --protocol udp --json --interval 1
+run_traced "$out" perf backlog --interface port-storage --src-ip "$LAB_OVS_STORAGE_IP" --dst-ip "$LAB_OVS_EXT_IP" --protocol udp --json --interval 1
 grep -E "BL_S1_enqueue_to_backlog +enqueue_to_backlog +(fentry|kprobe) start cpu:enqueue" "$out.err" >/dev/null ||
   lab_fail "perf backlog: enqueue_to_backlog is not the start stage"
 s=$(jq -s '[.[] | select(.type=="latency_summary")][0]' "$out")
