@@ -217,7 +217,8 @@ class Engine {
       std::string h = fmt::format("=== {} ===\n", o_.title);
       auto filters = cli::describe_filter(o_.filter);
       for (const auto& [k, v] : filters) h += fmt::format("  {}: {}\n", k, v);
-      if (!o_.phy.empty()) h += fmt::format("  phy_interface: {}\n", fmt::join(o_.phy, ","));
+      if (!o_.phy.empty())
+        h += fmt::format("  {}: {}\n", t_.kind == "backlog" ? "interface" : "phy_interface", fmt::join(o_.phy, ","));
       if (!o_.internal.empty()) h += fmt::format("  internal_interface: {}\n", o_.internal);
       if (o_.details) h += fmt::format("  threshold: {} us\n", o_.threshold_ns / 1e3);
       out_.text(h + "\n");
