@@ -31,6 +31,7 @@ const volatile __u64 cfg_threshold_ns = 0;
 const volatile bool cfg_details = false;
 const volatile bool cfg_stacks = false;
 const volatile bool cfg_track_skb = true;
+const volatile struct nt_lat_cpu_cfg cfg_cpu = {};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -82,6 +83,14 @@ struct {
 
 NT_COUNTER_MAP(counters, NT_LAT_NCOUNTERS);
 
+/* (first stage's CPU, second stage's CPU) of the CPU pair -> latency between the two (cfg_cpu). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct nt_lat_cpu_key);
+	__type(value, struct nt_lat_hist);
+} cpu_pairs SEC(".maps");
+
 static struct nt_lat_hist hist_zero;
 
 /*
@@ -117,6 +126,45 @@ __noinline int lat_hist_add(__u32 kind, __u32 dir, __u32 from, __u32 to, __u64 v
 }
 
 #define hist_add(kind, dir, from, to, v) lat_hist_add(kind, dir, from, to, v)
+
+static __always_inline void hist_put(struct nt_lat_hist *h, __u64 v)
+{
+	__u32 slot = nt_log2_slot(v);
+
+	if (slot >= NT_LAT_HIST_SLOTS)
+		slot = NT_LAT_HIST_SLOTS - 1;
+	h->count++;
+	h->sum_ns += v;
+	if (v > h->max_ns)
+		h->max_ns = v;
+	if (h->count == 1 || v < h->min_ns)
+		h->min_ns = v;
+	h->slots[slot]++;
+}
+
+/* The CPU pair: what: stage | direction << 8. */
+__noinline int lat_cpu_pair(struct nt_lat_flow *f, __u32 what)
+{
+	struct nt_lat_cpu_cfg c = {.from = cfg_cpu.from, .to = cfg_cpu.to, .dir = cfg_cpu.dir};
+	struct nt_lat_cpu_key k = {};
+	struct nt_lat_hist *h;
+	__u64 delta = 0;
+
+	if (!f || !nt_lat_cpu_pair(f, &c, what & 0xff, (what >> 8) & 1, bpf_get_smp_processor_id(), &k, &delta))
+		return 0;
+	nt_count(&counters, k.from_cpu == k.to_cpu ? NT_LAT_C_CPU_SAME : NT_LAT_C_CPU_MIGRATED);
+	h = bpf_map_lookup_elem(&cpu_pairs, &k);
+	if (!h) {
+		bpf_map_update_elem(&cpu_pairs, &k, &hist_zero, BPF_NOEXIST);
+		h = bpf_map_lookup_elem(&cpu_pairs, &k);
+		if (!h) {
+			nt_count(&counters, NT_LAT_C_MAP_FULL);
+			return 0;
+		}
+	}
+	hist_put(h, delta);
+	return 0;
+}
 
 static __always_inline void count_incomplete(__u8 dir, __u8 stage)
 {
@@ -319,6 +367,8 @@ static __always_inline void do_role(void *ctx, struct hit *h, const volatile str
 		hist_add(NT_LAT_H_PAIR, dir, o.prev_stage, stage, o.delta);
 		if (o.split)
 			hist_add(NT_LAT_H_SPLIT, dir, f->first_stage, stage, f->split_ts - f->first_ts);
+		if (cfg_cpu.to)
+			lat_cpu_pair(f, stage | (__u32)dir << 8);
 		break;
 	}
 	if (act == NT_LAT_A_COMPLETE) {
@@ -471,6 +521,10 @@ NT_FN(ovs_execute_actions, NT_LH_OVS_EXECUTE_ACTIONS, 1)
 NT_FN(ovs_vport_send, NT_LH_OVS_VPORT_SEND, 1)
 NT_FN(internal_dev_recv, NT_LH_INTERNAL_DEV_RECV, 0)
 NT_FN(nf_conntrack_in, NT_LH_NF_CONNTRACK_IN, 0)
+NT_FN(netif_rx, NT_LH_NETIF_RX_FN, 0)
+NT_FN(netif_rx_internal, NT_LH_NETIF_RX_INTERNAL, 0)
+NT_FN(enqueue_to_backlog, NT_LH_ENQUEUE_TO_BACKLOG, 0)
+NT_FN(__netif_receive_skb, NT_LH_NETIF_RECEIVE_SKB_FN, 0)
 
 /* netdev_frame_hook(struct sk_buff **pskb): OVS's rx_handler. */
 static __always_inline struct sk_buff *deref_skb(struct sk_buff **pskb)

@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <map>
+#include <stdexcept>
 #include <utility>
 
 #include <gtest/gtest.h>
@@ -377,6 +378,164 @@ TEST(LatencyRender, FlowJsonHasEveryStageInOrder) {
   EXPECT_DOUBLE_EQ(j["stages"][1]["delta_us"].get<double>(), 40.0);
   EXPECT_DOUBLE_EQ(j["rtt_us"].get<double>(), 40.0);
   EXPECT_NE(flow_to_text(FlowView{&f, &t, 0, nullptr}, true).find("RTT"), std::string::npos);
+}
+
+// ---- the receive backlog: perf backlog and perf internal-port ----
+
+bool is_tracepoint(nt_lat_hook h) { return h <= NT_LH_QDISC_DEQUEUE; }
+
+std::vector<std::string> enabled_names(const StageTable& t) {
+  std::vector<std::string> out;
+  for (const auto& s : t.stages)
+    if (s.enabled) out.push_back(s.name);
+  return out;
+}
+
+const Stage& by_name(const StageTable& t, const std::string& n) {
+  for (const auto& s : t.stages)
+    if (s.name == n) return s;
+  throw std::runtime_error("no stage " + n);
+}
+
+TEST(BacklogTable, TracepointsStandInForTheFunctions) {
+  auto t = backlog_table(true);
+  ASSERT_EQ(finalize(t, Availability{is_tracepoint, false, false, false}), "");
+  EXPECT_EQ(enabled_names(t), (std::vector<std::string>{"BL_S0_tp_netif_rx", "BL_S3_tp_netif_receive_skb"}));
+  EXPECT_TRUE(by_name(t, "BL_S0_tp_netif_rx").flags & NT_LAT_START);
+  EXPECT_TRUE(by_name(t, "BL_S3_tp_netif_receive_skb").flags & NT_LAT_END);  // ip_rcv needs kprobes/fentry
+  EXPECT_EQ(t.cpu_from, 0);
+  EXPECT_EQ(t.cpu_to, 3);
+  auto roles = roles_of(t);
+  EXPECT_EQ(roles[NT_LH_NETIF_RX][0].dev, NT_LAT_DEV_PHY);  // --interface
+  EXPECT_EQ(roles[NT_LH_NETIF_RX][0].dir, 0);
+  EXPECT_TRUE(roles[NT_LH_NETIF_RX][0].flags & NT_LAT_REVERSE);  // --src-ip names this host, as in every latency tool
+}
+
+TEST(BacklogTable, FunctionsWhenTraceable) {
+  auto all = [](nt_lat_hook) { return true; };
+  auto t = backlog_table(true);
+  ASSERT_EQ(finalize(t, Availability{all, false, false, false}), "");
+  EXPECT_EQ(enabled_names(t),
+            (std::vector<std::string>{"BL_S1_enqueue_to_backlog", "BL_S2___netif_receive_skb", "BL_S4_ip_rcv"}));
+  EXPECT_TRUE(by_name(t, "BL_S1_enqueue_to_backlog").flags & NT_LAT_START);
+  EXPECT_FALSE(by_name(t, "BL_S2___netif_receive_skb").flags & NT_LAT_END);
+  EXPECT_TRUE(by_name(t, "BL_S4_ip_rcv").flags & NT_LAT_END);
+  EXPECT_EQ(t.cpu_from, 1);
+  EXPECT_EQ(t.cpu_to, 2);
+  // threshold mode ends at the receive.
+  auto th = backlog_table(false);
+  ASSERT_EQ(finalize(th, Availability{all, false, false, false}), "");
+  EXPECT_EQ(enabled_names(th), (std::vector<std::string>{"BL_S1_enqueue_to_backlog", "BL_S2___netif_receive_skb"}));
+  EXPECT_TRUE(by_name(th, "BL_S2___netif_receive_skb").flags & NT_LAT_END);
+  // Only the enqueue function traceable: the receive tracepoint stands in for __netif_receive_skb.
+  auto mixed = backlog_table(false);
+  ASSERT_EQ(finalize(mixed, Availability{[](nt_lat_hook h) { return is_tracepoint(h) || h == NT_LH_ENQUEUE_TO_BACKLOG; },
+                                         false, false, false}),
+            "");
+  EXPECT_EQ(enabled_names(mixed), (std::vector<std::string>{"BL_S1_enqueue_to_backlog", "BL_S3_tp_netif_receive_skb"}));
+  EXPECT_EQ(mixed.cpu_from, 1);
+  EXPECT_EQ(mixed.cpu_to, 3);
+}
+
+TEST(InternalPortTable, EveryStageWithOvsAndTheInternalPort) {
+  auto t = internal_port_table(true);
+  ASSERT_EQ(finalize(t, Availability{[](nt_lat_hook) { return true; }, true, false, false}), "");
+  EXPECT_EQ(enabled_names(t),
+            (std::vector<std::string>{"RX_S0_ovs_vport_send", "RX_S1_internal_dev_recv", "RX_S2_netif_rx",
+                                      "RX_S3_netif_rx_internal", "RX_S4_tp_netif_rx", "RX_S5_enqueue_to_backlog",
+                                      "RX_S6___netif_receive_skb", "RX_S7_tp_netif_receive_skb", "RX_S8_ip_rcv",
+                                      "RX_S9_ip_local_deliver", "RX_S10_tcp_v4_rcv", "RX_S11_udp_rcv"}));
+  EXPECT_TRUE(by_name(t, "RX_S0_ovs_vport_send").flags & NT_LAT_START);
+  EXPECT_EQ(by_name(t, "RX_S0_ovs_vport_send").dev, NT_LAT_DEV_PHY);
+  EXPECT_EQ(by_name(t, "RX_S1_internal_dev_recv").dev, NT_LAT_DEV_INTERNAL);
+  EXPECT_FALSE(by_name(t, "RX_S1_internal_dev_recv").flags & NT_LAT_START);
+  // The internal port's receive also begins packets OVS's stages missed (a later START stage advances a flow).
+  for (const char* n : {"RX_S2_netif_rx", "RX_S3_netif_rx_internal", "RX_S4_tp_netif_rx"})
+    EXPECT_TRUE(by_name(t, n).flags & NT_LAT_START) << n;
+  EXPECT_EQ(by_name(t, "RX_S8_ip_rcv").dev, NT_LAT_DEV_INTERNAL);
+  EXPECT_TRUE(by_name(t, "RX_S10_tcp_v4_rcv").flags & NT_LAT_END);
+  EXPECT_TRUE(by_name(t, "RX_S11_udp_rcv").flags & NT_LAT_END);
+  // enqueue CPU: the backlog enqueue; receive CPU: the first stage the backlog's CPU runs.
+  EXPECT_EQ(t.cpu_dir, 1);
+  EXPECT_EQ(t.cpu_from, 5);
+  EXPECT_EQ(t.cpu_to, 6);
+  for (const auto& s : t.stages) EXPECT_TRUE(s.flags & NT_LAT_REVERSE);
+}
+
+TEST(InternalPortTable, InlinedEnqueueFallsBackToTheTracepoint) {
+  auto t = internal_port_table(false);
+  auto ok = [](nt_lat_hook h) {
+    return h != NT_LH_ENQUEUE_TO_BACKLOG && h != NT_LH_NETIF_RX_INTERNAL && h != NT_LH_NETIF_RECEIVE_SKB_FN;
+  };
+  ASSERT_EQ(finalize(t, Availability{ok, false, false, false}), "");
+  EXPECT_EQ(t.cpu_from, 4);  // RX_S4_tp_netif_rx
+  EXPECT_EQ(t.cpu_to, 7);    // RX_S7_tp_netif_receive_skb
+  EXPECT_EQ(by_name(t, "RX_S1_internal_dev_recv").dev, NT_LAT_DEV_ANY);  // no --internal-interface
+  EXPECT_FALSE(by_name(t, "RX_S4_tp_netif_rx").flags & NT_LAT_START);     // only OVS's transmit begins a packet
+  // Host: tracepoints only; the first traceable stage starts the flow, the last ends it.
+  auto h = internal_port_table(true);
+  ASSERT_EQ(finalize(h, Availability{is_tracepoint, true, false, false}), "");
+  EXPECT_EQ(enabled_names(h), (std::vector<std::string>{"RX_S4_tp_netif_rx", "RX_S7_tp_netif_receive_skb"}));
+  EXPECT_TRUE(by_name(h, "RX_S4_tp_netif_rx").flags & NT_LAT_START);
+  EXPECT_TRUE(by_name(h, "RX_S7_tp_netif_receive_skb").flags & NT_LAT_END);
+  EXPECT_EQ(h.cpu_from, 4);
+  EXPECT_EQ(h.cpu_to, 7);
+  // A table without a receive side has no CPU pair.
+  auto none = internal_port_table(true);
+  ASSERT_EQ(finalize(none, Availability{[](nt_lat_hook x) { return x == NT_LH_NETIF_RX || x == NT_LH_INTERNAL_DEV_RECV; },
+                                        true, false, false}),
+            "");
+  EXPECT_EQ(none.cpu_from, -1);
+  EXPECT_EQ(none.cpu_to, -1);
+}
+
+TEST(LatencyCpuPair, ComparesTheTwoStagesCpus) {
+  nt_lat_cpu_cfg c{2, 4, 1, 0};  // stage 1 -> stage 3 of direction 1
+  nt_lat_flow f{};
+  f.seen = 1U << 0 | 1U << 1 | 1U << 3;
+  f.st[1].cpu = 0;
+  f.st[1].ts = 1000;
+  f.last_ts = 4500;
+  nt_lat_cpu_key k{};
+  __u64 d = 0;
+  ASSERT_EQ(nt_lat_cpu_pair(&f, &c, 3, 1, 1, &k, &d), 1);
+  EXPECT_EQ(k.from_cpu, 0);
+  EXPECT_EQ(k.to_cpu, 1);
+  EXPECT_EQ(d, 3500u);
+  EXPECT_EQ(nt_lat_cpu_pair(&f, &c, 2, 1, 1, &k, &d), 0);  // not the pair's second stage
+  EXPECT_EQ(nt_lat_cpu_pair(&f, &c, 3, 0, 1, &k, &d), 0);  // other direction
+  f.seen &= ~(1U << 1);
+  EXPECT_EQ(nt_lat_cpu_pair(&f, &c, 3, 1, 1, &k, &d), 0);  // the first stage was not seen
+  nt_lat_cpu_cfg off{};
+  EXPECT_EQ(nt_lat_cpu_pair(&f, &off, 3, 1, 1, &k, &d), 0);
+}
+
+TEST(BacklogRender, HighLatencyEventNamesBothCpus) {
+  auto t = backlog_table(false);
+  ASSERT_EQ(finalize(t, Availability{is_tracepoint, false, false, false}), "");
+  nt_lat_flow f{};
+  nt_pkt p{};
+  p.l3 = NT_L3_IPV4;
+  p.l4_proto = NT_IPPROTO_UDP;
+  p.flags = NT_PKT_HAS_L4;
+  nt_lat_make_key(&p, 0, 0, &f.key);
+  f.seen = 1U << 0 | 1U << 3;
+  f.first_ts = f.st[0].ts = 1000;
+  f.last_ts = f.st[3].ts = 2501000;
+  f.st[0].cpu = 0;
+  f.st[3].cpu = 1;
+  f.st[0].stack_id = f.st[3].stack_id = -1;
+  f.nseen = 2;
+  const std::string txt = flow_to_text(FlowView{&f, &t, 0, nullptr, 7}, false);
+  EXPECT_NE(txt.find("=== HIGH LATENCY EVENT #7 ==="), std::string::npos) << txt;
+  EXPECT_NE(txt.find("Latency: 2.500 ms"), std::string::npos) << txt;
+  EXPECT_NE(txt.find("Enqueue CPU: 0 / Receive CPU: 1 (CROSS-CPU MIGRATION DETECTED)"), std::string::npos) << txt;
+  auto j = flow_to_json(FlowView{&f, &t, 0, nullptr, 7});
+  EXPECT_EQ(j["enqueue_cpu"], 0);
+  EXPECT_EQ(j["receive_cpu"], 1);
+  EXPECT_EQ(j["cross_cpu"], true);
+  f.st[3].cpu = 0;
+  EXPECT_EQ(flow_to_text(FlowView{&f, &t, 0, nullptr, 8}, false).find("MIGRATION"), std::string::npos);
 }
 
 TEST(LatencyHistTest, PercentilesAndIntervalDelta) {

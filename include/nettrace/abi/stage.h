@@ -62,6 +62,11 @@ enum nt_lat_hook {
 	NT_LH_OVS_VPORT_SEND,
 	NT_LH_INTERNAL_DEV_RECV,
 	NT_LH_NF_CONNTRACK_IN,
+	/* the receive backlog (netif_rx .. __netif_receive_skb); static ones may be clones or inlined */
+	NT_LH_NETIF_RX_FN,
+	NT_LH_NETIF_RX_INTERNAL,
+	NT_LH_ENQUEUE_TO_BACKLOG,
+	NT_LH_NETIF_RECEIVE_SKB_FN, /* __netif_receive_skb */
 	NT_LH_COUNT,
 };
 
@@ -186,6 +191,8 @@ enum nt_lat_counter {
 	NT_LAT_C_RB_LOST,
 	NT_LAT_C_STACK_FAIL,
 	NT_LAT_C_EMITTED,
+	NT_LAT_C_CPU_SAME,     /* CPU pair reached: both stages on one CPU */
+	NT_LAT_C_CPU_MIGRATED, /* CPU pair reached: the second stage ran on another CPU */
 	NT_LAT_NCOUNTERS,
 };
 
@@ -211,6 +218,24 @@ struct nt_lat_hist {
 	__u64 max_ns;
 	__u64 min_ns; /* 0 also means "none yet": the host treats min from slots when count == 0 */
 	__u64 slots[NT_LAT_HIST_SLOTS];
+};
+
+/*
+ * CPU pair (struct nt_lat_cpu_cfg in .rodata): two stages of one direction whose CPUs are compared, e.g.
+ * where a packet was queued to a backlog and where the backlog was processed. When a flow reaches `to`
+ * having seen `from`, the latency from -> to goes into a histogram keyed by the two CPUs (map cpu_pairs)
+ * and NT_LAT_C_CPU_SAME or NT_LAT_C_CPU_MIGRATED counts it.
+ */
+struct nt_lat_cpu_cfg {
+	__u8 from; /* stage index + 1; 0: no CPU pair */
+	__u8 to;   /* stage index + 1 */
+	__u8 dir;
+	__u8 _pad;
+};
+
+struct nt_lat_cpu_key {
+	__u16 from_cpu;
+	__u16 to_cpu;
 };
 
 /* Incomplete flows by the last stage they reached: index dir * NT_LAT_MAX_STAGES + stage. */
@@ -359,6 +384,29 @@ NT_INLINE enum nt_lat_action nt_lat_step(struct nt_lat_flow *f, int exists, __u3
 		return NT_LAT_A_COMPLETE;
 	}
 	return NT_LAT_A_ADVANCE;
+}
+
+/*
+ * After an ADVANCE/COMPLETE at `stage` on `cpu` (f already updated, f->last_ts the stage's time): is this the
+ * CPU pair's second stage with the first one seen? Then fills the key (first stage's CPU, this CPU) and the
+ * latency between the two and returns 1; otherwise 0.
+ */
+NT_INLINE int nt_lat_cpu_pair(const struct nt_lat_flow *f, const struct nt_lat_cpu_cfg *c, __u32 stage, __u8 dir,
+			      __u32 cpu, struct nt_lat_cpu_key *k, __u64 *delta)
+{
+	__u32 from;
+	__u64 t0;
+
+	if (!c->from || !c->to || c->dir != dir || stage + 1 != c->to)
+		return 0;
+	from = nt_lat_stage_idx(c->from - 1);
+	if (!(f->seen & (1U << from)))
+		return 0;
+	k->from_cpu = f->st[from].cpu;
+	k->to_cpu = (__u16)cpu;
+	t0 = f->st[from].ts;
+	*delta = f->last_ts > t0 ? f->last_ts - t0 : 0;
+	return 1;
 }
 
 #endif

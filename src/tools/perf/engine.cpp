@@ -31,7 +31,8 @@ using Counters = std::array<uint64_t, NT_LAT_NCOUNTERS>;
 
 constexpr const char* kCounterNames[NT_LAT_NCOUNTERS] = {
     "stage_hits", "started", "completed", "restarted", "stale", "duplicates", "out_of_order", "no_flow",
-    "negative_deltas", "parse_failures", "map_full", "lost_events", "stack_failures", "emitted"};
+    "negative_deltas", "parse_failures", "map_full", "lost_events", "stack_failures", "emitted",
+    "cpu_same", "cpu_migrated"};
 
 struct HistKeyLess {
   bool operator()(const nt_lat_hist_key& a, const nt_lat_hist_key& b) const {
@@ -40,6 +41,7 @@ struct HistKeyLess {
 };
 using Hists = std::map<nt_lat_hist_key, LatencyHist, HistKeyLess>;
 using CpuDist = std::map<nt_lat_hist_key, std::map<int, uint64_t>, HistKeyLess>;
+using CpuPairs = std::map<std::pair<int, int>, LatencyHist>;
 
 int ncpus() {
   int n = libbpf_num_possible_cpus();
@@ -125,6 +127,9 @@ class Engine {
     bool by_skb = false;
     for (const auto& s : t_.stages) by_skb = by_skb || (s.enabled && (s.flags & NT_LAT_BY_SKB));
     ro->cfg_track_skb = by_skb;
+    if (t_.cpu_from >= 0 && t_.cpu_to >= 0)
+      const_cast<nt_lat_cpu_cfg&>(ro->cfg_cpu) = nt_lat_cpu_cfg{static_cast<uint8_t>(t_.cpu_from + 1),
+                                                                static_cast<uint8_t>(t_.cpu_to + 1), t_.cpu_dir, 0};
     bpf_map__set_max_entries(skel->maps.flows, o_.max_flows);
     bpf_map__set_max_entries(skel->maps.skbs, by_skb ? o_.max_flows : 1);
     if (!(o_.stacks && o_.details)) bpf_map__set_max_entries(skel->maps.stacks, 1);
@@ -148,6 +153,7 @@ class Engine {
     counters_fd_ = bpf_map__fd(skel->maps.counters);
     incomplete_fd_ = bpf_map__fd(skel->maps.incomplete);
     stacks_fd_ = bpf_map__fd(skel->maps.stacks);
+    cpu_pairs_fd_ = bpf_map__fd(skel->maps.cpu_pairs);
     print_header();
     loop(rb);
     rb.consume();
@@ -177,8 +183,8 @@ class Engine {
 
   void handle_flow(const nt_lat_flow& f) {
     received_++;
-    FlowView v{&f, &t_, core::mono_to_realtime(f.first_ts),
-               [this](int32_t id) { return stack_frames(id); }};
+    FlowView v{&f, &t_, core::mono_to_realtime(f.first_ts), [this](int32_t id) { return stack_frames(id); },
+               received_};
     if (out_.json()) {
       auto j = flow_to_json(v);
       j["time"] = core::format_iso8601(v.wall_ns);
@@ -194,10 +200,16 @@ class Engine {
       std::string line;
       for (const auto& s : t_.stages) {
         if (s.dir != d) continue;
-        line += fmt::format("\n  {:<40} {:<32} {}{}{}", s.name, hook_label(s.hook),
-                            s.enabled ? via_[hook_label(s.hook)] : "skipped (bridged)",
+        const bool stand_in_idle = s.instead_of != NT_LH_COUNT && via_[hook_label(s.instead_of)] != "unavailable";
+        line += fmt::format("\n  {:<40} {:<32} {}{}{}{}", s.name, hook_label(s.hook),
+                            s.enabled       ? via_[hook_label(s.hook)]
+                            : stand_in_idle ? fmt::format("not needed ({} traced)", hook_label(s.instead_of))
+                                            : std::string("skipped (bridged)"),
                             s.enabled && (s.flags & NT_LAT_START) ? " start" : "",
-                            s.enabled && (s.flags & NT_LAT_END) ? " end" : "");
+                            s.enabled && (s.flags & NT_LAT_END) ? " end" : "",
+                            s.enabled && d == t_.cpu_dir && s.index == t_.cpu_from ? " cpu:" + t_.cpu_from_label
+                            : s.enabled && d == t_.cpu_dir && s.index == t_.cpu_to ? " cpu:" + t_.cpu_to_label
+                                                                                    : std::string());
       }
       if (!line.empty()) spdlog::info("stages ({}):{}", t_.dir_names[d], line);
     }
@@ -205,7 +217,8 @@ class Engine {
       std::string h = fmt::format("=== {} ===\n", o_.title);
       auto filters = cli::describe_filter(o_.filter);
       for (const auto& [k, v] : filters) h += fmt::format("  {}: {}\n", k, v);
-      if (!o_.phy.empty()) h += fmt::format("  phy_interface: {}\n", fmt::join(o_.phy, ","));
+      if (!o_.phy.empty())
+        h += fmt::format("  {}: {}\n", t_.kind == "backlog" ? "interface" : "phy_interface", fmt::join(o_.phy, ","));
       if (!o_.internal.empty()) h += fmt::format("  internal_interface: {}\n", o_.internal);
       if (o_.details) h += fmt::format("  threshold: {} us\n", o_.threshold_ns / 1e3);
       out_.text(h + "\n");
@@ -250,6 +263,50 @@ class Engine {
       key = next;
       prev = &key;
     }
+  }
+
+  CpuPairs read_cpu_pairs() const {
+    CpuPairs out;
+    std::vector<nt_lat_hist> vals(static_cast<size_t>(ncpus()));
+    nt_lat_cpu_key key{}, next{};
+    const nt_lat_cpu_key* prev = nullptr;
+    while (bpf_map_get_next_key(cpu_pairs_fd_, prev, &next) == 0) {
+      if (bpf_map_lookup_elem(cpu_pairs_fd_, &next, vals.data()) == 0)
+        for (const auto& v : vals) out[{next.from_cpu, next.to_cpu}].add(v);
+      key = next;
+      prev = &key;
+    }
+    return out;
+  }
+
+  // The CPU pair's part of a report: same-CPU / migrated counts, one histogram per (from, to) CPU pair.
+  void report_cpu_pairs(bool final, nlohmann::json& j, std::string& text, const Counters& dc) {
+    if (t_.cpu_from < 0 || t_.cpu_to < 0) return;
+    const CpuPairs cur = read_cpu_pairs();
+    const std::string from = stage_name(t_.cpu_dir, static_cast<uint8_t>(t_.cpu_from)),
+                      to = stage_name(t_.cpu_dir, static_cast<uint8_t>(t_.cpu_to));
+    nlohmann::json cj{{"from", from},
+                      {"to", to},
+                      {"same_cpu", dc[NT_LAT_C_CPU_SAME]},
+                      {"migrated", dc[NT_LAT_C_CPU_MIGRATED]}};
+    text += fmt::format("\nCPU migration ({} CPU {} -> {} CPU {}): same CPU {}, cross-CPU {}\n", t_.cpu_from_label,
+                        from, t_.cpu_to_label, to, dc[NT_LAT_C_CPU_SAME], dc[NT_LAT_C_CPU_MIGRATED]);
+    auto pairs = nlohmann::json::array();
+    for (const auto& [k, h] : cur) {
+      const LatencyHist v = final ? h : h.minus(prev_cpu_pairs_[k]);
+      if (!v.count) continue;
+      nlohmann::json hj = hist_json(v);
+      hj[t_.cpu_from_label + "_cpu"] = k.first;
+      hj[t_.cpu_to_label + "_cpu"] = k.second;
+      pairs.push_back(hj);
+      text += fmt::format("  CPU {} -> {}{}: count {} avg {:.3f} p50 {:.3f} p99 {:.3f} max {:.3f} us\n", k.first,
+                          k.second, k.first != k.second ? " (cross-CPU)" : "", v.count, v.avg_us(),
+                          v.percentile_us(50), v.percentile_us(99), v.max_ns / 1e3);
+      if (o_.verbose || k.first != k.second) text += hist_text(v);
+    }
+    cj["pairs"] = pairs;
+    j["cpu_migration"] = cj;
+    if (!final) prev_cpu_pairs_ = cur;
   }
 
   // Flows idle longer than the gap are incomplete: counted by their last stage and removed.
@@ -390,6 +447,7 @@ class Engine {
       text += dtext;
     }
     j["directions"] = dirs;
+    report_cpu_pairs(final, j, text, dc);
     for (size_t i = 0; i < NT_LAT_NCOUNTERS; i++) j[kCounterNames[i]] = dc[i];
     j["events_received"] = received_;
     text += fmt::format("Counters: started {} completed {} restarted {} stale {} duplicates {} out_of_order {} "
@@ -414,7 +472,8 @@ class Engine {
   output::Output out_;
   std::map<std::string, std::string> via_;
   std::unique_ptr<sys::Ksyms> ksyms_;
-  int flows_fd_ = -1, hists_fd_ = -1, counters_fd_ = -1, incomplete_fd_ = -1, stacks_fd_ = -1;
+  int flows_fd_ = -1, hists_fd_ = -1, counters_fd_ = -1, incomplete_fd_ = -1, stacks_fd_ = -1, cpu_pairs_fd_ = -1;
+  CpuPairs prev_cpu_pairs_;
   uint64_t start_ns_ = 0, last_report_ = 0, received_ = 0;
   Hists prev_hists_;
   Counters prev_counters_{};

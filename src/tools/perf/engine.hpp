@@ -27,6 +27,10 @@ enum StageNeed : unsigned {
   kNeedCt = 1 << 0,  // only with --enable-ct
 };
 
+// Which side of the table's CPU pair a stage is on (the receive backlog: queued on one CPU, processed on
+// another). finalize() pairs the last enabled kCpuFrom stage with the first enabled kCpuTo stage after it.
+enum class CpuSide : uint8_t { None, From, To };
+
 struct Stage {
   std::string name;  // "TX_S3_ovs_dp_process_packet"
   nt_lat_hook hook;
@@ -35,6 +39,9 @@ struct Stage {
   uint8_t pkt = NT_LAT_PKT_ANY;
   uint8_t flags = 0;
   unsigned need = kNeedNone;
+  CpuSide cpu = CpuSide::None;
+  // Only when this hook cannot attach (a tracepoint standing in for a kernel function): NT_LH_COUNT = always.
+  nt_lat_hook instead_of = NT_LH_COUNT;
   // Filled by finalize():
   uint8_t index = 0;  // position in its direction
   bool enabled = false;
@@ -44,6 +51,10 @@ struct StageTable {
   std::string kind;                                   // "latency", "icmp_rtt"
   std::array<std::string, NT_LAT_DIRS> dir_names{};   // "tx"/"rx", or "rtt"
   std::vector<Stage> stages;
+  // The CPU pair (finalize()): stage indices, -1 when the table has none or no stage of a side can run.
+  std::string cpu_from_label = "from", cpu_to_label = "to";  // "enqueue", "receive"
+  int cpu_from = -1, cpu_to = -1;
+  uint8_t cpu_dir = 0;
   [[nodiscard]] const Stage* find(uint8_t dir, uint8_t index) const;
 };
 
@@ -73,6 +84,13 @@ enum class Direction { Tx, Rx, Both };
 [[nodiscard]] StageTable icmp_rtt_table(Direction d);
 // VM traffic through a vnet/tap port: tx = VM -> wire (vnet receive .. phy transmit), rx = wire -> VM.
 [[nodiscard]] StageTable vm_latency_table(Direction d);  // Tx: local pings remote; Rx: remote pings local
+// Wire -> host through an OVS internal port, the receive backlog broken down: ovs_vport_send .. netif_rx ..
+// enqueue_to_backlog | __netif_receive_skb .. ip_rcv .. tcp/udp. Device-bound stages use the internal port
+// when one is given (else any device). CPU pair: enqueue -> receive.
+[[nodiscard]] StageTable internal_port_table(bool internal_given);
+// One interface's receive backlog: enqueue_to_backlog -> __netif_receive_skb [-> ip_rcv]; tracepoints
+// net:netif_rx / net:netif_receive_skb stand in where the functions cannot be traced. CPU pair: enqueue -> receive.
+[[nodiscard]] StageTable backlog_table(bool to_ip_rcv);
 
 struct EngineOptions {
   cli::CommonOptions common;
@@ -98,6 +116,7 @@ struct FlowView {
   const StageTable* table;
   uint64_t wall_ns;  // realtime of the first stage
   std::function<std::vector<std::string>(int32_t)> stack;  // stack id -> frames (may be empty)
+  uint64_t seq = 0;  // event number (1-based) in this run
 };
 [[nodiscard]] nlohmann::json flow_to_json(const FlowView& v);
 [[nodiscard]] std::string flow_to_text(const FlowView& v, bool verbose);

@@ -3,7 +3,9 @@
 // system_network_perfomance_metrics) and `perf icmp-rtt` (kernel_icmp_rtt, system_network_icmp_rtt).
 // Each is a stage table over one engine (engine.hpp). See docs/tools/perf.md.
 
+#include <cmath>
 #include <set>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -36,9 +38,9 @@ void add_engine_flags(CLI::App& app, LatencyCli& c) {
       ->delimiter(',');
   app.add_option("--internal-interface", c.eng.internal, "OVS internal port carrying the host's address");
   app.add_option("--latency-us", c.latency_us, "Only packets whose total latency is at least this (microseconds)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(check_non_negative);
   app.add_option("--latency-ms", c.latency_ms, "Only packets whose total latency is at least this (milliseconds)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(check_non_negative);
   app.add_flag("--disable-kernel-stacks", c.disable_stacks, "Do not capture a kernel stack per stage");
   app.add_flag("--verbose,-v", c.eng.verbose, "Every stage's device/CPU/queue/skb in text, all histograms");
   app.add_option("--max-flows", c.eng.max_flows, "Packets in flight tracked at once (LRU)")
@@ -64,11 +66,21 @@ void finish_engine(LatencyCli& c) {
   for (const auto* p : {&c.eng.internal, &c.eng.vnet})
     if (!p->empty()) {
       std::string err = cli::check_interface(*p);
-      if (!err.empty()) throw usage_error(err);
+      if (!err.empty()) throw usage_error((p == &c.eng.internal ? "--internal-interface: " : "--vm-interface: ") + err);
     }
 }
 
 }  // namespace
+
+std::string check_non_negative(const std::string& v) {
+  try {
+    size_t n = 0;
+    const double d = std::stod(v, &n);
+    if (n == v.size() && d >= 0 && std::isfinite(d)) return {};
+  } catch (const std::exception&) {
+  }
+  return fmt::format("must be a non-negative number, got '{}'", v);
+}
 
 std::vector<bpf::Hook> latency_hooks() {
   std::vector<bpf::Hook> out;
@@ -148,6 +160,76 @@ void setup_latency(CLI::App& perf, Context& ctx) {
     rtt->eng.title = fmt::format("ICMP RTT {} ({})", rtt->direction == "tx" ? "TX (local -> remote)" : "RX (remote -> local)",
                                  fmt::format("local {} remote {}", rtt->eng.filter.src_ip, rtt->eng.filter.dst_ip));
     ctx.action = [rtt] { return run_engine(icmp_rtt_table(parse_direction(rtt->direction)), rtt->eng); };
+  });
+
+  // perf internal-port: wire -> host through an OVS internal port, the receive backlog broken down.
+  auto ip = std::make_shared<LatencyCli>();
+  ip->mode = "summary";
+  auto* ia = perf.add_subcommand("internal-port",
+                                 "Receive through an OVS internal port, stage by stage: OVS -> internal port -> backlog "
+                                 "-> IP -> TCP/UDP, with the enqueue/receive CPU migration "
+                                 "(system_network_rx_internal_port_latency_details)");
+  add_engine_flags(*ia, *ip);
+  cli::add_filter_options(*ia, ip->eng.filter, cli::kFilterAddresses | cli::kFilterPorts | cli::kFilterProtocol);
+  ia->add_option("--mode", ip->mode, "summary (histograms per interval) or details (one record per packet)")
+      ->check(CLI::IsMember({"details", "summary"}));
+  cli::add_interval_option(*ia, ip->eng.common, "--interval", 0);
+  ia->callback([ip, &ctx] {
+    finish_engine(*ip);
+    ip->eng.details = ip->mode == "details";
+    if (!ip->eng.details && ip->eng.common.interval_s == 0) ip->eng.common.interval_s = 5;
+    ip->eng.title = fmt::format("Internal Port RX Latency ({})", ip->mode);
+    const bool internal = !ip->eng.internal.empty();
+    ctx.action = [ip, internal] { return run_engine(internal_port_table(internal), ip->eng); };
+  });
+
+  // perf backlog: one interface's receive backlog, enqueue -> receive (-> ip_rcv), with the CPUs.
+  struct BacklogCli {
+    EngineOptions eng;
+    std::string iface, mode = "summary";
+    double threshold_us = -1, threshold_us2 = -1;
+    bool disable_stacks = false;
+  };
+  auto bl = std::make_shared<BacklogCli>();
+  auto* ba = perf.add_subcommand("backlog",
+                                 "Receive backlog of one interface: enqueue_to_backlog -> __netif_receive_skb (-> ip_rcv), "
+                                 "enqueue and receive CPU (enqueue_to_iprec_latency_summary, _threshold)");
+  cli::add_output_options(*ba, bl->eng.common);
+  cli::add_duration_option(*ba, bl->eng.common, "--duration");
+  ba->add_option("--interface", bl->iface, "The receiving interface")->required();
+  cli::add_filter_options(*ba, bl->eng.filter, cli::kFilterAddresses | cli::kFilterPorts | cli::kFilterProtocol);
+  ba->add_option("--mode", bl->mode,
+                 "summary: enqueue -> receive -> ip_rcv histograms per interval; threshold: one event per packet "
+                 "whose enqueue -> receive latency reaches --threshold-us")
+      ->check(CLI::IsMember({"summary", "threshold"}));
+  auto* t1 = ba->add_option("--threshold", bl->threshold_us,
+                            "summary: also one record per packet at least this slow (microseconds)")
+                 ->check(check_non_negative);
+  ba->add_option("--threshold-us", bl->threshold_us2, "threshold: the event threshold in microseconds (1000)")
+      ->check(check_non_negative)
+      ->excludes(t1);
+  ba->add_flag("--disable-kernel-stacks", bl->disable_stacks, "Do not capture a kernel stack per stage");
+  ba->add_flag("--verbose,-v", bl->eng.verbose, "Every stage's device/CPU/queue/skb in text, all histograms");
+  ba->add_option("--max-flows", bl->eng.max_flows, "Packets in flight tracked at once (LRU)")
+      ->check(CLI::Range(64, 1 << 20));
+  ba->add_option("--flow-timeout", bl->eng.max_gap_s,
+                 "Seconds a packet may sit between two stages before it counts as incomplete")
+      ->check(CLI::Range(0.001, 3600.0));
+  cli::add_interval_option(*ba, bl->eng.common, "--interval", 0);
+  ba->callback([bl, &ctx] {
+    if (std::string err = cli::check_interface(bl->iface); !err.empty()) throw usage_error("--interface: " + err);
+    bl->eng.phy = {bl->iface};
+    const bool threshold = bl->mode == "threshold";
+    const double t = bl->threshold_us >= 0 ? bl->threshold_us : bl->threshold_us2 >= 0 ? bl->threshold_us2
+                                                             : threshold              ? 1000
+                                                                                      : -1;
+    bl->eng.details = t >= 0;
+    bl->eng.threshold_ns = t >= 0 ? static_cast<uint64_t>(t * 1e3) : 0;
+    bl->eng.stacks = !bl->disable_stacks;
+    if (!threshold && bl->eng.common.interval_s == 0) bl->eng.common.interval_s = 5;
+    bl->eng.title = fmt::format("Backlog Latency {} ({})", bl->iface,
+                                threshold ? fmt::format("threshold {} us", t) : std::string("summary"));
+    ctx.action = [bl, threshold] { return run_engine(backlog_table(!threshold), bl->eng); };
   });
 }
 

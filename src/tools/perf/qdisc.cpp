@@ -272,7 +272,7 @@ void setup_qdisc(CLI::App& perf, Context& ctx) {
   cli::add_output_options(*app, o->common);
   cli::add_filter_options(*app, o->filter, cli::kFilterAll, "--dev,--interface,--device");
   app->add_option("--latency-us,--threshold-us", o->threshold_us, "Print packets whose qdisc delay is at least this (us)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(check_non_negative);
   app->add_flag("--summary", o->summary, "Histograms only, no per-packet lines");
   cli::add_duration_option(*app, o->common, "-d,--duration");
   cli::add_interval_option(*app, o->common, "-i,--interval", 0);

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -29,8 +30,22 @@ std::string finalize(StageTable& t, const Availability& a) {
     s.index = next[s.dir]++;
     used[s.dir] = true;
     s.enabled = (!a.hook_ok || a.hook_ok(s.hook)) && (s.dev != NT_LAT_DEV_INTERNAL || a.internal) &&
-                (s.dev != NT_LAT_DEV_VNET || a.vnet) && (!(s.need & kNeedCt) || a.ct);
+                (s.dev != NT_LAT_DEV_VNET || a.vnet) && (!(s.need & kNeedCt) || a.ct) &&
+                (s.instead_of == NT_LH_COUNT || (a.hook_ok && !a.hook_ok(s.instead_of)));
   }
+  // The CPU pair: the last enabled stage of the first side, then the first enabled one of the second after it.
+  t.cpu_from = t.cpu_to = -1;
+  for (const auto& s : t.stages)
+    if (s.enabled && s.cpu == CpuSide::From) {
+      t.cpu_from = s.index;
+      t.cpu_dir = s.dir;
+    }
+  for (const auto& s : t.stages)
+    if (t.cpu_from >= 0 && s.enabled && s.cpu == CpuSide::To && s.dir == t.cpu_dir && s.index > t.cpu_from) {
+      t.cpu_to = s.index;
+      break;
+    }
+  if (t.cpu_to < 0) t.cpu_from = -1;
   for (uint8_t d = 0; d < NT_LAT_DIRS; d++) {
     if (!used[d]) continue;
     Stage* first = nullptr;
@@ -103,6 +118,10 @@ constexpr HookInfo kHooks[] = {
     {NT_LH_OVS_VPORT_SEND, "ovs_vport_send", "ovs_vport_send", false, false},
     {NT_LH_INTERNAL_DEV_RECV, "internal_dev_recv", "internal_dev_recv", false, false},
     {NT_LH_NF_CONNTRACK_IN, "nf_conntrack_in", "nf_conntrack_in", false, false},
+    {NT_LH_NETIF_RX_FN, "netif_rx", "netif_rx", false, false},
+    {NT_LH_NETIF_RX_INTERNAL, "netif_rx_internal", "netif_rx_internal", false, false},
+    {NT_LH_ENQUEUE_TO_BACKLOG, "enqueue_to_backlog", "enqueue_to_backlog", false, false},
+    {NT_LH_NETIF_RECEIVE_SKB_FN, "__netif_receive_skb", "__netif_receive_skb", false, false},
 };
 static_assert(sizeof(kHooks) / sizeof(kHooks[0]) == NT_LH_COUNT);
 
@@ -120,10 +139,11 @@ struct PathBuilder {
   uint8_t pkt;
   uint8_t flags;  // added to every stage (REVERSE, SWAP_KEY, SPLIT)
   int n = 0;
-  void add(const std::string& what, nt_lat_hook h, uint8_t dev = NT_LAT_DEV_ANY, uint8_t f = 0,
-           unsigned need = kNeedNone) {
+  Stage& add(const std::string& what, nt_lat_hook h, uint8_t dev = NT_LAT_DEV_ANY, uint8_t f = 0,
+             unsigned need = kNeedNone) {
     t.stages.push_back(Stage{fmt::format("{}_S{}_{}", prefix, n++, what), h, dir, dev, pkt,
                              static_cast<uint8_t>(flags | f), need});
+    return t.stages.back();
   }
 };
 
@@ -208,6 +228,55 @@ StageTable vm_latency_table(Direction d) {
   return t;
 }
 
+StageTable internal_port_table(bool internal_given) {
+  StageTable t;
+  t.kind = "internal_port";
+  t.dir_names = {"unused", "rx"};
+  t.cpu_from_label = "enqueue";
+  t.cpu_to_label = "receive";
+  PathBuilder b{t, "RX", 1, NT_LAT_PKT_ANY, NT_LAT_REVERSE};
+  const uint8_t in = internal_given ? NT_LAT_DEV_INTERNAL : NT_LAT_DEV_ANY;
+  b.add("ovs_vport_send", NT_LH_OVS_VPORT_SEND, NT_LAT_DEV_PHY, NT_LAT_START);
+  b.add("internal_dev_recv", NT_LH_INTERNAL_DEV_RECV, in);
+  // With the internal port named, its receive (netif_rx) also begins a packet that OVS's stages missed, or
+  // that did not come through OVS; without it only OVS's transmit does (else any device's receive would).
+  const uint8_t rx_start = internal_given ? NT_LAT_START : 0;
+  b.add("netif_rx", NT_LH_NETIF_RX_FN, in, rx_start).cpu = CpuSide::From;
+  b.add("netif_rx_internal", NT_LH_NETIF_RX_INTERNAL, in, rx_start).cpu = CpuSide::From;
+  b.add("tp_netif_rx", NT_LH_NETIF_RX, in, rx_start).cpu = CpuSide::From;
+  b.add("enqueue_to_backlog", NT_LH_ENQUEUE_TO_BACKLOG, in).cpu = CpuSide::From;
+  // process_backlog(napi, quota) has no skb: the receive side begins at __netif_receive_skb.
+  b.add("__netif_receive_skb", NT_LH_NETIF_RECEIVE_SKB_FN, in).cpu = CpuSide::To;
+  b.add("tp_netif_receive_skb", NT_LH_NETIF_RECEIVE_SKB, in).cpu = CpuSide::To;
+  b.add("ip_rcv", NT_LH_IP_RCV, in).cpu = CpuSide::To;
+  b.add("ip_local_deliver", NT_LH_IP_LOCAL_DELIVER);
+  b.add("tcp_v4_rcv", NT_LH_TCP_V4_RCV, NT_LAT_DEV_ANY, NT_LAT_END);
+  b.add("udp_rcv", NT_LH_UDP_RCV, NT_LAT_DEV_ANY, NT_LAT_END);
+  return t;
+}
+
+StageTable backlog_table(bool to_ip_rcv) {
+  StageTable t;
+  t.kind = "backlog";
+  t.dir_names = {"rx", "unused"};
+  t.cpu_from_label = "enqueue";
+  t.cpu_to_label = "receive";
+  PathBuilder b{t, "BL", 0, NT_LAT_PKT_ANY, NT_LAT_REVERSE};  // wire -> host: --src-ip is this host
+  // The tracepoints sit next to the functions on the same CPU (net:netif_rx just before the enqueue,
+  // net:netif_receive_skb inside __netif_receive_skb): stand-ins only.
+  Stage& tp_rx = b.add("tp_netif_rx", NT_LH_NETIF_RX, NT_LAT_DEV_PHY);
+  tp_rx.cpu = CpuSide::From;
+  tp_rx.instead_of = NT_LH_ENQUEUE_TO_BACKLOG;
+  b.add("enqueue_to_backlog", NT_LH_ENQUEUE_TO_BACKLOG, NT_LAT_DEV_PHY).cpu = CpuSide::From;
+  b.add("__netif_receive_skb", NT_LH_NETIF_RECEIVE_SKB_FN, NT_LAT_DEV_PHY, to_ip_rcv ? 0 : NT_LAT_END).cpu =
+      CpuSide::To;
+  Stage& tp_recv = b.add("tp_netif_receive_skb", NT_LH_NETIF_RECEIVE_SKB, NT_LAT_DEV_PHY, to_ip_rcv ? 0 : NT_LAT_END);
+  tp_recv.cpu = CpuSide::To;
+  tp_recv.instead_of = NT_LH_NETIF_RECEIVE_SKB_FN;
+  if (to_ip_rcv) b.add("ip_rcv", NT_LH_IP_RCV, NT_LAT_DEV_PHY, NT_LAT_END).cpu = CpuSide::To;
+  return t;
+}
+
 const char* hook_label(nt_lat_hook h) { return info(h).label; }
 
 bpf::Hook hook_spec(nt_lat_hook h) {
@@ -279,6 +348,13 @@ const char* proto_name(uint8_t p) {
 
 std::string us(uint64_t ns) { return fmt::format("{:.3f}", static_cast<double>(ns) / 1e3); }
 
+// The CPU pair of a flow, when the table has one and the flow passed both of its stages.
+std::optional<std::pair<uint16_t, uint16_t>> flow_cpus(const nt_lat_flow& f, const StageTable& t) {
+  if (t.cpu_from < 0 || t.cpu_to < 0 || (f.dir & 1) != t.cpu_dir) return std::nullopt;
+  if (!(f.seen & (1U << t.cpu_from)) || !(f.seen & (1U << t.cpu_to))) return std::nullopt;
+  return std::pair<uint16_t, uint16_t>{f.st[t.cpu_from].cpu, f.st[t.cpu_to].cpu};
+}
+
 }  // namespace
 
 std::string key_string(const nt_lat_key& k) {
@@ -348,6 +424,11 @@ nlohmann::json flow_to_json(const FlowView& v) {
   }
   j["stages"] = stages;
   j["total_us"] = static_cast<double>(f.last_ts - f.first_ts) / 1e3;
+  if (auto c = flow_cpus(f, t)) {
+    j[t.cpu_from_label + "_cpu"] = c->first;
+    j[t.cpu_to_label + "_cpu"] = c->second;
+    j["cross_cpu"] = c->first != c->second;
+  }
   if (f.split_ts) j["rtt_us"] = static_cast<double>(f.split_ts - f.first_ts) / 1e3;
   return j;
 }
@@ -357,8 +438,19 @@ std::string flow_to_text(const FlowView& v, bool verbose) {
   const StageTable& t = *v.table;
   std::string out;
   const bool rtt = t.kind == "icmp_rtt";
-  out += fmt::format("=== {} {} ===\n", rtt ? "ICMP RTT" : fmt::format("Latency {}", t.dir_names[f.dir & 1]),
-                     key_string(f.key));
+  const auto cpus = flow_cpus(f, t);
+  if (t.kind == "backlog") {
+    // enqueue_to_iprec_latency_threshold's event: number, latency, the two CPUs.
+    out += fmt::format("=== HIGH LATENCY EVENT #{} === {}\n", v.seq, key_string(f.key));
+    out += fmt::format("Latency: {:.3f} ms ({} us)\n", static_cast<double>(f.last_ts - f.first_ts) / 1e6,
+                       us(f.last_ts - f.first_ts));
+    if (cpus)
+      out += fmt::format("Enqueue CPU: {} / Receive CPU: {}{}\n", cpus->first, cpus->second,
+                         cpus->first != cpus->second ? " (CROSS-CPU MIGRATION DETECTED)" : "");
+  } else {
+    out += fmt::format("=== {} {} ===\n", rtt ? "ICMP RTT" : fmt::format("Latency {}", t.dir_names[f.dir & 1]),
+                       key_string(f.key));
+  }
   out += fmt::format("Process at first stage: PID={} COMM={}\n", f.pid, std::string(f.comm, strnlen(f.comm, sizeof(f.comm))));
   const nt_lat_stage_rec* prev = nullptr;
   const Stage* prev_s = nullptr;
@@ -380,6 +472,9 @@ std::string flow_to_text(const FlowView& v, bool verbose) {
     prev_s = s;
   }
   if (f.split_ts) out += fmt::format("  RTT (request first stage -> reply first stage): {} us\n", us(f.split_ts - f.first_ts));
+  if (cpus && t.kind != "backlog")
+    out += fmt::format("  {} CPU {} -> {} CPU {}{}\n", t.cpu_from_label, cpus->first, t.cpu_to_label, cpus->second,
+                       cpus->first != cpus->second ? " (cross-CPU)" : "");
   out += fmt::format("  Total ({} stages): {} us\n\n", f.nseen, us(f.last_ts - f.first_ts));
   return out;
 }
