@@ -28,7 +28,8 @@
 # Usage: bench/perf_latency_cost.sh [NETTRACE] [ROUNDS] [WINDOW_S]
 #   (root; hold the lab lock: flock /tmp/nettrace-lab.lock bash bench/perf_latency_cost.sh ...)
 #   GEN=iperf3|nt_pktsend chooses the sender; MODES="none summary details_hi details_0 bpftrace" to choose modes; HI_US (default 1000) is the
-#   details threshold of details_hi.
+#   details threshold of details_hi. PROFILE=1 adds one flood per tracer with kernel.bpf_stats_enabled and
+#   prints each BPF program's average run time (bpftool).
 set -u
 NETTRACE=${1:-build/nettrace}
 ROUNDS=${2:-5}
@@ -50,7 +51,7 @@ esac
 
 NS_A=ntb$$a NS_B=ntb$$b
 tmp=$(mktemp -d)
-bgpid='' srvpid='' genpid='' tailpid=''
+bgpid='' srvpid='' genpid='' tailpid='' PROFILE_OUT=''
 cleanup() {
   for p in $bgpid $genpid $srvpid $tailpid; do kill "$p" 2>/dev/null; done
   wait 2>/dev/null
@@ -152,7 +153,18 @@ one() {
       bgpid=$!  # ip netns exec and taskset exec: this is nettrace's pid
       until [ -e "$tmp/ready" ]; do kill -0 $bgpid 2>/dev/null || { cat "$tmp/nt.err" >&2; exit 1; }; sleep 0.05; done ;;
   esac
-  pps=$(flood)
+  if [ -n "$PROFILE_OUT" ]; then
+    # Per-program run time (kernel.bpf_stats_enabled) over the flood: the tracer's own per-packet BPF cost,
+    # without the attach overhead (tp_btf trampoline; a classic tracepoint's record) and the stats' own cost.
+    sysctl -qw kernel.bpf_stats_enabled=1
+    pps=$(flood)
+    bpftool prog show -j | jq -r --arg m "$mode" '[.[] | select(.run_cnt > 0)] |
+      "\($m): " + (map("\(.name) \(.run_time_ns / .run_cnt | floor) ns × \(.run_cnt)") | join(", ")) +
+      " = \(map(.run_time_ns / .run_cnt) | add | floor) ns per packet"' >>"$PROFILE_OUT"
+    sysctl -qw kernel.bpf_stats_enabled=0
+  else
+    pps=$(flood)
+  fi
   if [ -n "$bgpid" ]; then
     # nettrace and bpftrace install their own SIGINT handlers (print the summary / the maps and exit).
     kill -INT $bgpid 2>/dev/null
@@ -186,6 +198,14 @@ for r in $(seq 1 "$ROUNDS"); do
   done
 done
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
+PROFILE_OUT=
+if [ "${PROFILE:-0}" = 1 ] && command -v bpftool >/dev/null; then
+  # Not during the timed rounds: the stats cost two clock reads per program run.
+  PROFILE_OUT=$tmp/profile
+  cp "$tmp/check" "$tmp/check.rounds"
+  for m in summary bpftrace; do one "$m" >/dev/null; done
+  mv "$tmp/check.rounds" "$tmp/check"
+fi
 
 base=$(median <"$tmp/pps.none" 2>/dev/null)
 echo "| mode | median pps | ratio | cost | all rounds (pps) |"
@@ -202,5 +222,10 @@ done
 echo
 echo "tracer totals per round (tx_packets: veth-a over the tracer's lifetime):"
 sed 's/^/  /' "$tmp/check" 2>/dev/null
+if [ -n "$PROFILE_OUT" ]; then
+  echo
+  echo "BPF run time per program (kernel.bpf_stats_enabled, one extra flood each; other programs running on the machine may be listed):"
+  sed 's/^/  /' "$PROFILE_OUT"
+fi
 echo "generator $GEN, $ROUNDS rounds × ${WINDOW} s, sender CPU $SEND_CPU, kernel $(uname -r), $(nproc) CPUs," \
   "load average $load0 (start) / $load1 (end)"
