@@ -158,7 +158,7 @@ one() {
     # without the attach overhead (tp_btf trampoline; a classic tracepoint's record) and the stats' own cost.
     sysctl -qw kernel.bpf_stats_enabled=1
     pps=$(flood)
-    bpftool prog show -j | jq -r --arg m "$mode" '[.[] | select(.run_cnt > 0)] |
+    bpftool prog show -j | jq -r --arg m "$mode" '[.[] | select(.run_cnt > 0 and (.name | test("net_dev|qdisc|netif|napi")))] |
       "\($m): " + (map("\(.name) \(.run_time_ns / .run_cnt | floor) ns × \(.run_cnt)") | join(", ")) +
       " = \(map(.run_time_ns / .run_cnt) | add | floor) ns per packet"' >>"$PROFILE_OUT"
     sysctl -qw kernel.bpf_stats_enabled=0
@@ -224,7 +224,7 @@ echo "tracer totals per round (tx_packets: veth-a over the tracer's lifetime):"
 sed 's/^/  /' "$tmp/check" 2>/dev/null
 if [ -n "$PROFILE_OUT" ]; then
   echo
-  echo "BPF run time per program (kernel.bpf_stats_enabled, one extra flood each; other programs running on the machine may be listed):"
+  echo "BPF run time per program (kernel.bpf_stats_enabled, one extra flood each; programs on the traced tracepoints):"
   sed 's/^/  /' "$PROFILE_OUT"
 fi
 echo "generator $GEN, $ROUNDS rounds × ${WINDOW} s, sender CPU $SEND_CPU, kernel $(uname -r), $(nproc) CPUs," \
