@@ -42,6 +42,7 @@ PKTSEND=${PKTSEND:-$(dirname "$NETTRACE")/tests/nt_pktsend}
 command -v bpftrace >/dev/null || { echo "bpftrace not installed" >&2; exit 1; }
 command -v jq >/dev/null || { echo "jq not installed" >&2; exit 1; }
 [ -x "$NETTRACE" ] || { echo "$NETTRACE not built" >&2; exit 1; }
+[ -d /sys/kernel/tracing/events/net ] || { echo "tracefs not mounted at /sys/kernel/tracing (bpftrace needs it): mount -t tracefs nodev /sys/kernel/tracing" >&2; exit 1; }
 GEN=${GEN:-iperf3}
 case $GEN in
   iperf3) command -v iperf3 >/dev/null || { echo "iperf3 not installed (GEN=nt_pktsend uses the test sender)" >&2; exit 1; } ;;
