@@ -341,27 +341,29 @@ static __always_inline void do_role(void *ctx, struct hit *h, const volatile str
 		nt_count(&counters, NT_LAT_C_RESTARTED);
 		count_incomplete(dir, o.old_last);
 		/* fallthrough */
-	case NT_LAT_A_START: {
-		__u64 id = bpf_get_current_pid_tgid();
-
+	case NT_LAT_A_START:
 		nt_count(&counters, NT_LAT_C_STARTED);
 		f->key = key;
-		f->pid = id >> 32;
-		bpf_get_current_comm(f->comm, sizeof(f->comm));
-		if (h->parsed)
-			f->pkt = h->pkt;
-		else
-			__builtin_memset(&f->pkt, 0, sizeof(f->pkt));
-		fill_rec(ctx, &f->st[nt_lat_stage_idx(stage)], h, ts);
+		/* Process, headers and stage records are only read from emitted records (details mode);
+		 * summary mode keeps the timing and the stage bits only. */
+		if (cfg_details) {
+			f->pid = bpf_get_current_pid_tgid() >> 32;
+			bpf_get_current_comm(f->comm, sizeof(f->comm));
+			if (h->parsed)
+				f->pkt = h->pkt;
+			else
+				__builtin_memset(&f->pkt, 0, sizeof(f->pkt));
+			fill_rec(ctx, &f->st[nt_lat_stage_idx(stage)], h, ts);
+		}
 		if (!exists && bpf_map_update_elem(&flows, &key, f, BPF_ANY)) {
 			nt_count(&counters, NT_LAT_C_MAP_FULL);
 			return;
 		}
 		break;
-	}
 	case NT_LAT_A_ADVANCE:
 	case NT_LAT_A_COMPLETE:
-		fill_rec(ctx, &f->st[nt_lat_stage_idx(stage)], h, f->last_ts);
+		if (cfg_details)
+			fill_rec(ctx, &f->st[nt_lat_stage_idx(stage)], h, f->last_ts);
 		if (o.neg)
 			nt_count(&counters, NT_LAT_C_NEG_DELTA);
 		hist_add(NT_LAT_H_PAIR, dir, o.prev_stage, stage, o.delta);
@@ -385,7 +387,8 @@ static __always_inline void do_role(void *ctx, struct hit *h, const volatile str
 			bpf_map_delete_elem(&skbs, &skbp);
 		return;
 	}
-	if (cfg_track_skb)
+	/* A key found through the skb pointer is already stored under it. */
+	if (cfg_track_skb && !kp)
 		bpf_map_update_elem(&skbs, &skbp, &key, BPF_ANY);
 }
 
