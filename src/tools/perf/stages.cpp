@@ -157,8 +157,9 @@ void out_path(PathBuilder b, bool ct) {
   b.add("ovs_dp_process_packet", NT_LH_OVS_DP_PROCESS_PACKET);
   b.add("ovs_dp_upcall", NT_LH_OVS_DP_UPCALL);
   b.add("ovs_flow_key_extract_userspace", NT_LH_OVS_FLOW_KEY_EXTRACT_USERSPACE, NT_LAT_DEV_ANY, NT_LAT_FROM_DATA);
-  if (ct) b.add("nf_conntrack_in", NT_LH_NF_CONNTRACK_IN, NT_LAT_DEV_ANY, 0, kNeedCt);
   b.add("ovs_execute_actions", NT_LH_OVS_EXECUTE_ACTIONS);
+  // OVS's ct() action runs inside the actions: ovs_execute_actions -> ovs_ct_execute -> nf_conntrack_in.
+  if (ct) b.add("nf_conntrack_in", NT_LH_NF_CONNTRACK_IN, NT_LAT_DEV_ANY, 0, kNeedCt);
   b.add("ovs_vport_send", NT_LH_OVS_VPORT_SEND);
   b.add("phy_dev_queue", NT_LH_NET_DEV_QUEUE, NT_LAT_DEV_PHY, NT_LAT_START);
   b.add("phy_qdisc_dequeue", NT_LH_QDISC_DEQUEUE, NT_LAT_DEV_PHY, NT_LAT_BY_SKB);
@@ -176,8 +177,9 @@ void in_path(PathBuilder b, bool ct, bool icmp_only) {
   b.add("ovs_dp_process_packet", NT_LH_OVS_DP_PROCESS_PACKET);
   b.add("ovs_dp_upcall", NT_LH_OVS_DP_UPCALL);
   b.add("ovs_flow_key_extract_userspace", NT_LH_OVS_FLOW_KEY_EXTRACT_USERSPACE, NT_LAT_DEV_ANY, NT_LAT_FROM_DATA);
-  if (ct) b.add("nf_conntrack_in", NT_LH_NF_CONNTRACK_IN, NT_LAT_DEV_ANY, 0, kNeedCt);
   b.add("ovs_execute_actions", NT_LH_OVS_EXECUTE_ACTIONS);
+  // OVS's ct() action runs inside the actions: ovs_execute_actions -> ovs_ct_execute -> nf_conntrack_in.
+  if (ct) b.add("nf_conntrack_in", NT_LH_NF_CONNTRACK_IN, NT_LAT_DEV_ANY, 0, kNeedCt);
   b.add("ovs_vport_send", NT_LH_OVS_VPORT_SEND);
   b.add("internal_dev_recv", NT_LH_INTERNAL_DEV_RECV, NT_LAT_DEV_INTERNAL);
   b.add("internal_netif_rx", NT_LH_NETIF_RX, NT_LAT_DEV_INTERNAL);
@@ -198,8 +200,9 @@ void ovs_path(PathBuilder& b, bool ct) {
   b.add("ovs_dp_process_packet", NT_LH_OVS_DP_PROCESS_PACKET);
   b.add("ovs_dp_upcall", NT_LH_OVS_DP_UPCALL);
   b.add("ovs_flow_key_extract_userspace", NT_LH_OVS_FLOW_KEY_EXTRACT_USERSPACE, NT_LAT_DEV_ANY, NT_LAT_FROM_DATA);
-  if (ct) b.add("nf_conntrack_in", NT_LH_NF_CONNTRACK_IN, NT_LAT_DEV_ANY, 0, kNeedCt);
   b.add("ovs_execute_actions", NT_LH_OVS_EXECUTE_ACTIONS);
+  // OVS's ct() action runs inside the actions: ovs_execute_actions -> ovs_ct_execute -> nf_conntrack_in.
+  if (ct) b.add("nf_conntrack_in", NT_LH_NF_CONNTRACK_IN, NT_LAT_DEV_ANY, 0, kNeedCt);
   b.add("ovs_vport_send", NT_LH_OVS_VPORT_SEND);
 }
 
