@@ -30,8 +30,9 @@ S() { jq -s "[.[] | select(.type==\"qdisc_latency_summary\")][0].$1" "$out"; }
 # packet must show up in those counters, never silently, and stay rare.
 counted() {  # counted LABEL SENT
   local label=$1 sent=$2 measured unmatched
-  read -r measured unmatched < <(jq -rs '[.[] | select(.type=="qdisc_latency_summary")][0] |
-    "\(.packets) \(.restarted + .in_flight + .bypassed)"' "$out")
+  # A here-string, not process substitution: the lab has no /dev/fd.
+  read -r measured unmatched <<<"$(jq -rs '[.[] | select(.type=="qdisc_latency_summary")][0] |
+    "\(.packets) \(.restarted + .in_flight + .bypassed)"' "$out")"
   [ $((measured + unmatched)) -eq "$sent" ] && [ "$unmatched" -le $((1 + sent / 100)) ] ||
     fail "$label: nettrace measured $measured + $unmatched unmatched, tc sent $sent; summary: $(jq -sc '[.[] | select(.type=="qdisc_latency_summary")][0] | del(.hist_us)' "$out")"
   [ "$unmatched" -eq 0 ] || echo "note: $label: $unmatched packet(s) sent without a traced dequeue, reported as unmatched"
