@@ -93,40 +93,6 @@ struct {
 
 static struct nt_lat_hist hist_zero;
 
-/*
- * The heavy parts are global functions: the verifier checks each once, not once per call site and role
- * (inlined, parse x filter x step x histograms exceeded the 1M-instruction budget).
- */
-__noinline int lat_hist_add(__u32 kind, __u32 dir, __u32 from, __u32 to, __u64 v)
-{
-	struct nt_lat_hist_key k = {.kind = kind, .dir = dir, .from = from, .to = to};
-	struct nt_lat_hist *h = bpf_map_lookup_elem(&hists, &k);
-	__u32 slot;
-
-	if (!h) {
-		if (bpf_map_update_elem(&hists, &k, &hist_zero, BPF_NOEXIST) && bpf_map_lookup_elem(&hists, &k) == NULL) {
-			nt_count(&counters, NT_LAT_C_MAP_FULL);
-			return 0;
-		}
-		h = bpf_map_lookup_elem(&hists, &k);
-		if (!h)
-			return 0;
-	}
-	slot = nt_log2_slot(v);
-	if (slot >= NT_LAT_HIST_SLOTS)
-		slot = NT_LAT_HIST_SLOTS - 1;
-	h->count++;
-	h->sum_ns += v;
-	if (v > h->max_ns)
-		h->max_ns = v;
-	if (h->count == 1 || v < h->min_ns)
-		h->min_ns = v;
-	h->slots[slot]++;
-	return 0;
-}
-
-#define hist_add(kind, dir, from, to, v) lat_hist_add(kind, dir, from, to, v)
-
 static __always_inline void hist_put(struct nt_lat_hist *h, __u64 v)
 {
 	__u32 slot = nt_log2_slot(v);
@@ -141,6 +107,30 @@ static __always_inline void hist_put(struct nt_lat_hist *h, __u64 v)
 		h->min_ns = v;
 	h->slots[slot]++;
 }
+
+/*
+ * The heavy parts are global functions: the verifier checks each once, not once per call site and role
+ * (inlined, parse x filter x step x histograms exceeded the 1M-instruction budget).
+ */
+__noinline int lat_hist_add(__u32 kind, __u32 dir, __u32 from, __u32 to, __u64 v)
+{
+	struct nt_lat_hist_key k = {.kind = kind, .dir = dir, .from = from, .to = to};
+	struct nt_lat_hist *h = bpf_map_lookup_elem(&hists, &k);
+
+	if (!h) {
+		if (bpf_map_update_elem(&hists, &k, &hist_zero, BPF_NOEXIST) && bpf_map_lookup_elem(&hists, &k) == NULL) {
+			nt_count(&counters, NT_LAT_C_MAP_FULL);
+			return 0;
+		}
+		h = bpf_map_lookup_elem(&hists, &k);
+		if (!h)
+			return 0;
+	}
+	hist_put(h, v);
+	return 0;
+}
+
+#define hist_add(kind, dir, from, to, v) lat_hist_add(kind, dir, from, to, v)
 
 /* The CPU pair: what: stage | direction << 8. */
 __noinline int lat_cpu_pair(struct nt_lat_flow *f, __u32 what)
@@ -262,7 +252,6 @@ __noinline int lat_step(struct nt_lat_flow *f, __u32 what, __u64 ts, struct nt_l
 		return NT_LAT_A_NOFLOW;
 	return nt_lat_step(f, (what >> 24) & 1, what & 0xff, (what >> 8) & 1, (what >> 16) & 0xff, ts, cfg_max_gap_ns, o);
 }
-
 
 static __always_inline void fill_rec(void *ctx, struct nt_lat_stage_rec *r, struct hit *h, __u64 ts)
 {
