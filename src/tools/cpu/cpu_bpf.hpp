@@ -106,6 +106,16 @@ class MapDeltas {
   std::map<K, V, MemLess<K>> base_;
 };
 
+// MapDeltas' subtract for the wait histograms of futex and rwlock (count, total, errors, log2 slots).
+template <class V>
+bool subtract_waits(V& d, const V& earlier) {
+  d.count -= earlier.count;
+  d.total_ns -= earlier.total_ns;
+  d.errors -= earlier.errors;
+  for (int s = 0; s < NT_CPU_HIST_SLOTS; s++) d.slots[s] -= earlier.slots[s];
+  return d.count != 0;
+}
+
 inline std::string comm_str(const char* c) { return std::string(c, strnlen(c, NT_CPU_COMMLEN)); }
 
 }  // namespace nettrace::tools::cpu

@@ -71,13 +71,7 @@ class Futex {
  private:
   void report(uint64_t now, bool final_report) {
     // Histograms: deltas since the last report (the summary covers the whole run).
-    auto rows = hists_.read(final_report, [](nt_futex_val& d, const nt_futex_val& e) {
-      d.count -= e.count;
-      d.total_ns -= e.total_ns;
-      d.errors -= e.errors;
-      for (int s = 0; s < NT_CPU_HIST_SLOTS; s++) d.slots[s] -= e.slots[s];
-      return d.count != 0;
-    });
+    auto rows = hists_.read(final_report, subtract_waits<nt_futex_val>);
     std::erase_if(rows, [this](const auto& r) { return !o_.all_ops && !is_wait(r.first.op); });
     std::sort(rows.begin(), rows.end(), [](auto& a, auto& b) { return a.second.total_ns > b.second.total_ns; });
 

@@ -126,13 +126,7 @@ class Rwlock {
 
   void report(uint64_t now, bool final_report, bool exited = false) {
     // Intervals: what happened since the last report; the summary: the whole run.
-    auto rows = hists_.read(final_report, [](nt_rwlock_val& d, const nt_rwlock_val& e) {
-      d.count -= e.count;
-      d.total_ns -= e.total_ns;
-      d.errors -= e.errors;
-      for (int s = 0; s < NT_CPU_HIST_SLOTS; s++) d.slots[s] -= e.slots[s];
-      return d.count != 0;
-    });
+    auto rows = hists_.read(final_report, subtract_waits<nt_rwlock_val>);
     nt_rwlock_val total{};
     for (const auto& [k, d] : rows) {
       total.count += d.count;
