@@ -462,7 +462,14 @@ lab_vm() {
 	# setup (~3 s); MSI-X is unaffected. (acpi=off would save more but leaves the VM with one CPU, so one queue.)
 	# $NETTRACE_LAB_VM_APPEND and $NETTRACE_LAB_VM_QEMU_ARGS are debugging knobs (extra kernel/QEMU arguments).
 	local vm_append="pci=noearly,noacpi ${NETTRACE_LAB_VM_APPEND:-}"
-	qemu-system-x86_64 "${accel[@]}" -m "$mem" -smp "$smp" -nodefaults -display none -no-reboot ${NETTRACE_LAB_VM_QEMU_ARGS:-} \
+	# QEMU runs under a subshell that records how it ended ($dir/qemu.rc: exit status, 128+N for signal N); its own
+	# pid comes from -pidfile. -d cpu_reset logs every vCPU reset with its registers, so a guest that triple-faults
+	# (with -no-reboot, a silent exit) shows where.
+	rm -f "$dir/pid"
+	(
+		rc=0
+		qemu-system-x86_64 "${accel[@]}" -m "$mem" -smp "$smp" -nodefaults -display none -no-reboot ${NETTRACE_LAB_VM_QEMU_ARGS:-} \
+		-pidfile "$dir/pid" -D "$dir/qemu.debug" -d cpu_reset \
 		-kernel "$NETTRACE_LAB_BZIMAGE" -initrd "$NETTRACE_LAB_VM_INITRD" \
 		-append "console=ttyS0 panic=-1 rdinit=/init mitigations=off quiet loglevel=3 $vm_append" \
 		-serial "file:$dir/console.log" \
@@ -471,8 +478,15 @@ lab_vm() {
 		-device virtio-serial-pci -chardev "pipe,id=ctl,path=$dir/ctl" \
 		-device virtserialport,chardev=ctl,name=lab.ctl \
 		-netdev "$netdev" -device "$nic" \
-		</dev/null >"$dir/qemu.log" 2>&1 &
-	echo $! >"$dir/pid"
+		</dev/null >"$dir/qemu.log" 2>&1 || rc=$?
+		echo "$rc" >"$dir/qemu.rc"
+	) &
+	local i
+	for ((i = 0; i < 300; i++)); do
+		[[ -s "$dir/pid" || -e "$dir/qemu.rc" ]] && break
+		_lab_sleep 0.1
+	done
+	[[ -s "$dir/pid" ]] || { cat "$dir/qemu.log" >&2; lab_fail "lab_vm: QEMU for $name did not start"; }
 	lab_defer _lab_vm_stop "$name"
 	lab_log "vm $name: booting (tap $tap on $bridge, $queues queue(s), $smp vCPU(s), ip $ip, ${accel[*]})"
 	((wait)) && lab_vm_wait_ready "$name"
@@ -501,9 +515,11 @@ _lab_vm_diagnose() {
 	local dir=$LAB_VM_DIR/$1 pid
 	pid=$(cat "$dir/pid" 2>/dev/null)
 	{
-		echo "--- VM $1: qemu pid $pid $(kill -0 "$pid" 2>/dev/null && echo running || echo exited), lab load $(cat /proc/loadavg)"
+		echo "--- VM $1: qemu pid $pid $(kill -0 "$pid" 2>/dev/null && echo running || echo "exited (status $(cat "$dir/qemu.rc" 2>/dev/null))"), lab load $(cat /proc/loadavg)"
 		echo "--- $1 qemu.log:"
 		cat "$dir/qemu.log"
+		echo "--- $1 vCPU resets (qemu -d cpu_reset): $(grep -c '^CPU Reset' "$dir/qemu.debug" 2>/dev/null)"
+		grep -A3 '^CPU Reset' "$dir/qemu.debug" 2>/dev/null | tail -n 12
 		echo "--- $1 console.log (tail):"
 		tail -n 40 "$dir/console.log"
 		[[ -e "$dir/io/failed" ]] && echo "--- $1 init failed: $(cat "$dir/io/failed")"

@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# nettrace-lab: --tcg multi
 # Lab test: two nested VMs (lab_vm_pair) with 2-queue virtio-net (mq=on, multi_queue taps, vhost=on) on the OVS
 # bridge: both taps have 2 queues attached, each VM's driver enabled 2 queue pairs, VM-to-VM ping and two TCP
 # transfers of a known size pinned to vCPU 0 and vCPU 1 (so XPS sends them through TX queue 0 and TX queue 1), checked

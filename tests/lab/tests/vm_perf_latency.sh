@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# nettrace-lab: --tcg multi
 # Lab test: perf vm-latency against the nested VM fixture (lab_vm vm0, 10.0.2.10: virtio-net -> vhost-net -> tap
 # tap-vm0 on OVS br0) and the "physical" port phy0 (netns ext, 10.0.2.100 behind it), pings both ways:
 #   VM -> ext: the requests are VM-tx (tap receive ... OVS ... phy0 transmit), the replies VM-rx;

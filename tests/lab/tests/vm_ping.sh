@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# nettrace-lab: --tcg multi
 # Lab test: a nested VM (lab_vm) on the OVS bridge: virtio-net (VM) -> vhost-net -> tap -> OVS -> netns and back,
 # checked with ping loss, `ovs-appctl dpctl/show` lookups, the tap's counters, the vhost worker, KVM and the VM's
 # virtio interrupts.
