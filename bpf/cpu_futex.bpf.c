@@ -94,11 +94,7 @@ int tp_sys_exit_futex(struct trace_event_raw_sys_exit *ctx)
 	if (cfg_per_thread)
 		key.tid = tid;
 	bpf_get_current_comm(key.comm, sizeof(key.comm));
-	v = bpf_map_lookup_elem(&hists, &key);
-	if (!v) {
-		bpf_map_update_elem(&hists, &key, &zero, BPF_NOEXIST);
-		v = bpf_map_lookup_elem(&hists, &key);
-	}
+	v = nt_map_lookup_or_init(&hists, &key, &zero);
 	if (v) {
 		__sync_fetch_and_add(&v->count, 1);
 		__sync_fetch_and_add(&v->total_ns, delta);
@@ -113,14 +109,10 @@ int tp_sys_exit_futex(struct trace_event_raw_sys_exit *ctx)
 	if (!is_wait(key.op))
 		return 0;
 	ak.tgid = key.tgid;
-	av = bpf_map_lookup_elem(&addrs, &ak);
+	av = nt_map_lookup_or_init(&addrs, &ak, &azero);
 	if (!av) {
-		bpf_map_update_elem(&addrs, &ak, &azero, BPF_NOEXIST);
-		av = bpf_map_lookup_elem(&addrs, &ak);
-		if (!av) {
-			nt_count(&counters, NT_CPU_MAP_FULL);
-			return 0;
-		}
+		nt_count(&counters, NT_CPU_MAP_FULL);
+		return 0;
 	}
 	__sync_fetch_and_add(&av->waits, 1);
 	__sync_fetch_and_add(&av->total_ns, delta);

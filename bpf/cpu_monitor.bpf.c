@@ -71,11 +71,7 @@ static __always_inline int on_switch(struct task_struct *prev, struct task_struc
 		key.pid = BPF_CORE_READ(prev, pid);
 		key.tgid = BPF_CORE_READ(prev, tgid);
 		bpf_core_read_str(key.comm, sizeof(key.comm), &prev->comm);
-		v = bpf_map_lookup_elem(&runtime, &key);
-		if (!v) {
-			bpf_map_update_elem(&runtime, &key, &zero, BPF_NOEXIST);
-			v = bpf_map_lookup_elem(&runtime, &key);
-		}
+		v = nt_map_lookup_or_init(&runtime, &key, &zero);
 		if (v)
 			__sync_fetch_and_add(v, now - c->since_ns);
 		else

@@ -115,14 +115,10 @@ static __always_inline int on_switch(void *ctx, struct task_struct *prev, struct
 	key.pid = tid;
 	key.tgid = BPF_CORE_READ(next, tgid);
 	bpf_core_read_str(key.comm, sizeof(key.comm), &next->comm);
-	v = bpf_map_lookup_elem(&counts, &key);
+	v = nt_map_lookup_or_init(&counts, &key, &zero);
 	if (!v) {
-		bpf_map_update_elem(&counts, &key, &zero, BPF_NOEXIST);
-		v = bpf_map_lookup_elem(&counts, &key);
-		if (!v) {
-			nt_count(&counters, NT_CPU_MAP_FULL);
-			return 0;
-		}
+		nt_count(&counters, NT_CPU_MAP_FULL);
+		return 0;
 	}
 	__sync_fetch_and_add(&v->total_ns, delta);
 	__sync_fetch_and_add(&v->count, 1);

@@ -88,11 +88,7 @@ int BPF_KRETPROBE(uretprobe_wrlock, int ret)
 	key.tgid = id >> 32;
 	key.tid = tid;
 	bpf_get_current_comm(key.comm, sizeof(key.comm));
-	v = bpf_map_lookup_elem(&hists, &key);
-	if (!v) {
-		bpf_map_update_elem(&hists, &key, &zero, BPF_NOEXIST);
-		v = bpf_map_lookup_elem(&hists, &key);
-	}
+	v = nt_map_lookup_or_init(&hists, &key, &zero);
 	if (v) {
 		__sync_fetch_and_add(&v->count, 1);
 		__sync_fetch_and_add(&v->total_ns, delta);
@@ -109,14 +105,10 @@ int BPF_KRETPROBE(uretprobe_wrlock, int ret)
 	sk.tgid = key.tgid;
 	sk.tid = tid;
 	__builtin_memcpy(sk.comm, key.comm, sizeof(sk.comm));
-	sv = bpf_map_lookup_elem(&stack_counts, &sk);
+	sv = nt_map_lookup_or_init(&stack_counts, &sk, &szero);
 	if (!sv) {
-		bpf_map_update_elem(&stack_counts, &sk, &szero, BPF_NOEXIST);
-		sv = bpf_map_lookup_elem(&stack_counts, &sk);
-		if (!sv) {
-			nt_count(&counters, NT_CPU_MAP_FULL);
-			return 0;
-		}
+		nt_count(&counters, NT_CPU_MAP_FULL);
+		return 0;
 	}
 	__sync_fetch_and_add(&sv->count, 1);
 	__sync_fetch_and_add(&sv->total_ns, delta);

@@ -113,14 +113,10 @@ static __always_inline void account(struct nt_schedlat_start *s, struct task_str
 		key.tgid = BPF_CORE_READ(next, tgid);
 		key.tid = tid;
 	}
-	v = bpf_map_lookup_elem(&hists, &key);
+	v = nt_map_lookup_or_init(&hists, &key, &zero);
 	if (!v) {
-		bpf_map_update_elem(&hists, &key, &zero, BPF_NOEXIST);
-		v = bpf_map_lookup_elem(&hists, &key);
-		if (!v) {
-			nt_count(&counters, NT_CPU_MAP_FULL);
-			return;
-		}
+		nt_count(&counters, NT_CPU_MAP_FULL);
+		return;
 	}
 	__sync_fetch_and_add(&v->count, 1);
 	__sync_fetch_and_add(&v->total_ns, delta);

@@ -305,13 +305,9 @@ static __always_inline void xmit_enter(__u32 func, struct net_device *dev, void 
 	__u64 key = bpf_get_current_pid_tgid() << 1 | func, slot;
 	struct xmit_stack zero = {}, *stk;
 
-	stk = bpf_map_lookup_elem(&xmit_entry, &key);
-	if (!stk) {
-		bpf_map_update_elem(&xmit_entry, &key, &zero, BPF_NOEXIST);
-		stk = bpf_map_lookup_elem(&xmit_entry, &key);
-		if (!stk)
-			return;
-	}
+	stk = nt_map_lookup_or_init(&xmit_entry, &key, &zero);
+	if (!stk)
+		return;
 	slot = stk->depth++;
 	if (slot >= XMIT_DEPTH)
 		return;

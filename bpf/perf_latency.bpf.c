@@ -115,16 +115,11 @@ static __always_inline void hist_put(struct nt_lat_hist *h, __u64 v)
 __noinline int lat_hist_add(__u32 kind, __u32 dir, __u32 from, __u32 to, __u64 v)
 {
 	struct nt_lat_hist_key k = {.kind = kind, .dir = dir, .from = from, .to = to};
-	struct nt_lat_hist *h = bpf_map_lookup_elem(&hists, &k);
+	struct nt_lat_hist *h = nt_map_lookup_or_init(&hists, &k, &hist_zero);
 
 	if (!h) {
-		if (bpf_map_update_elem(&hists, &k, &hist_zero, BPF_NOEXIST) && bpf_map_lookup_elem(&hists, &k) == NULL) {
-			nt_count(&counters, NT_LAT_C_MAP_FULL);
-			return 0;
-		}
-		h = bpf_map_lookup_elem(&hists, &k);
-		if (!h)
-			return 0;
+		nt_count(&counters, NT_LAT_C_MAP_FULL);
+		return 0;
 	}
 	hist_put(h, v);
 	return 0;
@@ -143,14 +138,10 @@ __noinline int lat_cpu_pair(struct nt_lat_flow *f, __u32 what)
 	if (!f || !nt_lat_cpu_pair(f, &c, what & 0xff, (what >> 8) & 1, bpf_get_smp_processor_id(), &k, &delta))
 		return 0;
 	nt_count(&counters, k.from_cpu == k.to_cpu ? NT_LAT_C_CPU_SAME : NT_LAT_C_CPU_MIGRATED);
-	h = bpf_map_lookup_elem(&cpu_pairs, &k);
+	h = nt_map_lookup_or_init(&cpu_pairs, &k, &hist_zero);
 	if (!h) {
-		bpf_map_update_elem(&cpu_pairs, &k, &hist_zero, BPF_NOEXIST);
-		h = bpf_map_lookup_elem(&cpu_pairs, &k);
-		if (!h) {
-			nt_count(&counters, NT_LAT_C_MAP_FULL);
-			return 0;
-		}
+		nt_count(&counters, NT_LAT_C_MAP_FULL);
+		return 0;
 	}
 	hist_put(h, delta);
 	return 0;

@@ -78,6 +78,39 @@ lab_wait_until() {
 	done
 }
 
+# lab_nettrace_start OUT [--attach-timeout SEC] ARGS...: run "$NETTRACE ARGS... --ready-file F" in the background,
+# stdout to OUT and stderr to OUT.err, and wait until it has attached (default 120 s), failing at once (with its
+# stderr) if it exits first. Sets LAB_NT_PID; a test that fails before lab_nettrace_stop stops it on exit.
+LAB_NT_PID=
+lab_nettrace_start() {
+	local timeout=120
+	_LAB_NT_OUT=$1
+	shift
+	[[ "${1:-}" == --attach-timeout ]] && { timeout=$2; shift 2; }
+	_LAB_NT_READY=/tmp/lab-nettrace.$$.ready
+	rm -f "$_LAB_NT_READY"
+	"${NETTRACE:?NETTRACE must point to the nettrace binary}" "$@" --ready-file "$_LAB_NT_READY" \
+		>"$_LAB_NT_OUT" 2>"$_LAB_NT_OUT.err" &
+	LAB_NT_PID=$!
+	lab_defer kill -INT "$LAB_NT_PID"
+	lab_wait_until "$timeout" "nettrace attached ($*)" _lab_nt_ready
+}
+_lab_nt_ready() {
+	[[ -e "$_LAB_NT_READY" ]] && return 0
+	kill -0 "$LAB_NT_PID" 2>/dev/null && return 1
+	cat "$_LAB_NT_OUT.err" >&2
+	lab_fail "nettrace exited before attaching"
+}
+# lab_nettrace_stop: SIGINT the nettrace of lab_nettrace_start, fail unless it exits 0, copy its stderr to ours.
+lab_nettrace_stop() {
+	local rc=0
+	kill -INT "$LAB_NT_PID"
+	wait "$LAB_NT_PID" || rc=$?
+	((rc == 0)) || { cat "$_LAB_NT_OUT.err" >&2; lab_fail "nettrace exited with status $rc"; }
+	grep -v '^$' "$_LAB_NT_OUT.err" | tail -n 40 >&2
+	LAB_NT_PID=
+}
+
 # _lab_sleep SECS: sleep without forking (read -t on a private FIFO); forks are slow under TCG.
 _LAB_SLEEP_FD=
 _lab_sleep() {

@@ -23,4 +23,18 @@ static __always_inline void nt_count(void *map, __u32 idx)
 		(*v)++;
 }
 
+/*
+ * The value at key, inserted as *init first when absent; NULL only when the map is full. Another CPU inserting the
+ * same key in between is fine: BPF_NOEXIST fails and the second lookup finds that CPU's entry.
+ */
+static __always_inline void *nt_map_lookup_or_init(void *map, const void *key, const void *init)
+{
+	void *v = bpf_map_lookup_elem(map, key);
+
+	if (v)
+		return v;
+	bpf_map_update_elem(map, key, init, BPF_NOEXIST);
+	return bpf_map_lookup_elem(map, key);
+}
+
 #endif

@@ -20,7 +20,6 @@ PKTSEND=$NETTRACE_BUILD/tests/nt_pktsend
 lab_ovs_bridge
 N=20
 OUT=${NETTRACE_LAB_OUT:-/tmp}
-ready=/tmp/perf-internal.ready
 RPS=/sys/class/net/port-storage/queues/rx-0/rps_cpus
 [[ -w $RPS ]] || lab_skip "no $RPS (kernel without RPS)"
 # ext must send to port-storage's MAC: br0 (also an internal port) answers ARP for the address too (arp_ignore 0),
@@ -32,12 +31,8 @@ lab_ping_ok ext "$LAB_OVS_STORAGE_IP" 2 # ARP back, datapath flows
 noports() { awk '$1=="Udp:" { if (!h) { for (i=2;i<=NF;i++) if ($i=="NoPorts") c=i; h=1 } else print $c }' /proc/net/snmp; }
 export -f noports
 run_traced() { # run_traced OUTFILE ARGS... : start nettrace, send N datagrams ext -> port-storage from CPU 0, stop
-  local out=$1 before after
-  shift
-  rm -f "$ready"
-  "$NETTRACE" "$@" --ready-file "$ready" >"$out" 2>"$out.err" &
-  local pid=$!
-  lab_wait_until 60 "nettrace attached" test -e "$ready"
+  local before after
+  lab_nettrace_start "$@"
   before=$(noports)
   ip netns exec ext taskset -c 0 "$PKTSEND" udp "$LAB_OVS_STORAGE_IP" 9999 "$N" 64 7000 >/dev/null ||
     lab_fail "send ext -> port-storage failed"
@@ -45,9 +40,7 @@ run_traced() { # run_traced OUTFILE ARGS... : start nettrace, send N datagrams e
   after=$(noports)
   SEEN=$((after - before))
   sleep 1
-  kill -INT "$pid"
-  wait "$pid" || { cat "$out.err"; lab_fail "nettrace exited with $?"; }
-  cat "$out.err" >&2
+  lab_nettrace_stop
 }
 
 # --- perf internal-port, details, RPS to CPU 1.

@@ -17,24 +17,16 @@ command -v conntrack >/dev/null || lab_fail "conntrack (conntrack-tools) not ins
 lab_ovs_bridge
 N=6
 OUT=${NETTRACE_LAB_OUT:-/tmp}
-ready=/tmp/perf-ct.ready
 
 ovs-ofctl add-flow br0 "priority=100,icmp,actions=ct(commit,zone=5),NORMAL" || lab_fail "cannot add the ct flow"
 lab_defer ovs-ofctl --strict del-flows br0 "priority=100,icmp"
 
-run_traced() { # run_traced OUTFILE ARGS...
-	local out=$1
-	shift
-	rm -f "$ready"
-	"$NETTRACE" "$@" --ready-file "$ready" >"$out" 2>"$out.err" &
-	local pid=$!
-	lab_wait_until 60 "nettrace attached" test -e "$ready"
+run_traced() { # run_traced OUTFILE ARGS...: trace N pings from root with a flushed datapath
+	lab_nettrace_start "$@"
 	ovs-appctl dpctl/del-flows system@ovs-system >/dev/null
 	lab_ping_ok root "$LAB_OVS_EXT_IP" "$N"
 	sleep 0.5
-	kill -INT "$pid"
-	wait "$pid" || { cat "$out.err"; lab_fail "nettrace exited with $?"; }
-	cat "$out.err" >&2
+	lab_nettrace_stop
 }
 
 args=(perf latency --phy-interface phy0 --internal-interface port-storage --src-ip "$LAB_OVS_STORAGE_IP"

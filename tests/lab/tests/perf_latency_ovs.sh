@@ -13,24 +13,16 @@ NETTRACE=${NETTRACE:-$PWD/build/nettrace}
 lab_ovs_bridge
 N=8
 OUT=${NETTRACE_LAB_OUT:-/tmp}
-ready=/tmp/perf-lat.ready
 
 run_traced() { # run_traced OUTFILE ARGS... : start nettrace, ping N from root, stop
-  local out=$1
-  shift
-  rm -f "$ready"
-  "$NETTRACE" "$@" --ready-file "$ready" >"$out" 2>"$out.err" &
-  local pid=$!
-  lab_wait_until 60 "nettrace attached" test -e "$ready"
+  lab_nettrace_start "$@"
   ovs-appctl dpctl/del-flows system@ovs-system >/dev/null
   lab_ovs_counters
   hit0=$LAB_OVS_HIT missed0=$LAB_OVS_MISSED
   lab_ping_ok root "$LAB_OVS_EXT_IP" "$N"
   lab_ovs_counters
   sleep 0.5
-  kill -INT "$pid"
-  wait "$pid" || { cat "$out.err"; lab_fail "nettrace exited with $?"; }
-  cat "$out.err" >&2
+  lab_nettrace_stop
 }
 
 check_records() { # check_records OUT TYPE DIRECTION

@@ -25,7 +25,6 @@ NETTRACE_BUILD=${NETTRACE_BUILD:-$(dirname "$NETTRACE")}
 PKTSEND=$NETTRACE_BUILD/tests/nt_pktsend
 [[ -x "$PKTSEND" ]] || lab_fail "nt_pktsend not found at $PKTSEND"
 OUT=${NETTRACE_LAB_OUT:-/tmp}
-ready=/tmp/perf-lat-traffic.ready
 HOST=$LAB_OVS_STORAGE_IP EXT=$LAB_OVS_EXT_IP
 TCP_BYTES=${TCP_BYTES:-262144}
 N_UDP=${N_UDP:-40}
@@ -65,27 +64,6 @@ delta() {
 	echo $((${!a} - ${!b}))
 }
 
-NT_PID=
-start_nt() { # start_nt OUT ARGS...: start nettrace and wait until it is attached
-	local out=$1
-	shift
-	rm -f "$ready"
-	"$NETTRACE" "$@" --ready-file "$ready" >"$out" 2>"$out.err" &
-	NT_PID=$!
-	lab_wait_until 120 "nettrace attached" _nt_ready
-	lab_defer kill -INT "$NT_PID"
-}
-_nt_ready() {
-	[[ -e "$ready" ]] && return 0
-	kill -0 "$NT_PID" 2>/dev/null || { cat "$out.err" >&2; lab_fail "nettrace exited before attaching"; }
-	return 1
-}
-stop_nt() { # stop_nt OUT
-	kill -INT "$NT_PID"
-	wait "$NT_PID" || { cat "$1.err" >&2; lab_fail "nettrace exited with $?"; }
-	grep -v '^$' "$1.err" | tail -n 40 >&2
-}
-
 flush_flows() { ovs-appctl dpctl/del-flows system@ovs-system >/dev/null || lab_fail "dpctl/del-flows"; }
 
 # tcp_closed NS PORT: no TCP socket on PORT in NS is left but TIME-WAIT (the last ACK was processed).
@@ -106,7 +84,7 @@ counter() { jq -s --arg c "$2" '[.[] | select(.type=="latency_summary")] | last 
 # tcp_run NAME SRC_NS DST_NS DST_IP PORT: one transfer, traced; then the checks common to both.
 tcp_run() {
 	local name=$1 src=$2 dst=$3 ip=$4 port=$5 out=$OUT/perf_latency_tcp_$1.json
-	start_nt "$out" perf latency --phy-interface phy0 --internal-interface port-storage --src-ip "$HOST" \
+	lab_nettrace_start "$out" perf latency --phy-interface phy0 --internal-interface port-storage --src-ip "$HOST" \
 		--dst-ip "$EXT" --protocol tcp --direction both --mode details --json --disable-kernel-stacks --flow-timeout 5
 	flush_flows
 	snap b
@@ -115,7 +93,7 @@ tcp_run() {
 	lab_wait_until 30 "tcp $name: sockets closed in $src" tcp_closed "$src" "$port"
 	lab_wait_until 30 "tcp $name: sockets closed in $dst" tcp_closed "$dst" "$port"
 	snap a
-	stop_nt "$out"
+	lab_nettrace_stop
 	local dir n want
 	for dir in tx rx; do
 		want=$(delta "$dir")
@@ -165,7 +143,7 @@ fi
 # udp_run NAME SIZE N: N datagrams host -> ext (port 6001) and N ext -> host (port 6002), traced in summary mode.
 udp_run() {
 	local name=$1 size=$2 n=$3 out=$OUT/perf_latency_$1.json spid rpid
-	start_nt "$out" perf latency --phy-interface phy0 --internal-interface port-storage --src-ip "$HOST" \
+	lab_nettrace_start "$out" perf latency --phy-interface phy0 --internal-interface port-storage --src-ip "$HOST" \
 		--dst-ip "$EXT" --protocol udp --direction both --mode summary --interval 60 --json --flow-timeout 5
 	flush_flows
 	snap b
@@ -180,7 +158,7 @@ udp_run() {
 	wait "$spid" || lab_fail "$name: the sink in ext got $(cat "$out.sink-ext") of $n datagrams"
 	wait "$rpid" || lab_fail "$name: the sink in root got $(cat "$out.sink-root") of $n datagrams"
 	snap a
-	stop_nt "$out"
+	lab_nettrace_stop
 	lab_assert_eq "$name: ext sink (datagrams bytes)" "$(cat "$out.sink-ext")" "$n $((n * size))"
 	lab_assert_eq "$name: root sink (datagrams bytes)" "$(cat "$out.sink-root")" "$n $((n * size))"
 	lab_assert_eq "$name: ext Udp InDatagrams delta" "$(delta udp_ext)" "$n"

@@ -20,7 +20,6 @@ lab_require_lab
 NETTRACE=${NETTRACE:-$PWD/build/nettrace}
 N=${N:-8}
 OUT=${NETTRACE_LAB_OUT:-/tmp}
-ready=/tmp/vm-perf-lat.ready
 
 lab_vm vm0 --no-wait # boots while lab_ovs_bridge waits for uptime >= 12 s
 lab_ovs_bridge
@@ -33,13 +32,8 @@ lab_vm_ping_ok vm0 "$EXT" 1
 lab_ping_ok ext "$VM_IP" 1
 
 out=$OUT/vm_perf_latency.json
-rm -f "$ready"
-"$NETTRACE" perf vm-latency --vm-interface "$TAP" --phy-interface phy0 --vm-ip "$VM_IP" --dst-ip "$EXT" \
-	--protocol icmp --direction both --mode details --json --disable-kernel-stacks --flow-timeout 10 \
-	--ready-file "$ready" >"$out" 2>"$out.err" &
-pid=$!
-lab_defer kill -INT "$pid"
-lab_wait_until 180 "nettrace attached" test -e "$ready"
+lab_nettrace_start "$out" --attach-timeout 180 perf vm-latency --vm-interface "$TAP" --phy-interface phy0 --vm-ip "$VM_IP" --dst-ip "$EXT" \
+	--protocol icmp --direction both --mode details --json --disable-kernel-stacks --flow-timeout 10
 ovs-appctl dpctl/del-flows system@ovs-system >/dev/null || lab_fail "dpctl/del-flows"
 lab_ovs_counters
 missed0=$LAB_OVS_MISSED
@@ -50,9 +44,7 @@ lab_ping_ok ext "$VM_IP" "$N"   # ext -> VM
 tap_rx=$(($(lab_stat "$TAP" rx_packets) - tap_rx0)) tap_tx=$(($(lab_stat "$TAP" tx_packets) - tap_tx0))
 phy_rx=$(($(lab_stat phy0 rx_packets) - phy_rx0)) phy_tx=$(($(lab_stat phy0 tx_packets) - phy_tx0))
 lab_ovs_counters
-kill -INT "$pid"
-wait "$pid" || { cat "$out.err" >&2; lab_fail "nettrace exited with $?"; }
-grep -v '^$' "$out.err" | tail -n 40 >&2
+lab_nettrace_stop
 lab_log "window: $TAP rx $tap_rx tx $tap_tx, phy0 rx $phy_rx tx $phy_tx, dpctl missed $((LAB_OVS_MISSED - missed0))"
 
 for dir in tx rx; do
@@ -95,13 +87,8 @@ _ext_bound() { lab_ns ext ss -Hlun "sport = :6001" 2>/dev/null | grep -q .; }
 _vm_bound() { lab_vm_exec vm0 --timeout 60 "grep -qi ':1772 ' /proc/net/udp" >/dev/null; } # 6002 = 0x1772
 vm_udp() { # vm_udp NAME SIZE N FRAGMENTS_PER_DATAGRAM
 	local name=$1 size=$2 n=$3 k=$4 out=$OUT/vm_perf_latency_$1.json spid job got dir c
-	rm -f "$ready"
-	"$NETTRACE" perf vm-latency --vm-interface "$TAP" --phy-interface phy0 --vm-ip "$VM_IP" --dst-ip "$EXT" \
-		--protocol udp --direction both --mode summary --interval 600 --json --flow-timeout 10 \
-		--ready-file "$ready" >"$out" 2>"$out.err" &
-	pid=$!
-	lab_defer kill -INT "$pid"
-	lab_wait_until 180 "nettrace attached" test -e "$ready"
+	lab_nettrace_start "$out" --attach-timeout 180 perf vm-latency --vm-interface "$TAP" --phy-interface phy0 --vm-ip "$VM_IP" --dst-ip "$EXT" \
+		--protocol udp --direction both --mode summary --interval 600 --json --flow-timeout 10
 	lab_ns ext "$PKTSEND" sink 6001 "$n" 120 >"$out.sink-ext" &
 	spid=$!
 	job=$(lab_vm_spawn vm0 "labroot $PKTSEND sink 6002 $n 120")
@@ -111,8 +98,7 @@ vm_udp() { # vm_udp NAME SIZE N FRAGMENTS_PER_DATAGRAM
 	lab_ns ext "$PKTSEND" udp "$VM_IP" 6002 "$n" "$size" 7002 >/dev/null || lab_fail "$name: send ext -> VM failed"
 	wait "$spid" || lab_fail "$name: the sink in ext got $(cat "$out.sink-ext") of $n datagrams"
 	got=$(lab_vm_wait vm0 "$job" 120) || lab_fail "$name: the sink in the VM got $got of $n datagrams"
-	kill -INT "$pid"
-	wait "$pid" || { cat "$out.err" >&2; lab_fail "nettrace exited with $?"; }
+	lab_nettrace_stop
 	lab_assert_eq "$name: ext sink (datagrams bytes)" "$(cat "$out.sink-ext")" "$n $((n * size))"
 	lab_assert_eq "$name: VM sink (datagrams bytes)" "$(tr -d '\r' <<<"$got")" "$n $((n * size))"
 	for dir in tx rx; do
@@ -145,13 +131,8 @@ tcp_closed_ext() { ! lab_ns ext ss -Hant "( sport = :$1 or dport = :$1 )" | grep
 tcp_closed_vm() { ! lab_vm_exec vm0 --timeout 60 "netstat -tn 2>/dev/null" | grep ":$1 " | grep -qv TIME_WAIT; }
 vm_tcp() { # vm_tcp NAME PORT to-ext|to-vm
 	local name=$1 port=$2 way=$3 out=$OUT/vm_perf_latency_$1.json fifo hold rpid job got dir n want first
-	rm -f "$ready"
-	"$NETTRACE" perf vm-latency --vm-interface "$TAP" --phy-interface phy0 --vm-ip "$VM_IP" --dst-ip "$EXT" \
-		--protocol tcp --direction both --mode details --json --disable-kernel-stacks --flow-timeout 10 \
-		--ready-file "$ready" >"$out" 2>"$out.err" &
-	pid=$!
-	lab_defer kill -INT "$pid"
-	lab_wait_until 180 "nettrace attached" test -e "$ready"
+	lab_nettrace_start "$out" --attach-timeout 180 perf vm-latency --vm-interface "$TAP" --phy-interface phy0 --vm-ip "$VM_IP" --dst-ip "$EXT" \
+		--protocol tcp --direction both --mode details --json --disable-kernel-stacks --flow-timeout 10
 	ovs-appctl dpctl/del-flows system@ovs-system >/dev/null || lab_fail "dpctl/del-flows"
 	local tap_rx0 tap_tx0 phy_rx0 phy_tx0
 	tap_rx0=$(lab_stat "$TAP" rx_packets) tap_tx0=$(lab_stat "$TAP" tx_packets)
@@ -179,8 +160,7 @@ vm_tcp() { # vm_tcp NAME PORT to-ext|to-vm
 	lab_wait_until 120 "$name: sockets closed in the VM" tcp_closed_vm "$port"
 	local tap_rx=$(($(lab_stat "$TAP" rx_packets) - tap_rx0)) tap_tx=$(($(lab_stat "$TAP" tx_packets) - tap_tx0))
 	local phy_rx=$(($(lab_stat phy0 rx_packets) - phy_rx0)) phy_tx=$(($(lab_stat phy0 tx_packets) - phy_tx0))
-	kill -INT "$pid"
-	wait "$pid" || { cat "$out.err" >&2; lab_fail "nettrace exited with $?"; }
+	lab_nettrace_stop
 	lab_log "$name window: $TAP rx $tap_rx tx $tap_tx, phy0 rx $phy_rx tx $phy_tx"
 	for dir in tx rx; do
 		n=$(jq -s --arg d $dir '[.[] | select(.type=="latency_flow" and .direction==$d)] | length' "$out")
