@@ -11,6 +11,9 @@ BUILD=${NETTRACE_BUILD:-$(dirname "$NETTRACE")}
 MUTEX=$BUILD/tests/workloads/nt_mutex
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root (BPF)"; exit 77; }
 [ -x "$MUTEX" ] || { echo "SKIP: $MUTEX not built"; exit 77; }
+# tracefs is not mounted at boot here; nettrace mounts it itself, so whether this kernel has the tracepoint
+# must not depend on which test ran first.
+mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 [ -d /sys/kernel/tracing/events/syscalls/sys_enter_futex ] || [ -d /sys/kernel/debug/tracing/events/syscalls/sys_enter_futex ] ||
   { echo "SKIP: kernel has no syscalls:sys_enter_futex tracepoint (CONFIG_FTRACE_SYSCALLS)"; exit 77; }
 command -v jq >/dev/null || { echo "SKIP: needs jq"; exit 77; }

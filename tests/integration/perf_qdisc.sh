@@ -8,8 +8,7 @@
 . "$(dirname "$0")/lib/perf.sh"
 quiet_pair 1
 starts=(net_dev_queue)
-[ -d /sys/kernel/tracing/events/qdisc/qdisc_enqueue ] || [ -d /sys/kernel/debug/tracing/events/qdisc/qdisc_enqueue ] &&
-  starts=(qdisc_enqueue net_dev_queue)
+has_tracepoint qdisc/qdisc_enqueue && starts=(qdisc_enqueue net_dev_queue)
 netem=1
 ip netns exec "$NS_A" tc qdisc replace dev veth-a root handle 1: netem delay 20ms limit 1000 2>/dev/null || netem=0
 [ $netem = 1 ] || echo "note: no netem on $(uname -r); the fixed-delay check runs in the lab, tbf runs here"

@@ -27,6 +27,13 @@ trap cleanup EXIT
 command -v jq >/dev/null || fail "jq is required"
 [ -x "$PKTSEND" ] || fail "nt_pktsend not found at $PKTSEND"
 
+# has_tracepoint CATEGORY/NAME: the running kernel has that tracepoint. tracefs is not mounted at boot on some
+# hosts and nettrace mounts it itself, so mount it first: the answer must not depend on which test ran before.
+has_tracepoint() {
+  mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
+  [ -d "/sys/kernel/tracing/events/$1" ]
+}
+
 # Two namespaces joined by a veth pair: $NS_A/veth-a 10.200.0.1, fd00::1 <-> $NS_B/veth-b 10.200.0.2, fd00::2
 two_ns() {
   # On modular kernels (the lab's) load what the tests use; built-in or absent modules are fine here.
