@@ -80,8 +80,10 @@ lab_wait_until() {
 
 # lab_nettrace_start OUT [--attach-timeout SEC] ARGS...: run "$NETTRACE ARGS... --ready-file F" in the background,
 # stdout to OUT and stderr to OUT.err, and wait until it has attached (default 120 s), failing at once (with its
-# stderr) if it exits first. Sets LAB_NT_PID; a test that fails before lab_nettrace_stop stops it on exit.
+# stderr) if it exits first. Sets LAB_NT_PID; a test that fails before lab_nettrace_stop stops it on exit (one
+# deferred stop for all runs, so a stopped run's pid is never signalled again).
 LAB_NT_PID=
+_LAB_NT_DEFERRED=
 lab_nettrace_start() {
 	local timeout=120
 	_LAB_NT_OUT=$1
@@ -92,7 +94,7 @@ lab_nettrace_start() {
 	"${NETTRACE:?NETTRACE must point to the nettrace binary}" "$@" --ready-file "$_LAB_NT_READY" \
 		>"$_LAB_NT_OUT" 2>"$_LAB_NT_OUT.err" &
 	LAB_NT_PID=$!
-	lab_defer kill -INT "$LAB_NT_PID"
+	[[ -n "$_LAB_NT_DEFERRED" ]] || { lab_defer _lab_nt_kill; _LAB_NT_DEFERRED=1; }
 	lab_wait_until "$timeout" "nettrace attached ($*)" _lab_nt_ready
 }
 _lab_nt_ready() {
@@ -101,6 +103,7 @@ _lab_nt_ready() {
 	cat "$_LAB_NT_OUT.err" >&2
 	lab_fail "nettrace exited before attaching"
 }
+_lab_nt_kill() { [[ -z "$LAB_NT_PID" ]] || kill -INT "$LAB_NT_PID"; }
 # lab_nettrace_stop: SIGINT the nettrace of lab_nettrace_start, fail unless it exits 0, copy its stderr to ours.
 lab_nettrace_stop() {
 	local rc=0
