@@ -8,7 +8,8 @@
 # Topology: $NS_A/veth-a 10.201.0.1 <-> $NS_B/veth-b 10.201.0.2, noqueue (the veth default), static
 # neighbours, IPv6 off: only the flood crosses the link. The sender (GEN=iperf3: iperf3 -u -b 0 -l 64, the
 # default; GEN=nt_pktsend: the tests' sendto() loop, 64-byte datagrams into a socket that is never read, a
-# tighter loop and so a higher rate) is pinned to CPU $SEND_CPU; on a veth the whole transmit path and the receive
+# tighter loop and so a higher rate; GEN=tcp: one iperf3 TCP stream, GSO-sized skbs, rated in Mbit/s of
+# veth-b's rx_bytes instead of pps) is pinned to CPU $SEND_CPU; on a veth the whole transmit path and the receive
 # softirq up to the socket run on the sender's CPU, so that CPU is the bottleneck and every per-packet cost
 # of a tracer lands on it. The receiver (iperf3 -s) and the tracers' user-space halves are pinned to
 # CPU $OTHER_CPU.
@@ -22,12 +23,14 @@
 #     -> phy_xmit (net:net_dev_xmit, end); qdisc_dequeue attaches but never fires on noqueue.
 #   bpftrace: the same three tracepoints on veth-a, timestamp keyed by skb pointer at the start, a pair
 #     histogram at each later stage and an end-to-end histogram at the end, entries deleted at the end.
+#   bpftrace_empty: the same three tracepoints with empty bodies: what merely running a classic-tracepoint
+#     program per hook costs (the floor of any such tracer).
 # Each tracer's totals are checked: nettrace's end-to-end count must be nonzero and within 1% of veth-a's
 # tx_packets over the tracer's lifetime (both printed), its lost/incomplete counters are reported.
 #
 # Usage: bench/perf_latency_cost.sh [NETTRACE] [ROUNDS] [WINDOW_S]
 #   (root; hold the lab lock: flock /tmp/nettrace-lab.lock bash bench/perf_latency_cost.sh ...)
-#   GEN=iperf3|nt_pktsend chooses the sender; MODES="none summary details_hi details_0 bpftrace" to choose modes; HI_US (default 1000) is the
+#   GEN=iperf3|nt_pktsend|tcp chooses the sender; MODES="none summary details_hi details_0 bpftrace bpftrace_empty" to choose modes; HI_US (default 1000) is the
 #   details threshold of details_hi. PROFILE=1 adds one flood per tracer with kernel.bpf_stats_enabled and
 #   prints each BPF program's average run time (bpftool).
 set -u
@@ -37,17 +40,20 @@ WINDOW=${3:-4}
 HI_US=${HI_US:-1000}
 SEND_CPU=${SEND_CPU:-1}
 OTHER_CPU=${OTHER_CPU:-0}
-read -r -a modes <<<"${MODES:-none summary details_hi details_0 bpftrace}"
+read -r -a modes <<<"${MODES:-none summary details_hi details_0 bpftrace bpftrace_empty}"
 PKTSEND=${PKTSEND:-$(dirname "$NETTRACE")/tests/nt_pktsend}
 command -v bpftrace >/dev/null || { echo "bpftrace not installed" >&2; exit 1; }
 command -v jq >/dev/null || { echo "jq not installed" >&2; exit 1; }
 [ -x "$NETTRACE" ] || { echo "$NETTRACE not built" >&2; exit 1; }
 [ -d /sys/kernel/tracing/events/net ] || { echo "tracefs not mounted at /sys/kernel/tracing (bpftrace needs it): mount -t tracefs nodev /sys/kernel/tracing" >&2; exit 1; }
 GEN=${GEN:-iperf3}
+PROTO=udp RATE_STAT=rx_packets RATE_UNIT=pps
 case $GEN in
+  tcp) PROTO=tcp RATE_STAT=rx_bytes RATE_UNIT="Mbit/s"
+    command -v iperf3 >/dev/null || { echo "iperf3 not installed" >&2; exit 1; } ;;
   iperf3) command -v iperf3 >/dev/null || { echo "iperf3 not installed (GEN=nt_pktsend uses the test sender)" >&2; exit 1; } ;;
   nt_pktsend) [ -x "$PKTSEND" ] || { echo "$PKTSEND not built" >&2; exit 1; } ;;
-  *) echo "GEN: iperf3 or nt_pktsend" >&2; exit 2 ;;
+  *) echo "GEN: iperf3, nt_pktsend or tcp" >&2; exit 2 ;;
 esac
 
 NS_A=ntb$$a NS_B=ntb$$b
@@ -79,7 +85,7 @@ ip -n "$NS_B" neigh replace 10.201.0.1 lladdr "$mac_a" dev veth-b nud permanent
 stat_a() { ip netns exec "$NS_A" cat /sys/class/net/veth-a/statistics/"$1"; }
 stat_b() { ip netns exec "$NS_B" cat /sys/class/net/veth-b/statistics/"$1"; }
 
-if [ "$GEN" = iperf3 ]; then
+if [ "$GEN" != nt_pktsend ]; then
   ip netns exec "$NS_B" taskset -c "$OTHER_CPU" iperf3 -s -B 10.201.0.2 -p 5201 >/dev/null 2>&1 &
   srvpid=$!
   for _ in $(seq 1 50); do ip netns exec "$NS_B" ss -ltn | grep -q ':5201 ' && break; sleep 0.1; done
@@ -92,10 +98,13 @@ s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("10.201.0.2", 9));
   for _ in $(seq 1 50); do ip netns exec "$NS_B" ss -lun | grep -q '10.201.0.2:9 ' && break; sleep 0.1; done
 fi
 
-# flood: runs the generator for WINDOW + 2 s on SEND_CPU, prints the pps of the middle WINDOW seconds.
+# flood: runs the generator for WINDOW + 2 s on SEND_CPU, prints the rate (pps, or Mbit/s for tcp) of the
+# middle WINDOW seconds.
 flood() {
   local t=$((WINDOW + 2)) p0 p1 t0 t1
-  if [ "$GEN" = iperf3 ]; then
+  if [ "$GEN" = tcp ]; then
+    ip netns exec "$NS_A" taskset -c "$SEND_CPU" iperf3 -c 10.201.0.2 -p 5201 -t "$t" >"$tmp/gen.out" 2>&1 &
+  elif [ "$GEN" = iperf3 ]; then
     ip netns exec "$NS_A" taskset -c "$SEND_CPU" iperf3 -c 10.201.0.2 -p 5201 -u -b 0 -l 64 -t "$t" \
       >"$tmp/gen.out" 2>&1 &
   else
@@ -103,15 +112,19 @@ flood() {
   fi
   genpid=$!
   sleep 1
-  p0=$(stat_b rx_packets); t0=$(date +%s%N)
+  p0=$(stat_b $RATE_STAT); t0=$(date +%s%N)
   sleep "$WINDOW"
-  p1=$(stat_b rx_packets); t1=$(date +%s%N)
+  p1=$(stat_b $RATE_STAT); t1=$(date +%s%N)
   wait $genpid; genpid=
-  echo "$(( (p1 - p0) * 1000000000 / (t1 - t0) ))"
+  if [ "$RATE_STAT" = rx_bytes ]; then
+    echo "$(( (p1 - p0) * 8000 / (t1 - t0) ))"  # Mbit/s
+  else
+    echo "$(( (p1 - p0) * 1000000000 / (t1 - t0) ))"
+  fi
 }
 
 nt_args() {  # MODE
-  local a=(perf latency --phy-interface veth-a --direction tx --src-ip 10.201.0.1 --dst-ip 10.201.0.2 --protocol udp
+  local a=(perf latency --phy-interface veth-a --direction tx --src-ip 10.201.0.1 --dst-ip 10.201.0.2 --protocol "$PROTO"
     --json --disable-kernel-stacks)
   case $1 in
     summary) a+=(--mode summary --interval 3600) ;;
@@ -129,6 +142,7 @@ tracepoint:net:net_dev_start_xmit /@q[args->skbaddr]/ { $k = args->skbaddr; @s[$
 tracepoint:net:net_dev_xmit /@s[args->skbaddr]/ { $k = args->skbaddr;
   @start_to_xmit_ns = hist(nsecs - @s[$k]); @total_ns = hist(nsecs - @q[$k]); @completed = count();
   delete(@q[$k]); delete(@s[$k]); }'
+BT_EMPTY='tracepoint:net:net_dev_queue {} tracepoint:net:net_dev_start_xmit {} tracepoint:net:net_dev_xmit {}'
 
 # one MODE: prints "pps" and appends the tracer's check line to $tmp/check.
 one() {
@@ -136,9 +150,11 @@ one() {
   tx0=$(stat_a tx_packets)
   case $mode in
     none) ;;
-    bpftrace)
+    bpftrace | bpftrace_empty)
       # Not in $NS_A: ip netns exec mounts a fresh /sys without tracefs (tracepoints are global anyway).
-      taskset -c "$OTHER_CPU" bpftrace -e "$BT_PROG" >"$tmp/bt.out" 2>&1 &
+      local prog=$BT_PROG
+      [ "$mode" = bpftrace_empty ] && prog=$BT_EMPTY
+      taskset -c "$OTHER_CPU" bpftrace -e "$prog" >"$tmp/bt.out" 2>&1 &
       bgpid=$!
       until grep -q Attaching "$tmp/bt.out"; do kill -0 $bgpid 2>/dev/null || { cat "$tmp/bt.out" >&2; exit 1; }; sleep 0.05; done
       sleep 0.5 ;;  # "Attaching N probes" is printed before the last probe is attached
@@ -209,7 +225,7 @@ if [ "${PROFILE:-0}" = 1 ] && command -v bpftool >/dev/null; then
 fi
 
 base=$(median <"$tmp/pps.none" 2>/dev/null)
-echo "| mode | median pps | ratio | cost | all rounds (pps) |"
+echo "| mode | median $RATE_UNIT | ratio | cost | all rounds ($RATE_UNIT) |"
 echo "|---|---|---|---|---|"
 for m in "${modes[@]}"; do
   v=$(median <"$tmp/pps.$m")

@@ -31,7 +31,9 @@ const volatile __u64 cfg_threshold_ns = 0;
 const volatile bool cfg_details = false;
 const volatile bool cfg_stacks = false;
 const volatile bool cfg_track_skb = true;
+const volatile bool cfg_key_skb = false; /* flows keyed by skb pointer: every later stage is BY_SKB */
 const volatile struct nt_lat_cpu_cfg cfg_cpu = {};
+const volatile struct nt_lat_fast_cfg cfg_fast = {};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -39,6 +41,14 @@ struct {
 	__type(key, struct nt_lat_key);
 	__type(value, struct nt_lat_flow);
 } flows SEC(".maps");
+
+/* Flows keyed by skb pointer (cfg_key_skb), instead of flows + skbs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64);
+	__type(value, struct nt_lat_flow);
+} skb_flows SEC(".maps");
 
 /* skb pointer -> key, while the skb lives through adjacent stages. */
 struct {
@@ -61,6 +71,14 @@ struct {
 	__type(key, struct nt_lat_hist_key);
 	__type(value, struct nt_lat_hist);
 } hists SEC(".maps");
+
+/* The common histograms (nt_lat_fast_slot); the rest are in hists. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, NT_LAT_FAST_SLOTS);
+	__type(key, __u32);
+	__type(value, struct nt_lat_hist);
+} fast_hists SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -115,7 +133,17 @@ static __always_inline void hist_put(struct nt_lat_hist *h, __u64 v)
 __noinline int lat_hist_add(__u32 kind, __u32 dir, __u32 from, __u32 to, __u64 v)
 {
 	struct nt_lat_hist_key k = {.kind = kind, .dir = dir, .from = from, .to = to};
-	struct nt_lat_hist *h = nt_map_lookup_or_init(&hists, &k, &hist_zero);
+	int slot = nt_lat_fast_slot(cfg_fast.prev[dir & 1][nt_lat_stage_idx(to)], cfg_fast.first[dir & 1], kind, dir,
+				    from, to);
+	struct nt_lat_hist *h;
+
+	if (slot >= 0) {
+		__u32 s = slot;
+
+		h = bpf_map_lookup_elem(&fast_hists, &s);
+	} else {
+		h = nt_map_lookup_or_init(&hists, &k, &hist_zero);
+	}
 
 	if (!h) {
 		nt_count(&counters, NT_LAT_C_MAP_FULL);
@@ -126,6 +154,16 @@ __noinline int lat_hist_add(__u32 kind, __u32 dir, __u32 from, __u32 to, __u64 v
 }
 
 #define hist_add(kind, dir, from, to, v) lat_hist_add(kind, dir, from, to, v)
+
+/* The CPU pair's first stage: what: stage | direction << 8. */
+__noinline int lat_cpu_mark(struct nt_lat_flow *f, __u32 what)
+{
+	struct nt_lat_cpu_cfg c = {.from = cfg_cpu.from, .to = cfg_cpu.to, .dir = cfg_cpu.dir};
+
+	if (f)
+		nt_lat_cpu_mark(f, &c, what & 0xff, (what >> 8) & 1, bpf_get_smp_processor_id());
+	return 0;
+}
 
 /* The CPU pair: what: stage | direction << 8. */
 __noinline int lat_cpu_pair(struct nt_lat_flow *f, __u32 what)
@@ -175,11 +213,11 @@ static __always_inline bool dev_ok(__u8 cls, __u32 ifindex, __u32 netns)
 }
 
 /* Headers at skb->data, Ethernet first: the OVS userspace re-inject before key_extract sets offsets. */
-static __always_inline int parse_from_data(struct sk_buff *skb, struct nt_pkt *p)
+static __always_inline int parse_from_data(const struct nt_skb_view *v, struct nt_pkt *p)
 {
-	__u32 zero = 0, n = BPF_CORE_READ(skb, len) - BPF_CORE_READ(skb, data_len);
+	__u32 zero = 0, n = v->len - v->data_len;
 	struct nt_hdr_buf *buf = bpf_map_lookup_elem(&nt_hdr_scratch, &zero);
-	unsigned char *data = BPF_CORE_READ(skb, data);
+	const void *data = (const void *)v->data;
 
 	if (!buf || !data)
 		return -1;
@@ -197,29 +235,36 @@ struct hit {
 	__u32 ifindex;
 	__u32 netns;
 	struct net_device *dev;
+	bool viewed; /* v holds the skb's fields */
 	bool parsed; /* pkt holds this role's parse */
+	struct nt_skb_view v;
 	struct nt_pkt pkt;
 };
 
-/* Parse, check packet kind and filter, build the key. 0: the packet is one of ours. The skb comes inside
- * h so that it is a plain scalar here (a global function takes no trusted pointers). */
+/* Parse, check packet kind and filter, build the key. 0: the packet is one of ours; -1: not parsed or not
+ * the role's kind; -2: the filter rejects it. The skb's fields come read into h->v (a global function takes
+ * no trusted pointers). */
 /* what: role flags | packet kind << 8 | direction << 16 (at most five arguments). */
 __noinline int lat_key_of(struct hit *h, __u32 what, struct nt_lat_key *k)
 {
 	__u32 flags = what & 0xff, pkt_kind = (what >> 8) & 0xff, dir = (what >> 16) & 1;
-	struct sk_buff *skb;
 	struct nt_pkt *p;
 	int ok;
 
 	if (!h || !k)
 		return -1;
-	skb = h->skb;
+	/* Probed reads here, not in the program: their temporaries would push its stack (plus this function's)
+	 * past 512 bytes (6.1). Trusted pointers were read directly by the caller. */
+	if (!h->viewed) {
+		nt_skb_view_read(h->skb, &h->v, false);
+		h->viewed = true;
+	}
 	p = &h->pkt;
 	__builtin_memset(p, 0, sizeof(*p));
 	if (flags & NT_LAT_FROM_DATA)
-		ok = parse_from_data(skb, p) == 0;
+		ok = parse_from_data(&h->v, p) == 0;
 	else
-		ok = nt_skb_parse(skb, p) == 0;
+		ok = nt_skb_parse_view(&h->v, p) == 0;
 	if (!ok) {
 		nt_count(&counters, NT_LAT_C_PARSE_FAIL);
 		return -1;
@@ -228,10 +273,10 @@ __noinline int lat_key_of(struct hit *h, __u32 what, struct nt_lat_key *k)
 		return -1;
 	if (flags & NT_LAT_REVERSE) {
 		if (nt_filter_needs_packet(&cfg_filter_rev) && !nt_filter_match_pkt(&cfg_filter_rev, p))
-			return -1;
+			return -2;
 	} else {
 		if (nt_filter_needs_packet(&cfg_filter_fwd) && !nt_filter_match_pkt(&cfg_filter_fwd, p))
-			return -1;
+			return -2;
 	}
 	return nt_lat_make_key(p, dir, flags & NT_LAT_SWAP_KEY, k);
 }
@@ -254,8 +299,8 @@ static __always_inline void fill_rec(void *ctx, struct nt_lat_stage_rec *r, stru
 	r->skb = (__u64)skb;
 	r->ifindex = h->ifindex;
 	r->netns = h->netns;
-	r->len = BPF_CORE_READ(skb, len);
-	r->queue = BPF_CORE_READ(skb, queue_mapping);
+	r->len = h->viewed ? h->v.len : BPF_CORE_READ(skb, len);
+	r->queue = h->viewed ? h->v.queue_mapping : BPF_CORE_READ(skb, queue_mapping);
 	r->cpu = bpf_get_smp_processor_id();
 	r->stack_id = -1;
 	if (cfg_stacks) {
@@ -268,7 +313,19 @@ static __always_inline void fill_rec(void *ctx, struct nt_lat_stage_rec *r, stru
 		BPF_CORE_READ_STR_INTO(&r->ifname, dev, name);
 }
 
-static __always_inline void do_role(void *ctx, struct hit *h, const volatile struct nt_lat_role *role)
+/* The skbs entry of a completed packet: kept, and marked so that no later stage takes its key. */
+#define NT_LAT_DIR_DONE 0xff
+
+/*
+ * One role of a hook hit. direct: skb is a trusted BTF pointer (see nt_skb_view_read).
+ *
+ * Map writes (update, delete) are what a stage costs most: each takes a bucket lock with interrupts off
+ * (and the LRU list lock), a hypercall pair on a paravirtualised guest. So an entry that is about to be
+ * written again is kept and rewritten in place: a completed skb-keyed flow stays as a free entry (seen == 0)
+ * for the next packet in the same recycled skb, and an skbs entry is overwritten rather than re-inserted.
+ */
+static __always_inline void do_role(void *ctx, struct hit *h, const volatile struct nt_lat_role *role,
+				    struct sk_buff *skb, const bool direct)
 {
 	__u8 stage = role->stage - 1, dir = role->dir & 1, flags = role->flags;
 	struct nt_lat_key key = {}, *kp = NULL;
@@ -276,26 +333,53 @@ static __always_inline void do_role(void *ctx, struct hit *h, const volatile str
 	struct nt_lat_flow *f;
 	__u64 ts = bpf_ktime_get_ns(), skbp = (__u64)h->skb;
 	__u32 zero = 0;
-	int exists, act;
+	int exists, present, act;
 
 	if (!dev_ok(role->dev, h->ifindex, h->netns))
 		return;
-	if ((flags & NT_LAT_BY_SKB) && cfg_track_skb) {
+	if (!cfg_key_skb && (flags & NT_LAT_BY_SKB) && cfg_track_skb) {
 		kp = bpf_map_lookup_elem(&skbs, &skbp);
 		if (kp && kp->dir == dir)
 			key = *kp;
 		else
 			kp = NULL;
 	}
-	if (!kp) {
-		h->parsed = lat_key_of(h, flags | (__u32)role->pkt << 8 | (__u32)dir << 16, &key) == 0;
+	/* Skb-keyed flows: only the first stage (the start, not BY_SKB) needs the headers, for the filter. */
+	const bool need_key = cfg_key_skb ? (flags & NT_LAT_START) || !(flags & NT_LAT_BY_SKB) : !kp;
+	if (direct && (need_key || cfg_details) && !h->viewed) {
+		/* skb, not h->skb: a pointer stored in a struct comes back untrusted. */
+		nt_skb_view_read(skb, &h->v, true);
+		h->viewed = true;
+	}
+	if (need_key) {
+		int r = lat_key_of(h, flags | (__u32)role->pkt << 8 | (__u32)dir << 16, &key);
+
+		h->parsed = r == 0;
+		if (r == -2 && cfg_key_skb && (flags & NT_LAT_START)) {
+			/* Every packet passes the first stage: one the filter rejects in an skb whose packet had
+			 * started means that packet's skb was freed on the way (a drop) and reused. Its flow is
+			 * incomplete, and the later stages of this packet must not advance it. */
+			f = bpf_map_lookup_elem(&skb_flows, &skbp);
+			if (f && f->seen && f->dir == dir) {
+				count_incomplete(dir, f->last_stage);
+				f->seen = 0;
+			}
+		}
 		if (!h->parsed)
 			return;
 	}
 	nt_count(&counters, NT_LAT_C_HITS);
 
-	f = bpf_map_lookup_elem(&flows, &key);
-	exists = f != NULL;
+	f = cfg_key_skb ? bpf_map_lookup_elem(&skb_flows, &skbp) : bpf_map_lookup_elem(&flows, &key);
+	present = f != NULL;
+	exists = present && f->seen;
+	if (exists && f->dir != dir) {
+		/* Skb-keyed: the skb (its memory) now travels the other way; its old packet never completed. */
+		if (!(flags & NT_LAT_START))
+			return;
+		count_incomplete(f->dir, f->last_stage);
+		exists = 0;
+	}
 	if (!f) {
 		f = bpf_map_lookup_elem(&flow_scratch, &zero);
 		if (!f)
@@ -315,7 +399,10 @@ static __always_inline void do_role(void *ctx, struct hit *h, const volatile str
 	case NT_LAT_A_STALE:
 		nt_count(&counters, NT_LAT_C_STALE);
 		count_incomplete(dir, o.old_last);
-		bpf_map_delete_elem(&flows, &key);
+		if (cfg_key_skb)
+			f->seen = 0;
+		else
+			bpf_map_delete_elem(&flows, &key);
 		return;
 	case NT_LAT_A_RESTART:
 		nt_count(&counters, NT_LAT_C_RESTARTED);
@@ -335,9 +422,16 @@ static __always_inline void do_role(void *ctx, struct hit *h, const volatile str
 				__builtin_memset(&f->pkt, 0, sizeof(f->pkt));
 			fill_rec(ctx, &f->st[nt_lat_stage_idx(stage)], h, ts);
 		}
-		if (!exists && bpf_map_update_elem(&flows, &key, f, BPF_ANY)) {
-			nt_count(&counters, NT_LAT_C_MAP_FULL);
-			return;
+		if (cfg_cpu.to)
+			lat_cpu_mark(f, stage | (__u32)dir << 8);
+		if (!present) {
+			long err = cfg_key_skb ? bpf_map_update_elem(&skb_flows, &skbp, f, BPF_ANY)
+					       : bpf_map_update_elem(&flows, &key, f, BPF_ANY);
+
+			if (err) {
+				nt_count(&counters, NT_LAT_C_MAP_FULL);
+				return;
+			}
 		}
 		break;
 	case NT_LAT_A_ADVANCE:
@@ -349,8 +443,10 @@ static __always_inline void do_role(void *ctx, struct hit *h, const volatile str
 		hist_add(NT_LAT_H_PAIR, dir, o.prev_stage, stage, o.delta);
 		if (o.split)
 			hist_add(NT_LAT_H_SPLIT, dir, f->first_stage, stage, f->split_ts - f->first_ts);
-		if (cfg_cpu.to)
+		if (cfg_cpu.to) {
+			lat_cpu_mark(f, stage | (__u32)dir << 8);
 			lat_cpu_pair(f, stage | (__u32)dir << 8);
+		}
 		break;
 	}
 	if (act == NT_LAT_A_COMPLETE) {
@@ -362,17 +458,31 @@ static __always_inline void do_role(void *ctx, struct hit *h, const volatile str
 			else
 				nt_count(&counters, NT_LAT_C_EMITTED);
 		}
+		if (cfg_key_skb) {
+			f->seen = 0;
+			return;
+		}
 		bpf_map_delete_elem(&flows, &key);
-		if (cfg_track_skb)
-			bpf_map_delete_elem(&skbs, &skbp);
+		if (cfg_track_skb) {
+			if (!kp)
+				kp = bpf_map_lookup_elem(&skbs, &skbp);
+			if (kp)
+				kp->dir = NT_LAT_DIR_DONE;
+		}
 		return;
 	}
 	/* A key found through the skb pointer is already stored under it. */
-	if (cfg_track_skb && !kp)
-		bpf_map_update_elem(&skbs, &skbp, &key, BPF_ANY);
+	if (!cfg_key_skb && cfg_track_skb && !kp) {
+		kp = bpf_map_lookup_elem(&skbs, &skbp);
+		if (kp)
+			*kp = key;
+		else
+			bpf_map_update_elem(&skbs, &skbp, &key, BPF_ANY);
+	}
 }
 
-static __always_inline int on_hook(void *ctx, struct sk_buff *skb, struct net_device *dev, __u32 hook)
+static __always_inline int on_hook(void *ctx, struct sk_buff *skb, struct net_device *dev, __u32 hook,
+				   const bool direct)
 {
 	struct hit h = {};
 
@@ -383,16 +493,22 @@ static __always_inline int on_hook(void *ctx, struct sk_buff *skb, struct net_de
 		return 0;
 	h.skb = skb;
 	if (!dev)
-		dev = BPF_CORE_READ(skb, dev);
+		dev = direct ? skb->dev : BPF_CORE_READ(skb, dev);
 	h.dev = dev;
 	if (dev) {
-		h.ifindex = BPF_CORE_READ(dev, ifindex);
-		h.netns = nt_net_inum(BPF_CORE_READ(dev, nd_net.net));
+		h.ifindex = direct ? dev->ifindex : BPF_CORE_READ(dev, ifindex);
+		if (direct) {
+			struct net *net = dev->nd_net.net;
+
+			h.netns = net ? net->ns.inum : 0;
+		} else {
+			h.netns = nt_net_inum(BPF_CORE_READ(dev, nd_net.net));
+		}
 	}
 	for (int r = 0; r < NT_LAT_ROLES; r++) {
 		if (!cfg_roles[hook][r].stage)
 			break;
-		do_role(ctx, &h, &cfg_roles[hook][r]);
+		do_role(ctx, &h, &cfg_roles[hook][r], skb, direct);
 	}
 	return 0;
 }
@@ -402,12 +518,12 @@ static __always_inline int on_hook(void *ctx, struct sk_buff *skb, struct net_de
 	SEC("tp_btf/" #tp)                                                                           \
 	int BPF_PROG(tpbtf_##tp, struct sk_buff *skb)                                                \
 	{                                                                                            \
-		return on_hook(ctx, skb, NULL, hook);                                                \
+		return on_hook(ctx, skb, NULL, hook, true);                                         \
 	}                                                                                            \
 	SEC("raw_tp/" #tp)                                                                           \
 	int BPF_PROG(rawtp_##tp, struct sk_buff *skb)                                                \
 	{                                                                                            \
-		return on_hook(ctx, skb, NULL, hook);                                                \
+		return on_hook(ctx, skb, NULL, hook, false);                                        \
 	}
 
 NT_TP_SKB(net_dev_queue, NT_LH_NET_DEV_QUEUE)
@@ -419,7 +535,7 @@ NT_TP_SKB(netif_receive_skb, NT_LH_NETIF_RECEIVE_SKB)
 	SEC("tracepoint/net/" #tp)                                                                   \
 	int tp_net_##tp(struct trace_event_raw_net_dev_template *a)                                  \
 	{                                                                                            \
-		return on_hook(a, (struct sk_buff *)a->skbaddr, NULL, hook);                         \
+		return on_hook(a, (struct sk_buff *)a->skbaddr, NULL, hook, false);                 \
 	}
 
 NT_TP_CLASSIC(net_dev_queue, NT_LH_NET_DEV_QUEUE)
@@ -430,13 +546,13 @@ NT_TP_CLASSIC(netif_receive_skb, NT_LH_NETIF_RECEIVE_SKB)
 SEC("tp_btf/net_dev_start_xmit")
 int BPF_PROG(tpbtf_net_dev_start_xmit, struct sk_buff *skb, struct net_device *dev)
 {
-	return on_hook(ctx, skb, dev, NT_LH_NET_DEV_START_XMIT);
+	return on_hook(ctx, skb, dev, NT_LH_NET_DEV_START_XMIT, true);
 }
 
 SEC("raw_tp/net_dev_start_xmit")
 int BPF_PROG(rawtp_net_dev_start_xmit, struct sk_buff *skb, struct net_device *dev)
 {
-	return on_hook(ctx, skb, dev, NT_LH_NET_DEV_START_XMIT);
+	return on_hook(ctx, skb, dev, NT_LH_NET_DEV_START_XMIT, false);
 }
 
 /* net_dev_xmit(skb, rc, dev, len): the skb may already belong to the peer (veth), so the device is the
@@ -444,26 +560,26 @@ int BPF_PROG(rawtp_net_dev_start_xmit, struct sk_buff *skb, struct net_device *d
 SEC("tp_btf/net_dev_xmit")
 int BPF_PROG(tpbtf_net_dev_xmit, struct sk_buff *skb, int rc, struct net_device *dev)
 {
-	return on_hook(ctx, skb, dev, NT_LH_NET_DEV_XMIT);
+	return on_hook(ctx, skb, dev, NT_LH_NET_DEV_XMIT, true);
 }
 
 SEC("raw_tp/net_dev_xmit")
 int BPF_PROG(rawtp_net_dev_xmit, struct sk_buff *skb, int rc, struct net_device *dev)
 {
-	return on_hook(ctx, skb, dev, NT_LH_NET_DEV_XMIT);
+	return on_hook(ctx, skb, dev, NT_LH_NET_DEV_XMIT, false);
 }
 
 /* qdisc_dequeue(qdisc, txq, packets, skb): skb is the first of the dequeued batch (NULL when empty). */
 SEC("tp_btf/qdisc_dequeue")
 int BPF_PROG(tpbtf_qdisc_dequeue, struct Qdisc *q, const struct netdev_queue *txq, int packets, struct sk_buff *skb)
 {
-	return on_hook(ctx, skb, NULL, NT_LH_QDISC_DEQUEUE);
+	return on_hook(ctx, skb, NULL, NT_LH_QDISC_DEQUEUE, true);
 }
 
 SEC("raw_tp/qdisc_dequeue")
 int BPF_PROG(rawtp_qdisc_dequeue, struct Qdisc *q, const struct netdev_queue *txq, int packets, struct sk_buff *skb)
 {
-	return on_hook(ctx, skb, NULL, NT_LH_QDISC_DEQUEUE);
+	return on_hook(ctx, skb, NULL, NT_LH_QDISC_DEQUEUE, false);
 }
 
 /*
@@ -479,12 +595,12 @@ int BPF_PROG(rawtp_qdisc_dequeue, struct Qdisc *q, const struct netdev_queue *tx
 	SEC("fentry/" #fn)                                                                           \
 	int fentry_##fn(unsigned long long *ctx)                                                     \
 	{                                                                                            \
-		return on_hook(ctx, (struct sk_buff *)ctx[n], NULL, hook);                           \
+		return on_hook(ctx, (struct sk_buff *)ctx[n], NULL, hook, true);                    \
 	}                                                                                            \
 	SEC("kprobe/" #fn)                                                                           \
 	int kprobe_##fn(struct pt_regs *ctx)                                                         \
 	{                                                                                            \
-		return on_hook(ctx, (struct sk_buff *)NT_KP_ARG##n(ctx), NULL, hook);                \
+		return on_hook(ctx, (struct sk_buff *)NT_KP_ARG##n(ctx), NULL, hook, false);        \
 	}
 
 NT_FN(ip_local_out, NT_LH_IP_LOCAL_OUT, 2)
@@ -521,13 +637,13 @@ static __always_inline struct sk_buff *deref_skb(struct sk_buff **pskb)
 SEC("fentry/netdev_frame_hook")
 int fentry_netdev_frame_hook(unsigned long long *ctx)
 {
-	return on_hook(ctx, deref_skb((struct sk_buff **)ctx[0]), NULL, NT_LH_NETDEV_FRAME_HOOK);
+	return on_hook(ctx, deref_skb((struct sk_buff **)ctx[0]), NULL, NT_LH_NETDEV_FRAME_HOOK, false);
 }
 
 SEC("kprobe/netdev_frame_hook")
 int kprobe_netdev_frame_hook(struct pt_regs *ctx)
 {
-	return on_hook(ctx, deref_skb((struct sk_buff **)PT_REGS_PARM1(ctx)), NULL, NT_LH_NETDEV_FRAME_HOOK);
+	return on_hook(ctx, deref_skb((struct sk_buff **)PT_REGS_PARM1(ctx)), NULL, NT_LH_NETDEV_FRAME_HOOK, false);
 }
 
 char LICENSE[] SEC("license") = "GPL";

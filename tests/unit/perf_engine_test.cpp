@@ -319,6 +319,54 @@ TEST(LatencyTable, OvsStagesWithInternalPortAndCt) {
   EXPECT_TRUE(roles[NT_LH_OVS_FLOW_KEY_EXTRACT_USERSPACE][0].flags & NT_LAT_FROM_DATA);
 }
 
+TEST(LatencyTable, SkbKeyedOnlyWhenEveryLaterStageFollowsTheSkb) {
+  const Availability tracepoints{[](nt_lat_hook h) { return h <= NT_LH_QDISC_DEQUEUE; }, false, false, false};
+  const Availability everything{[](nt_lat_hook) { return true; }, true, false, true};
+  auto tx = system_latency_table(Direction::Tx);
+  ASSERT_EQ(finalize(tx, tracepoints), "");
+  EXPECT_TRUE(keyed_by_skb(tx));  // phy_dev_queue, then qdisc/start_xmit/xmit by skb
+  auto both = system_latency_table(Direction::Both);
+  ASSERT_EQ(finalize(both, tracepoints), "");
+  EXPECT_FALSE(keyed_by_skb(both));  // RX: gro_receive, netif_rx, netif_receive_skb each parse
+  auto ovs = system_latency_table(Direction::Tx);
+  ASSERT_EQ(finalize(ovs, everything), "");
+  EXPECT_FALSE(keyed_by_skb(ovs));  // the upcall re-injects another skb: identity keys
+  auto rtt = icmp_rtt_table(Direction::Tx);
+  ASSERT_EQ(finalize(rtt, tracepoints), "");
+  EXPECT_FALSE(keyed_by_skb(rtt));  // the reply is another skb
+}
+
+TEST(LatencyFastHists, PredecessorPairsAndEndToEndFromTheFirstStage) {
+  auto t = system_latency_table(Direction::Tx);
+  ASSERT_EQ(finalize(t, Availability{[](nt_lat_hook h) { return h <= NT_LH_QDISC_DEQUEUE; }, false, false, false}), "");
+  const nt_lat_fast_cfg c = fast_cfg_of(t);
+  // Enabled: 10 phy_dev_queue, 11 phy_qdisc_dequeue, 12 phy_start_xmit, 13 phy_xmit.
+  EXPECT_EQ(c.first[0], 11);
+  EXPECT_EQ(c.first[1], 0);
+  EXPECT_EQ(c.prev[0][10], 0);
+  EXPECT_EQ(c.prev[0][11], 11);
+  EXPECT_EQ(c.prev[0][13], 13);
+  // qdisc_dequeue does not fire on noqueue: 10 -> 12 is a bridged pair, in the hash.
+  EXPECT_EQ(nt_lat_fast_slot(c.prev[0][12], c.first[0], NT_LAT_H_PAIR, 0, 11, 12), 12);
+  EXPECT_EQ(nt_lat_fast_slot(c.prev[0][12], c.first[0], NT_LAT_H_PAIR, 0, 10, 12), -1);
+  EXPECT_EQ(nt_lat_fast_slot(c.prev[0][13], c.first[0], NT_LAT_H_SPLIT, 0, 12, 13), -1);
+  const int total = nt_lat_fast_slot(c.prev[0][13], c.first[0], NT_LAT_H_TOTAL, 0, 10, 13);
+  ASSERT_GE(total, 0);
+  nt_lat_hist_key k{};
+  ASSERT_EQ(nt_lat_fast_key(&c, static_cast<uint32_t>(total), &k), 1);
+  EXPECT_EQ(k.kind, NT_LAT_H_TOTAL);
+  EXPECT_EQ(k.dir, 0);
+  EXPECT_EQ(k.from, 10);
+  EXPECT_EQ(k.to, 13);
+  ASSERT_EQ(nt_lat_fast_key(&c, 12, &k), 1);
+  EXPECT_EQ(k.kind, NT_LAT_H_PAIR);
+  EXPECT_EQ(k.from, 11);
+  EXPECT_EQ(k.to, 12);
+  EXPECT_EQ(nt_lat_fast_key(&c, 10, &k), 0);  // the first stage has no predecessor
+  EXPECT_EQ(nt_lat_fast_key(&c, NT_LAT_MAX_STAGES + 5, &k), 0);  // no RX stage
+  EXPECT_EQ(nt_lat_fast_key(&c, NT_LAT_FAST_SLOTS, &k), 0);
+}
+
 TEST(LatencyTable, IcmpRttPaths) {
   auto t = icmp_rtt_table(Direction::Tx);
   Availability a{[](nt_lat_hook h) { return h <= NT_LH_QDISC_DEQUEUE; }, false, false, false};
@@ -493,13 +541,16 @@ TEST(LatencyCpuPair, ComparesTheTwoStagesCpus) {
   nt_lat_cpu_cfg c{2, 4, 1, 0};  // stage 1 -> stage 3 of direction 1
   nt_lat_flow f{};
   f.seen = 1U << 0 | 1U << 1 | 1U << 3;
-  f.st[1].cpu = 0;
-  f.st[1].ts = 1000;
+  f.last_ts = 1000;
+  nt_lat_cpu_mark(&f, &c, 0, 1, 3);  // not the pair's first stage: ignored
+  nt_lat_cpu_mark(&f, &c, 1, 0, 3);  // other direction: ignored
+  EXPECT_EQ(f.pair_ts, 0u);
+  nt_lat_cpu_mark(&f, &c, 1, 1, 2);  // the first stage, on CPU 2, at 1000
   f.last_ts = 4500;
   nt_lat_cpu_key k{};
   __u64 d = 0;
   ASSERT_EQ(nt_lat_cpu_pair(&f, &c, 3, 1, 1, &k, &d), 1);
-  EXPECT_EQ(k.from_cpu, 0);
+  EXPECT_EQ(k.from_cpu, 2);
   EXPECT_EQ(k.to_cpu, 1);
   EXPECT_EQ(d, 3500u);
   EXPECT_EQ(nt_lat_cpu_pair(&f, &c, 2, 1, 1, &k, &d), 0);  // not the pair's second stage

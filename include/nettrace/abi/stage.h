@@ -142,13 +142,15 @@ struct nt_lat_flow {
 	__u64 first_ts;
 	__u64 last_ts;
 	__u64 split_ts;   /* first stage of the second path (0: not reached) */
-	__u32 seen;       /* bit per stage */
+	__u64 pair_ts;    /* the CPU pair's first stage (nt_lat_cpu_mark) */
+	__u32 seen;       /* bit per stage; 0: a completed entry kept for reuse (skb-keyed flows) */
 	__u8 first_stage;
 	__u8 last_stage;
 	__u8 nseen;
 	__u8 dir;
 	__u32 pid;        /* at the first stage */
-	__u32 _pad;
+	__u16 pair_cpu;   /* the CPU pair's first stage */
+	__u16 _pad;
 	char comm[16];
 	struct nt_pkt pkt; /* headers at the first stage */
 	struct nt_lat_stage_rec st[NT_LAT_MAX_STAGES];
@@ -247,6 +249,48 @@ NT_INLINE __u32 nt_lat_stage_idx(__u64 s)
 	asm volatile("" : "+r"(s));
 #endif
 	return (__u32)(s & (NT_LAT_MAX_STAGES - 1));
+}
+
+/*
+ * The common histograms live in a per-CPU array (an inlined lookup, not a hash): an adjacent pair whose first
+ * stage is the previous enabled stage (struct nt_lat_fast_cfg .prev), and an end to end from the direction's
+ * first enabled stage (.first). Pairs across a stage that did not fire, and RTTs, go to the hash.
+ */
+struct nt_lat_fast_cfg {
+	__u8 prev[NT_LAT_DIRS][NT_LAT_MAX_STAGES]; /* previous enabled stage's index + 1; 0: none */
+	__u8 first[NT_LAT_DIRS];                   /* first enabled stage's index + 1; 0: none */
+};
+
+#define NT_LAT_FAST_SLOTS (2 * NT_LAT_DIRS * NT_LAT_MAX_STAGES)
+
+/* The array slot of a histogram, or -1 when it belongs in the hash. prev1 and first1 are the config's
+ * prev[dir][to] and first[dir] (BPF reads them from .rodata itself: through a plain pointer clang would
+ * fold them to their zero initialisers). */
+NT_INLINE int nt_lat_fast_slot(__u8 prev1, __u8 first1, __u32 kind, __u32 dir, __u32 from, __u32 to)
+{
+	dir &= 1;
+	to = nt_lat_stage_idx(to);
+	if (kind == NT_LAT_H_PAIR && prev1 == from + 1)
+		return (int)(dir * NT_LAT_MAX_STAGES + to);
+	if (kind == NT_LAT_H_TOTAL && first1 == from + 1)
+		return (int)(NT_LAT_DIRS * NT_LAT_MAX_STAGES + dir * NT_LAT_MAX_STAGES + to);
+	return -1;
+}
+
+/* The histogram key of an array slot (inverse of nt_lat_fast_slot); 0 when the slot is unused. */
+NT_INLINE int nt_lat_fast_key(const struct nt_lat_fast_cfg *c, __u32 slot, struct nt_lat_hist_key *k)
+{
+	__u32 total = slot >= NT_LAT_DIRS * NT_LAT_MAX_STAGES, rest = slot % (NT_LAT_DIRS * NT_LAT_MAX_STAGES);
+	__u32 dir = rest / NT_LAT_MAX_STAGES, to = rest % NT_LAT_MAX_STAGES;
+	__u8 from1 = total ? c->first[dir] : c->prev[dir][to];
+
+	if (slot >= NT_LAT_FAST_SLOTS || !from1)
+		return 0;
+	k->kind = total ? NT_LAT_H_TOTAL : NT_LAT_H_PAIR;
+	k->dir = (__u8)dir;
+	k->from = (__u8)(from1 - 1);
+	k->to = (__u8)to;
+	return 1;
 }
 
 /* The packet-kind constraint of a role: ICMP echo request or reply (IPv4 8/0, IPv6 128/129). */
@@ -387,6 +431,19 @@ NT_INLINE enum nt_lat_action nt_lat_step(struct nt_lat_flow *f, int exists, __u3
 }
 
 /*
+ * After a START/RESTART/ADVANCE at `stage` on `cpu` (f already updated, f->last_ts the stage's time): when it is
+ * the CPU pair's first stage, remember where and when (summary mode keeps no stage records).
+ */
+NT_INLINE void nt_lat_cpu_mark(struct nt_lat_flow *f, const struct nt_lat_cpu_cfg *c, __u32 stage, __u8 dir,
+			       __u32 cpu)
+{
+	if (c->from && c->to && c->dir == dir && stage + 1 == c->from) {
+		f->pair_cpu = (__u16)cpu;
+		f->pair_ts = f->last_ts;
+	}
+}
+
+/*
  * After an ADVANCE/COMPLETE at `stage` on `cpu` (f already updated, f->last_ts the stage's time): is this the
  * CPU pair's second stage with the first one seen? Then fills the key (first stage's CPU, this CPU) and the
  * latency between the two and returns 1; otherwise 0.
@@ -395,17 +452,15 @@ NT_INLINE int nt_lat_cpu_pair(const struct nt_lat_flow *f, const struct nt_lat_c
 			      __u32 cpu, struct nt_lat_cpu_key *k, __u64 *delta)
 {
 	__u32 from;
-	__u64 t0;
 
 	if (!c->from || !c->to || c->dir != dir || stage + 1 != c->to)
 		return 0;
 	from = nt_lat_stage_idx(c->from - 1);
 	if (!(f->seen & (1U << from)))
 		return 0;
-	k->from_cpu = f->st[from].cpu;
+	k->from_cpu = f->pair_cpu;
 	k->to_cpu = (__u16)cpu;
-	t0 = f->st[from].ts;
-	*delta = f->last_ts > t0 ? f->last_ts - t0 : 0;
+	*delta = f->last_ts > f->pair_ts ? f->last_ts - f->pair_ts : 0;
 	return 1;
 }
 

@@ -127,11 +127,18 @@ class Engine {
     bool by_skb = false;
     for (const auto& s : t_.stages) by_skb = by_skb || (s.enabled && (s.flags & NT_LAT_BY_SKB));
     ro->cfg_track_skb = by_skb;
+    // Every stage after the first of its direction finds its packet by skb pointer: key the flows by it
+    // (one map operation per stage instead of two; see do_role in bpf/perf_latency.bpf.c).
+    key_skb_ = keyed_by_skb(t_);
+    fast_ = fast_cfg_of(t_);
+    const_cast<nt_lat_fast_cfg&>(ro->cfg_fast) = fast_;
+    ro->cfg_key_skb = key_skb_;
     if (t_.cpu_from >= 0 && t_.cpu_to >= 0)
       const_cast<nt_lat_cpu_cfg&>(ro->cfg_cpu) = nt_lat_cpu_cfg{static_cast<uint8_t>(t_.cpu_from + 1),
                                                                 static_cast<uint8_t>(t_.cpu_to + 1), t_.cpu_dir, 0};
-    bpf_map__set_max_entries(skel->maps.flows, o_.max_flows);
-    bpf_map__set_max_entries(skel->maps.skbs, by_skb ? o_.max_flows : 1);
+    bpf_map__set_max_entries(skel->maps.flows, key_skb_ ? 1 : o_.max_flows);
+    bpf_map__set_max_entries(skel->maps.skb_flows, key_skb_ ? o_.max_flows : 1);
+    bpf_map__set_max_entries(skel->maps.skbs, by_skb && !key_skb_ ? o_.max_flows : 1);
     if (!(o_.stacks && o_.details)) bpf_map__set_max_entries(skel->maps.stacks, 1);
     if (!o_.details) bpf_map__set_max_entries(skel->maps.events, 4096);
 
@@ -148,8 +155,10 @@ class Engine {
         spdlog::warn("{}: stacks show raw addresses", e.what());
       }
     }
-    flows_fd_ = bpf_map__fd(skel->maps.flows);
+    flows_fd_ = bpf_map__fd(key_skb_ ? skel->maps.skb_flows : skel->maps.flows);
+    spdlog::info("flows keyed by {}", key_skb_ ? "skb pointer" : "packet identity");
     hists_fd_ = bpf_map__fd(skel->maps.hists);
+    fast_hists_fd_ = bpf_map__fd(skel->maps.fast_hists);
     counters_fd_ = bpf_map__fd(skel->maps.counters);
     incomplete_fd_ = bpf_map__fd(skel->maps.incomplete);
     stacks_fd_ = bpf_map__fd(skel->maps.stacks);
@@ -248,18 +257,24 @@ class Engine {
     return out;
   }
 
+  // The histograms of both maps: the per-CPU array's slots (nt_lat_fast_key) and the hash.
   void read_hists(Hists& h, CpuDist& cpu) const {
     std::vector<nt_lat_hist> vals(static_cast<size_t>(ncpus()));
+    auto merge = [&](const nt_lat_hist_key& k) {
+      LatencyHist& lh = h[k];
+      for (size_t c = 0; c < vals.size(); c++) {
+        lh.add(vals[c]);
+        if (k.kind == NT_LAT_H_TOTAL && vals[c].count) cpu[k][static_cast<int>(c)] += vals[c].count;
+      }
+    };
+    for (uint32_t slot = 0; slot < NT_LAT_FAST_SLOTS; slot++) {
+      nt_lat_hist_key k{};
+      if (nt_lat_fast_key(&fast_, slot, &k) && bpf_map_lookup_elem(fast_hists_fd_, &slot, vals.data()) == 0) merge(k);
+    }
     nt_lat_hist_key key{}, next{};
     const nt_lat_hist_key* prev = nullptr;
     while (bpf_map_get_next_key(hists_fd_, prev, &next) == 0) {
-      if (bpf_map_lookup_elem(hists_fd_, &next, vals.data()) == 0) {
-        LatencyHist& lh = h[next];
-        for (size_t c = 0; c < vals.size(); c++) {
-          lh.add(vals[c]);
-          if (next.kind == NT_LAT_H_TOTAL && vals[c].count) cpu[next][static_cast<int>(c)] += vals[c].count;
-        }
-      }
+      if (bpf_map_lookup_elem(hists_fd_, &next, vals.data()) == 0) merge(next);
       key = next;
       prev = &key;
     }
@@ -309,17 +324,21 @@ class Engine {
     if (!final) prev_cpu_pairs_ = cur;
   }
 
-  // Flows idle longer than the gap are incomplete: counted by their last stage and removed.
+  // Flows idle longer than the gap are incomplete: counted by their last stage and removed. Completed
+  // skb-keyed entries (seen == 0, kept for the skb's next packet) are not flows; idle ones are removed too.
   void sweep(bool all) {
     const uint64_t now = core::monotonic_ns(), gap = static_cast<uint64_t>(o_.max_gap_s * 1e9);
-    std::vector<nt_lat_key> dead;
+    std::vector<nt_lat_key> dead;  // a skb-keyed map's 8-byte keys fit in it
     nt_lat_key key{}, next{};
     const nt_lat_key* prev = nullptr;
     nt_lat_flow f{};
     while (bpf_map_get_next_key(flows_fd_, prev, &next) == 0) {
-      if (bpf_map_lookup_elem(flows_fd_, &next, &f) == 0 && (all || (now > f.last_ts && now - f.last_ts > gap))) {
-        dead.push_back(next);
-        swept_[(f.dir & 1) * NT_LAT_MAX_STAGES + (f.last_stage & (NT_LAT_MAX_STAGES - 1))]++;
+      if (bpf_map_lookup_elem(flows_fd_, &next, &f) == 0) {
+        const bool idle = now > f.last_ts && now - f.last_ts > gap;
+        if (f.seen ? all || idle : idle) {
+          dead.push_back(next);
+          if (f.seen) swept_[(f.dir & 1) * NT_LAT_MAX_STAGES + (f.last_stage & (NT_LAT_MAX_STAGES - 1))]++;
+        }
       }
       key = next;
       prev = &key;
@@ -472,6 +491,9 @@ class Engine {
   output::Output out_;
   std::map<std::string, std::string> via_;
   std::unique_ptr<sys::Ksyms> ksyms_;
+  bool key_skb_ = false;
+  nt_lat_fast_cfg fast_{};
+  int fast_hists_fd_ = -1;
   int flows_fd_ = -1, hists_fd_ = -1, counters_fd_ = -1, incomplete_fd_ = -1, stacks_fd_ = -1, cpu_pairs_fd_ = -1;
   CpuPairs prev_cpu_pairs_;
   uint64_t start_ns_ = 0, last_report_ = 0, received_ = 0;

@@ -74,6 +74,14 @@ struct Availability {
 using Roles = std::array<std::array<nt_lat_role, NT_LAT_ROLES>, NT_LH_COUNT>;
 [[nodiscard]] Roles roles_of(const StageTable& t);
 
+// True when every enabled stage but the first of its direction finds its packet by skb pointer (BY_SKB):
+// then the skb pointer alone identifies a packet from start to end.
+[[nodiscard]] bool keyed_by_skb(const StageTable& t);
+
+// Which histograms go to the per-CPU array (nt_lat_fast_slot): each enabled stage's predecessor, each
+// direction's first enabled stage.
+[[nodiscard]] nt_lat_fast_cfg fast_cfg_of(const StageTable& t);
+
 // The attach candidates of a hook (tp_btf -> raw_tp -> tracepoint, fentry -> kprobe).
 [[nodiscard]] bpf::Hook hook_spec(nt_lat_hook h);
 [[nodiscard]] const char* hook_label(nt_lat_hook h);

@@ -81,6 +81,30 @@ Roles roles_of(const StageTable& t) {
   return r;
 }
 
+nt_lat_fast_cfg fast_cfg_of(const StageTable& t) {
+  nt_lat_fast_cfg c{};
+  std::array<int, NT_LAT_DIRS> last{-1, -1};
+  for (const auto& s : t.stages) {
+    if (!s.enabled) continue;
+    if (last[s.dir] < 0) c.first[s.dir] = static_cast<uint8_t>(s.index + 1);
+    else c.prev[s.dir][s.index] = static_cast<uint8_t>(last[s.dir] + 1);
+    last[s.dir] = s.index;
+  }
+  return c;
+}
+
+bool keyed_by_skb(const StageTable& t) {
+  std::array<bool, NT_LAT_DIRS> first_seen{};
+  bool any = false;
+  for (const auto& s : t.stages) {
+    if (!s.enabled) continue;
+    if (first_seen[s.dir] && !(s.flags & NT_LAT_BY_SKB)) return false;
+    first_seen[s.dir] = true;
+    any = any || (s.flags & NT_LAT_BY_SKB);
+  }
+  return any;
+}
+
 namespace {
 
 struct HookInfo {

@@ -6,7 +6,8 @@
 # CPU 0; port-storage's rps_cpus is CPU 1 only, so its backlog is processed on CPU 1.
 # Checks: one record per datagram, the OVS / internal-port / backlog function stages present and in order with
 # non-negative deltas, the counts equal the root namespace's Udp NoPorts delta (no socket listens), every packet
-# enqueued on CPU 0 and received on CPU 1, and none cross without RPS. Then the host's tracepoint-only script
+# enqueued on CPU 0 and received on CPU 1, and none cross without RPS; a TCP transfer (iperf3) ends at tcp_v4_rcv
+# once per skb the internal port received. Then the host's tracepoint-only script
 # (tests/integration/perf_backlog.sh) runs here too, where kprobes/fentry give it the function stages.
 set -uo pipefail
 cd "$(dirname "$0")/../../.." || exit 1
@@ -99,6 +100,37 @@ lab_assert_eq "backlog end-to-end (enqueue_to_backlog -> ip_rcv)" \
 lab_assert_eq "backlog cross-CPU 0 -> 1" \
   "$(jq '[.cpu_migration.pairs[] | select(.enqueue_cpu==0 and .receive_cpu==1) | .count] | add' <<<"$s")" "$N"
 echo 0 >"$RPS"
+
+# --- perf internal-port, summary, TCP: an iperf3 transfer ext -> the host ends at tcp_v4_rcv, once per IPv4 skb
+# the root namespace receives (Ip InReceives: one per skb, GSO skbs included; nothing but the transfer is IPv4
+# here, both neighbours are pinned). port-storage's rx_packets and Tcp InSegs are logged beside it (the first
+# also counts ext's IPv6 chatter, the second counts a GSO skb's segments on some kernels).
+echo 0 >"$RPS"
+command -v iperf3 >/dev/null || lab_fail "iperf3 not installed"
+ip neigh replace "$LAB_OVS_EXT_IP" lladdr "$(ip netns exec ext cat /sys/class/net/eth0/address)" dev port-storage \
+  nud permanent || lab_fail "cannot pin the host's neighbour entry for $LAB_OVS_EXT_IP"
+iperf3 -s -1 -B "$LAB_OVS_STORAGE_IP" -p 5201 >/dev/null 2>&1 &
+srv=$!
+lab_wait_until 20 "iperf3 listening" bash -c "ss -ltn | grep -q '$LAB_OVS_STORAGE_IP:5201 '"
+out=$OUT/perf_internal_port_ovs_tcp.json
+lab_nettrace_start "$out" perf internal-port --phy-interface phy0 --internal-interface port-storage \
+  --src-ip "$LAB_OVS_STORAGE_IP" --dst-ip "$LAB_OVS_EXT_IP" --protocol tcp --json --flow-timeout 5
+snmp() { awk -v p="$1" -v f="$2" '$1==p { if (!h) { for (i=2;i<=NF;i++) if ($i==f) c=i; h=1 } else print $c }' /proc/net/snmp; }
+rx0=$(cat /sys/class/net/port-storage/statistics/rx_packets) ip0=$(snmp Ip: InReceives) segs0=$(snmp Tcp: InSegs)
+ip netns exec ext timeout 120 iperf3 -c "$LAB_OVS_STORAGE_IP" -p 5201 -n 256K >/dev/null ||
+  lab_fail "iperf3 ext -> port-storage failed"
+wait "$srv" # -1: the server exits after the one test
+sleep 1
+rx=$(($(cat /sys/class/net/port-storage/statistics/rx_packets) - rx0))
+ipin=$(($(snmp Ip: InReceives) - ip0)) segs=$(($(snmp Tcp: InSegs) - segs0))
+lab_nettrace_stop
+s=$(jq -s '[.[] | select(.type=="latency_summary")][0]' "$out")
+e2e=$(jq '.directions.rx.histograms | map(select(.kind=="end_to_end" and (.to | test("_tcp_v4_rcv$"))) | .count) | add // 0' <<<"$s")
+lab_log "TCP: $e2e flows ended at tcp_v4_rcv; Ip InReceives +$ipin, Tcp InSegs +$segs, port-storage rx_packets +$rx;" \
+  "incomplete $(jq -c .directions.rx.incomplete_by_last_stage <<<"$s")"
+[[ $ipin -gt 10 ]] || lab_fail "TCP: the host received only $ipin IPv4 packets"
+lab_assert_eq "TCP: flows ended at tcp_v4_rcv = Ip InReceives delta" "$e2e" "$ipin"
+lab_assert_eq "TCP: incomplete" "$(jq .directions.rx.incomplete <<<"$s")" 0
 
 # --- the host's script, with the function stages this kernel can trace.
 bash tests/integration/perf_backlog.sh || lab_fail "tests/integration/perf_backlog.sh failed in the lab"
