@@ -183,8 +183,16 @@ one() {
     pps=$(flood)
   fi
   if [ -n "$bgpid" ]; then
-    # nettrace and bpftrace install their own SIGINT handlers (print the summary / the maps and exit).
+    # nettrace and bpftrace install their own SIGINT handlers (print the summary / the maps and exit). bpftrace
+    # is signalled until it exits: a background job starts with SIGINT ignored until the program installs its
+    # handler, and bpftrace does that late (one SIGINT can be lost; nettrace installs its handler before it
+    # reports ready, and a second SIGINT could interrupt its writes to the FIFO).
     kill -INT $bgpid 2>/dev/null
+    case $mode in bpftrace*)
+      while sleep 0.5 && [ -e /proc/$bgpid ] && [ "$(sed -E 's/^.*\) (.).*/\1/' /proc/$bgpid/stat 2>/dev/null)" != Z ]; do
+        kill -INT $bgpid 2>/dev/null
+      done ;;
+    esac
     wait $bgpid 2>/dev/null; bgpid=
     if [ -n "$tailpid" ]; then wait $tailpid; tailpid=; fi
   fi

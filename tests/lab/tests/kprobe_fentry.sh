@@ -20,13 +20,14 @@ kfunc:veth:veth_xmit { @fentry_module = count(); }
 tracepoint:net:net_dev_xmit { @tracepoint = count(); }
 BEGIN { printf("READY\n"); }' >"$out" 2>&1 &
 bt=$!
-lab_defer kill -INT "$bt"
+_kf_stop() { [[ -z "$bt" ]] || kill -KILL "$bt" 2>/dev/null; }
+lab_defer _kf_stop
 lab_wait_until 120 "bpftrace to attach" grep -q READY "$out"
 
 N=10
 lab_ping_ok ns0 "$LAB_TWO_NS_IP1" "$N"
-kill -INT "$bt"
-wait "$bt" || lab_fail "bpftrace failed: $(cat "$out")"
+lab_interrupt "$bt" 60 bpftrace || lab_fail "bpftrace failed: $(cat "$out")"
+bt=
 cat "$out" >&2
 
 count() { sed -nE "s/^@$1: ([0-9]+)\$/\\1/p" "$out"; }
