@@ -53,6 +53,15 @@ sleep 0.2
 stop_nettrace "$out"
 check "rx" "$out" "$TMP/ping_rx"
 
+# Fragmented echoes (ping -s 3000: 3 fragments each way at veth's MTU 1500): one record per echo.
+out=$TMP/frag.json
+start_nettrace "$NS_A" "$out" perf icmp-rtt --src-ip 10.200.0.1 --dst-ip 10.200.0.2 --interface veth-a --json \
+  --disable-kernel-stacks
+ip netns exec "$NS_A" ping -n -c "$N" -i 0.05 -s 3000 10.200.0.2 >"$TMP/ping_frag" || fail "ping failed"
+sleep 0.2
+stop_nettrace "$out"
+check "fragmented" "$out" "$TMP/ping_frag"
+
 # The alias with the original's flags and text output.
 ln -sf "$NETTRACE" "$TMP/kernel_icmp_rtt"
 out=$TMP/alias.txt

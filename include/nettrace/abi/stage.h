@@ -332,9 +332,16 @@ NT_INLINE int nt_lat_make_key(const struct nt_pkt *p, __u8 dir, int swap, struct
 	for (int i = 0; i < 7; i++)
 		k->_pad[i] = 0;
 	if (p->l4_proto == NT_IPPROTO_ICMP || p->l4_proto == NT_IPPROTO_ICMPV6) {
-		/* Request and reply share id/seq and length; their IP ids differ. */
+		/* Request and reply share id/seq; their IP ids differ. An IPv4 echo too big for the MTU is one skb
+		 * at ip_output and at icmp_rcv (reassembled) but its first fragment in between: no length in the
+		 * key, so all three are one packet (id/seq and offset 0 tell echoes apart). The later fragments
+		 * carry no ICMP header: their IP id keeps them apart (they are not ICMP echoes to any role). */
 		if (p->flags & NT_PKT_HAS_L4)
 			k->ident = (__u32)p->icmp_id << 16 | p->icmp_seq;
+		else
+			k->ip_id = p->ip_id;
+		if (p->l3 == NT_L3_IPV4)
+			k->ip_len = 0;
 		return 0;
 	}
 	k->ip_id = p->ip_id;

@@ -4,7 +4,8 @@
 # is on the internal port port-storage; pings go out of the "physical" port phy0 to the ext namespace.
 # Checks: one record per echo per direction, every stage in order with non-negative deltas, the OVS stages
 # present, the first packet of the flow (datapath flows flushed) shows the upcall stages and later packets do
-# not, and the records with upcalls agree with the `ovs-appctl dpctl/show` missed delta.
+# not, and the records with upcalls agree with the `ovs-appctl dpctl/show` missed delta; fragmented echoes are
+# one record each, with an RTT no larger than ping's.
 set -uo pipefail
 cd "$(dirname "$0")/../../.." || exit 1
 . tests/lab/fixtures.sh
@@ -95,4 +96,27 @@ check_records "$out" icmp_rtt rtt
 stages=$(jq -s -r '[.[] | select(.type=="icmp_rtt")] | last | [.stages[].stage] | join(" -> ")' "$out")
 lab_log "icmp-rtt: $stages"
 grep -q "P2_.*icmp_rcv" <<<"$stages" || lab_fail "icmp-rtt: no reply icmp_rcv stage"
+
+# --- perf icmp-rtt with fragmented echoes (ping -s 3000: 3 fragments each way at MTU 1500): one record per echo,
+# from the whole request at ip_output through its first fragment to the reassembled reply at icmp_rcv, each RTT
+# no larger than ping's own for that sequence number.
+out=$OUT/perf_icmp_rtt_frag_ovs.json
+lab_nettrace_start "$out" perf icmp-rtt --phy-interface phy0 --internal-interface port-storage \
+  --src-ip "$LAB_OVS_STORAGE_IP" --dst-ip "$LAB_OVS_EXT_IP" --json --disable-kernel-stacks
+ping -n -c "$N" -i 0.2 -s 3000 "$LAB_OVS_EXT_IP" >"$OUT/ping_frag.txt" || lab_fail "fragmented ping failed"
+sleep 0.5
+lab_nettrace_stop
+check_records "$out" icmp_rtt rtt
+stages=$(jq -s -r '[.[] | select(.type=="icmp_rtt")] | last | [.stages[].stage] | join(" -> ")' "$out")
+lab_log "icmp-rtt, fragmented: $stages"
+for s in "^P1_S0_ip_output " "P1_.*phy_dev_queue" "P2_.*icmp_rcv\$"; do
+  grep -qE "$s" <<<"$stages" || lab_fail "icmp-rtt, fragmented: no stage matching '$s'"
+done
+jq -r 'select(.type=="icmp_rtt") | "\(.icmp_seq) \(.rtt_us)"' "$out" | sort -n >"$OUT/frag_ours"
+sed -n 's/.*icmp_seq=\([0-9]*\) .*time=\([0-9.]*\) ms.*/\1 \2/p' "$OUT/ping_frag.txt" |
+  awk '{ printf "%d %.3f\n", $1, $2 * 1000 }' | sort -n >"$OUT/frag_ping"
+lab_assert_eq "icmp-rtt, fragmented: echoes in both ping and nettrace" "$(join "$OUT/frag_ours" "$OUT/frag_ping" | wc -l)" "$N"
+lab_assert_eq "icmp-rtt, fragmented: echoes with an RTT above ping's" \
+  "$(join "$OUT/frag_ours" "$OUT/frag_ping" | awk '$2 > $3 + 0.5 { n++ } END { print n + 0 }')" 0
+lab_log "icmp-rtt, fragmented: $(join "$OUT/frag_ours" "$OUT/frag_ping" | awk '{ a += $2; b += $3 } END { printf "avg %.1f us vs ping %.1f us", a/NR, b/NR }')"
 echo "PASS: perf latency on OVS"
