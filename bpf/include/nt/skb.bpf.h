@@ -65,20 +65,27 @@ struct nt_skb_view {
 
 #define NT_SKB_RD(direct, skb, field) ((direct) ? (skb)->field : BPF_CORE_READ(skb, field))
 
-static __always_inline void nt_skb_view_read(struct sk_buff *skb, struct nt_skb_view *v, const bool direct)
+/* The fields nt_skb_parse_view reads (head, tail, headers, protocol, VLAN). */
+static __always_inline void nt_skb_view_read_hdrs(struct sk_buff *skb, struct nt_skb_view *v, const bool direct)
 {
 	v->head = (__u64)NT_SKB_RD(direct, skb, head);
-	v->data = (__u64)NT_SKB_RD(direct, skb, data);
-	v->len = NT_SKB_RD(direct, skb, len);
-	v->data_len = NT_SKB_RD(direct, skb, data_len);
 	v->tail = NT_SKB_RD(direct, skb, tail);
 	v->mac_header = NT_SKB_RD(direct, skb, mac_header);
 	v->network_header = NT_SKB_RD(direct, skb, network_header);
 	v->protocol = nt_bswap16(NT_SKB_RD(direct, skb, protocol));
 	v->vlan_tci = NT_SKB_RD(direct, skb, vlan_tci);
-	v->queue_mapping = NT_SKB_RD(direct, skb, queue_mapping);
 	v->vlan_proto = NT_SKB_RD(direct, skb, vlan_proto);
 	v->skb = (__u64)skb;
+}
+
+/* Every field of the view: the headers' and the linear data, lengths and queue. */
+static __always_inline void nt_skb_view_read(struct sk_buff *skb, struct nt_skb_view *v, const bool direct)
+{
+	nt_skb_view_read_hdrs(skb, v, direct);
+	v->data = (__u64)NT_SKB_RD(direct, skb, data);
+	v->len = NT_SKB_RD(direct, skb, len);
+	v->data_len = NT_SKB_RD(direct, skb, data_len);
+	v->queue_mapping = NT_SKB_RD(direct, skb, queue_mapping);
 }
 
 /* Whether vlan_tci is valid. Read here, not in nt_skb_view_read: inlined into a program, clang hoists the
@@ -130,12 +137,12 @@ static __always_inline int nt_skb_parse_view(const struct nt_skb_view *v, struct
 	return nt_parse_l3(buf->b, n, 0, v->protocol, p);
 }
 
-/* nt_skb_parse_view for an skb pointer of any origin (probed reads). */
+/* nt_skb_parse_view for an skb pointer of any origin (probed reads of the header fields only). */
 static __always_inline int nt_skb_parse(struct sk_buff *skb, struct nt_pkt *p)
 {
 	struct nt_skb_view v;
 
-	nt_skb_view_read(skb, &v, false);
+	nt_skb_view_read_hdrs(skb, &v, false);
 	return nt_skb_parse_view(&v, p);
 }
 
