@@ -32,6 +32,7 @@ const volatile bool cfg_details = false;
 const volatile bool cfg_stacks = false;
 const volatile bool cfg_track_skb = true;
 const volatile bool cfg_key_skb = false; /* flows keyed by skb pointer: every later stage is BY_SKB */
+const volatile bool cfg_try_skb = false; /* TRY_SKB roles take the key by pointer: skb frees are traced */
 const volatile struct nt_lat_cpu_cfg cfg_cpu = {};
 const volatile struct nt_lat_fast_cfg cfg_fast = {};
 
@@ -50,12 +51,27 @@ struct {
 	__type(value, struct nt_lat_flow);
 } skb_flows SEC(".maps");
 
+/*
+ * The packet an skb carries, as the last parsing stage saw it. A TRY_SKB stage takes the key from here only
+ * while the skb is the same packet: not freed since (the skb tracepoints set freed; a recycled skb's next
+ * packet is parsed again at its first stage) and not reshaped (tail offset and paged length unchanged:
+ * push/pull of headers keep both, defragmentation and head reallocation change them).
+ */
+struct skb_ent {
+	struct nt_lat_key key; /* key.dir: NT_LAT_DIR_DONE once the packet completed */
+	__u32 tail;
+	__u32 data_len;
+	__u8 tag;   /* role_tag() of the stage that parsed it */
+	__u8 freed;
+	__u8 _pad[6];
+};
+
 /* skb pointer -> key, while the skb lives through adjacent stages. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 8192);
 	__type(key, __u64);
-	__type(value, struct nt_lat_key);
+	__type(value, struct skb_ent);
 } skbs SEC(".maps");
 
 struct {
@@ -281,6 +297,28 @@ __noinline int lat_key_of(struct hit *h, __u32 what, struct nt_lat_key *k)
 	return nt_lat_make_key(p, dir, flags & NT_LAT_SWAP_KEY, k);
 }
 
+/* The skb's packet for later stages (struct skb_ent); h->v holds the skb's fields (a parse read them). */
+__noinline int lat_skb_store(struct hit *h, struct nt_lat_key *key, __u8 tag)
+{
+	struct skb_ent *e, ne = {};
+	__u64 skbp;
+
+	if (!h || !key)
+		return 0;
+	skbp = (__u64)h->skb; /* read here: the caller's copy may still be a pointer to the verifier */
+	e = bpf_map_lookup_elem(&skbs, &skbp);
+	if (!e)
+		e = &ne;
+	e->key = *key;
+	e->tail = h->v.tail;
+	e->data_len = h->v.data_len;
+	e->tag = tag;
+	e->freed = 0;
+	if (e == &ne)
+		bpf_map_update_elem(&skbs, &skbp, &ne, BPF_ANY);
+	return 0;
+}
+
 /* what: stage | direction << 8 | role flags << 16 | exists << 24. */
 __noinline int lat_step(struct nt_lat_flow *f, __u32 what, __u64 ts, struct nt_lat_step_out *o)
 {
@@ -316,6 +354,13 @@ static __always_inline void fill_rec(void *ctx, struct nt_lat_stage_rec *r, stru
 /* The skbs entry of a completed packet: kept, and marked so that no later stage takes its key. */
 #define NT_LAT_DIR_DONE 0xff
 
+/* What a role's parse depends on besides the packet: its kind, the filter side and key orientation (path-wide
+ * flags; SPLIT marks one stage only). */
+static __always_inline __u8 role_tag(const volatile struct nt_lat_role *role)
+{
+	return role->pkt | (role->flags & (NT_LAT_REVERSE | NT_LAT_SWAP_KEY));
+}
+
 /*
  * One role of a hook hit. direct: skb is a trusted BTF pointer (see nt_skb_view_read).
  *
@@ -328,7 +373,8 @@ static __always_inline void do_role(void *ctx, struct hit *h, const volatile str
 				    struct sk_buff *skb, const bool direct)
 {
 	__u8 stage = role->stage - 1, dir = role->dir & 1, flags = role->flags;
-	struct nt_lat_key key = {}, *kp = NULL;
+	struct nt_lat_key key = {};
+	struct skb_ent *kp = NULL;
 	struct nt_lat_step_out o = {};
 	struct nt_lat_flow *f;
 	__u64 ts = bpf_ktime_get_ns(), skbp = (__u64)h->skb;
@@ -339,10 +385,18 @@ static __always_inline void do_role(void *ctx, struct hit *h, const volatile str
 		return;
 	if (!cfg_key_skb && (flags & NT_LAT_BY_SKB) && cfg_track_skb) {
 		kp = bpf_map_lookup_elem(&skbs, &skbp);
-		if (kp && kp->dir == dir)
-			key = *kp;
+		if (kp && kp->key.dir == dir)
+			key = kp->key;
 		else
 			kp = NULL;
+	} else if (cfg_try_skb && (flags & NT_LAT_TRY_SKB) && !(flags & NT_LAT_START)) {
+		/* Another role's packet (direction, kind, filter side) is parsed as the old stages did. */
+		kp = bpf_map_lookup_elem(&skbs, &skbp);
+		if (kp && (kp->freed || kp->key.dir != dir || kp->tag != role_tag(role) ||
+			   kp->tail != NT_SKB_RD(direct, skb, tail) || kp->data_len != NT_SKB_RD(direct, skb, data_len)))
+			kp = NULL;
+		else if (kp)
+			key = kp->key;
 	}
 	/* Skb-keyed flows: only the first stage (the start, not BY_SKB) needs the headers, for the filter. */
 	const bool need_key = cfg_key_skb ? (flags & NT_LAT_START) || !(flags & NT_LAT_BY_SKB) : !kp;
@@ -467,18 +521,13 @@ static __always_inline void do_role(void *ctx, struct hit *h, const volatile str
 			if (!kp)
 				kp = bpf_map_lookup_elem(&skbs, &skbp);
 			if (kp)
-				kp->dir = NT_LAT_DIR_DONE;
+				kp->key.dir = NT_LAT_DIR_DONE;
 		}
 		return;
 	}
 	/* A key found through the skb pointer is already stored under it. */
-	if (!cfg_key_skb && cfg_track_skb && !kp) {
-		kp = bpf_map_lookup_elem(&skbs, &skbp);
-		if (kp)
-			*kp = key;
-		else
-			bpf_map_update_elem(&skbs, &skbp, &key, BPF_ANY);
-	}
+	if (!cfg_key_skb && cfg_track_skb && !kp)
+		lat_skb_store(h, &key, role_tag(role));
 }
 
 static __always_inline int on_hook(void *ctx, struct sk_buff *skb, struct net_device *dev, __u32 hook,
@@ -512,6 +561,40 @@ static __always_inline int on_hook(void *ctx, struct sk_buff *skb, struct net_de
 	}
 	return 0;
 }
+
+/* An skb freed: the packet it carried is gone; a TRY_SKB stage must not take its key for the next one. */
+static __always_inline int on_free(struct sk_buff *skb)
+{
+	__u64 skbp = (__u64)skb;
+	struct skb_ent *e;
+
+	if (!cfg_try_skb)
+		return 0;
+	e = bpf_map_lookup_elem(&skbs, &skbp);
+	if (e)
+		e->freed = 1;
+	return 0;
+}
+
+#define NT_TP_FREE(tp)                                                                               \
+	SEC("tp_btf/" #tp)                                                                           \
+	int BPF_PROG(tpbtf_##tp, struct sk_buff *skb)                                                \
+	{                                                                                            \
+		return on_free(skb);                                                                 \
+	}                                                                                            \
+	SEC("raw_tp/" #tp)                                                                           \
+	int BPF_PROG(rawtp_##tp, struct sk_buff *skb)                                                \
+	{                                                                                            \
+		return on_free(skb);                                                                 \
+	}                                                                                            \
+	SEC("tracepoint/skb/" #tp)                                                                   \
+	int tp_skb_##tp(struct trace_event_raw_##tp *a)                                              \
+	{                                                                                            \
+		return on_free((struct sk_buff *)a->skbaddr);                                        \
+	}
+
+NT_TP_FREE(kfree_skb)
+NT_TP_FREE(consume_skb)
 
 /* Tracepoints: tp_btf, raw_tp and (where the format has the skb first) the classic tracepoint. */
 #define NT_TP_SKB(tp, hook)                                                                          \

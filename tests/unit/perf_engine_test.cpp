@@ -359,6 +359,40 @@ TEST(LatencyTable, SkbKeyedOnlyWhenEveryLaterStageFollowsTheSkb) {
   EXPECT_FALSE(keyed_by_skb(rtt));  // the reply is another skb
 }
 
+TEST(LatencyTable, OvsStagesTryTheSkbExceptWhereThePacketIsNew) {
+  const Availability everything{[](nt_lat_hook) { return true; }, true, false, true};
+  auto t = system_latency_table(Direction::Both);
+  ASSERT_EQ(finalize(t, everything), "");
+  auto has = [&](const std::string& suffix) {
+    for (const auto& s : t.stages)
+      if (s.enabled && s.name.size() > suffix.size() && s.name.ends_with("_" + suffix)) return s.flags;
+    ADD_FAILURE() << suffix;
+    return uint8_t{0};
+  };
+  for (const char* n : {"ovs_vport_receive", "ovs_dp_process_packet", "ovs_dp_upcall", "ovs_execute_actions",
+                        "nf_conntrack_in", "ovs_vport_send", "internal_dev_xmit", "netdev_frame_hook",
+                        "internal_dev_recv", "ip_rcv", "ip_local_deliver"})
+    EXPECT_TRUE(has(n) & NT_LAT_TRY_SKB) << n;
+  // The re-injected packet is a new skb, and the L4 stages see the reassembled datagram: both parse.
+  EXPECT_FALSE(has("ovs_flow_key_extract_userspace") & NT_LAT_TRY_SKB);
+  EXPECT_TRUE(has("ovs_flow_key_extract_userspace") & NT_LAT_FROM_DATA);
+  for (const char* n : {"tcp_v4_rcv", "udp_rcv", "icmp_rcv", "ip_output"}) EXPECT_FALSE(has(n) & NT_LAT_TRY_SKB) << n;
+  // Trying the skb does not make a table skb-keyed: the flows stay keyed by packet identity.
+  EXPECT_FALSE(keyed_by_skb(t));
+}
+
+TEST(LatencyTable, SkbFreeHooksAreOptionalTracepoints) {
+  auto hooks = skb_free_hooks();
+  ASSERT_EQ(hooks.size(), 2u);
+  EXPECT_EQ(hooks[0].name, "skb:kfree_skb");
+  EXPECT_EQ(hooks[1].name, "skb:consume_skb");
+  for (const auto& h : hooks) {
+    EXPECT_FALSE(h.required) << h.name;
+    ASSERT_EQ(h.candidates.size(), 3u);
+    EXPECT_EQ(h.candidates[0].kind, bpf::AttachKind::TpBtf);
+  }
+}
+
 TEST(LatencyFastHists, PredecessorPairsAndEndToEndFromTheFirstStage) {
   auto t = system_latency_table(Direction::Tx);
   ASSERT_EQ(finalize(t, Availability{[](nt_lat_hook h) { return h <= NT_LH_QDISC_DEQUEUE; }, false, false, false}), "");

@@ -91,6 +91,8 @@ enum nt_lat_role_flags {
 	NT_LAT_BY_SKB = 1 << 4,   /* the skb survives from the previous stage: find the key by pointer */
 	NT_LAT_FROM_DATA = 1 << 5, /* headers start at skb->data (OVS userspace re-inject) */
 	NT_LAT_SPLIT = 1 << 6,    /* first stage of the second path (ICMP reply): RTT ends here */
+	NT_LAT_TRY_SKB = 1 << 7,  /* the skb usually survives: take the key by pointer while that skb is neither
+				   * freed nor reshaped since a parse stored it, else parse (OVS datapath) */
 };
 
 struct nt_lat_role {

@@ -94,6 +94,11 @@ class Engine {
                             (s.dev != NT_LAT_DEV_VNET || vnet) && (!(s.need & kNeedCt) || o_.enable_ct));
       if (wanted) plan.add(hook_spec(h));
     }
+    // TRY_SKB stages take a key by skb pointer only while they see every skb free (both tracepoints).
+    bool try_wanted = false;
+    for (const auto& s : t_.stages) try_wanted = try_wanted || (s.flags & NT_LAT_TRY_SKB);
+    if (try_wanted)
+      for (const auto& h : skb_free_hooks()) plan.add(h);
     if (forced) plan.force(*forced);
     bpf::Features features;
     plan.choose(skel->obj, features);
@@ -102,6 +107,7 @@ class Engine {
       if (ch.chosen) chosen.insert(ch.hook);
       via_[ch.hook] = ch.chosen ? bpf::to_string(ch.candidate.kind) : "unavailable";
     }
+    const bool frees_traced = try_wanted && chosen.count("skb:kfree_skb") && chosen.count("skb:consume_skb");
     Availability av{[&](nt_lat_hook h) { return chosen.count(hook_label(h)) > 0; }, internal.has_value(),
                     vnet.has_value(), o_.enable_ct};
     if (std::string err = finalize(t_, av); !err.empty())
@@ -126,7 +132,13 @@ class Engine {
     ro->cfg_stacks = o_.stacks && o_.details;
     bool by_skb = false;
     for (const auto& s : t_.stages) by_skb = by_skb || (s.enabled && (s.flags & NT_LAT_BY_SKB));
-    ro->cfg_track_skb = by_skb;
+    bool try_skb = false;
+    for (const auto& s : t_.stages)
+      try_skb = try_skb || (s.enabled && (s.flags & NT_LAT_TRY_SKB) && !(s.flags & NT_LAT_START));
+    try_skb = try_skb && frees_traced;
+    if (try_wanted && !frees_traced) spdlog::warn("skb frees cannot be traced here: every stage parses the headers");
+    ro->cfg_try_skb = try_skb;
+    ro->cfg_track_skb = by_skb || try_skb;
     // Every stage after the first of its direction finds its packet by skb pointer: key the flows by it
     // (one map operation per stage instead of two; see do_role in bpf/perf_latency.bpf.c).
     key_skb_ = keyed_by_skb(t_);
@@ -138,7 +150,7 @@ class Engine {
                                                                 static_cast<uint8_t>(t_.cpu_to + 1), t_.cpu_dir, 0};
     bpf_map__set_max_entries(skel->maps.flows, key_skb_ ? 1 : o_.max_flows);
     bpf_map__set_max_entries(skel->maps.skb_flows, key_skb_ ? o_.max_flows : 1);
-    bpf_map__set_max_entries(skel->maps.skbs, by_skb && !key_skb_ ? o_.max_flows : 1);
+    bpf_map__set_max_entries(skel->maps.skbs, (by_skb || try_skb) && !key_skb_ ? o_.max_flows : 1);
     if (!(o_.stacks && o_.details)) bpf_map__set_max_entries(skel->maps.stacks, 1);
     if (!o_.details) bpf_map__set_max_entries(skel->maps.events, 4096);
 
@@ -156,7 +168,8 @@ class Engine {
       }
     }
     flows_fd_ = bpf_map__fd(key_skb_ ? skel->maps.skb_flows : skel->maps.flows);
-    spdlog::info("flows keyed by {}", key_skb_ ? "skb pointer" : "packet identity");
+    spdlog::info("flows keyed by {}{}", key_skb_ ? "skb pointer" : "packet identity",
+                 try_skb ? " (found by skb pointer while the skb lives)" : "");
     hists_fd_ = bpf_map__fd(skel->maps.hists);
     fast_hists_fd_ = bpf_map__fd(skel->maps.fast_hists);
     counters_fd_ = bpf_map__fd(skel->maps.counters);

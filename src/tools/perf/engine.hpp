@@ -84,6 +84,8 @@ using Roles = std::array<std::array<nt_lat_role, NT_LAT_ROLES>, NT_LH_COUNT>;
 
 // The attach candidates of a hook (tp_btf -> raw_tp -> tracepoint, fentry -> kprobe).
 [[nodiscard]] bpf::Hook hook_spec(nt_lat_hook h);
+// skb:kfree_skb and skb:consume_skb: what TRY_SKB stages need to take a key by pointer.
+[[nodiscard]] std::vector<bpf::Hook> skb_free_hooks();
 [[nodiscard]] const char* hook_label(nt_lat_hook h);
 
 // Stage tables of the tools.

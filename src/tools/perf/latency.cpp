@@ -85,6 +85,7 @@ std::string check_non_negative(const std::string& v) {
 std::vector<bpf::Hook> latency_hooks() {
   std::vector<bpf::Hook> out;
   for (int h = 0; h < NT_LH_COUNT; h++) out.push_back(hook_spec(static_cast<nt_lat_hook>(h)));
+  for (auto& h : skb_free_hooks()) out.push_back(std::move(h));
   return out;
 }
 

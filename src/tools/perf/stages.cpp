@@ -171,20 +171,31 @@ struct PathBuilder {
   }
 };
 
+// Stages whose skb is the previous stage's unless the path replaced it: the key is taken by pointer while the
+// skb is neither freed nor reshaped (do_role in bpf/perf_latency.bpf.c), saving a header parse per stage.
+constexpr uint8_t kTry = NT_LAT_TRY_SKB;
+
+// The OVS kernel datapath from its receive to its send. The upcall frees the skb; ovs-vswitchd's re-inject
+// is a new one, parsed at ovs_flow_key_extract_userspace.
+void ovs_datapath(PathBuilder& b, bool ct) {
+  b.add("ovs_vport_receive", NT_LH_OVS_VPORT_RECEIVE, NT_LAT_DEV_ANY, kTry);
+  b.add("ovs_dp_process_packet", NT_LH_OVS_DP_PROCESS_PACKET, NT_LAT_DEV_ANY, kTry);
+  b.add("ovs_dp_upcall", NT_LH_OVS_DP_UPCALL, NT_LAT_DEV_ANY, kTry);
+  b.add("ovs_flow_key_extract_userspace", NT_LH_OVS_FLOW_KEY_EXTRACT_USERSPACE, NT_LAT_DEV_ANY, NT_LAT_FROM_DATA);
+  b.add("ovs_execute_actions", NT_LH_OVS_EXECUTE_ACTIONS, NT_LAT_DEV_ANY, kTry);
+  // OVS's ct() action runs inside the actions: ovs_execute_actions -> ovs_ct_execute -> nf_conntrack_in. Its
+  // defragmentation turns the completing fragment's skb into the datagram (a reshape: parsed again).
+  if (ct) b.add("nf_conntrack_in", NT_LH_NF_CONNTRACK_IN, NT_LAT_DEV_ANY, kTry, kNeedCt);
+  b.add("ovs_vport_send", NT_LH_OVS_VPORT_SEND, NT_LAT_DEV_ANY, kTry);
+}
+
 // Host -> wire: local stack, OVS internal port, OVS datapath, physical port.
 void out_path(PathBuilder b, bool ct) {
   // ip_output, not ip_local_out: __ip_local_out fills tot_len, which is part of the key.
   b.add("ip_output", NT_LH_IP_OUTPUT, NT_LAT_DEV_ANY, NT_LAT_START);
   b.add("internal_dev_queue", NT_LH_NET_DEV_QUEUE, NT_LAT_DEV_INTERNAL, NT_LAT_START);
-  b.add("internal_dev_xmit", NT_LH_INTERNAL_DEV_XMIT, NT_LAT_DEV_INTERNAL);
-  b.add("ovs_vport_receive", NT_LH_OVS_VPORT_RECEIVE);
-  b.add("ovs_dp_process_packet", NT_LH_OVS_DP_PROCESS_PACKET);
-  b.add("ovs_dp_upcall", NT_LH_OVS_DP_UPCALL);
-  b.add("ovs_flow_key_extract_userspace", NT_LH_OVS_FLOW_KEY_EXTRACT_USERSPACE, NT_LAT_DEV_ANY, NT_LAT_FROM_DATA);
-  b.add("ovs_execute_actions", NT_LH_OVS_EXECUTE_ACTIONS);
-  // OVS's ct() action runs inside the actions: ovs_execute_actions -> ovs_ct_execute -> nf_conntrack_in.
-  if (ct) b.add("nf_conntrack_in", NT_LH_NF_CONNTRACK_IN, NT_LAT_DEV_ANY, 0, kNeedCt);
-  b.add("ovs_vport_send", NT_LH_OVS_VPORT_SEND);
+  b.add("internal_dev_xmit", NT_LH_INTERNAL_DEV_XMIT, NT_LAT_DEV_INTERNAL, kTry);
+  ovs_datapath(b, ct);
   b.add("phy_dev_queue", NT_LH_NET_DEV_QUEUE, NT_LAT_DEV_PHY, NT_LAT_START);
   b.add("phy_qdisc_dequeue", NT_LH_QDISC_DEQUEUE, NT_LAT_DEV_PHY, NT_LAT_BY_SKB);
   b.add("phy_start_xmit", NT_LH_NET_DEV_START_XMIT, NT_LAT_DEV_PHY, NT_LAT_BY_SKB);
@@ -196,20 +207,14 @@ void in_path(PathBuilder b, bool ct, bool icmp_only) {
   b.add("phy_gro_receive", NT_LH_NAPI_GRO_RECEIVE, NT_LAT_DEV_PHY, NT_LAT_START);
   b.add("phy_netif_rx", NT_LH_NETIF_RX, NT_LAT_DEV_PHY, NT_LAT_START);
   b.add("phy_netif_receive_skb", NT_LH_NETIF_RECEIVE_SKB, NT_LAT_DEV_PHY, NT_LAT_START);
-  b.add("netdev_frame_hook", NT_LH_NETDEV_FRAME_HOOK);
-  b.add("ovs_vport_receive", NT_LH_OVS_VPORT_RECEIVE);
-  b.add("ovs_dp_process_packet", NT_LH_OVS_DP_PROCESS_PACKET);
-  b.add("ovs_dp_upcall", NT_LH_OVS_DP_UPCALL);
-  b.add("ovs_flow_key_extract_userspace", NT_LH_OVS_FLOW_KEY_EXTRACT_USERSPACE, NT_LAT_DEV_ANY, NT_LAT_FROM_DATA);
-  b.add("ovs_execute_actions", NT_LH_OVS_EXECUTE_ACTIONS);
-  // OVS's ct() action runs inside the actions: ovs_execute_actions -> ovs_ct_execute -> nf_conntrack_in.
-  if (ct) b.add("nf_conntrack_in", NT_LH_NF_CONNTRACK_IN, NT_LAT_DEV_ANY, 0, kNeedCt);
-  b.add("ovs_vport_send", NT_LH_OVS_VPORT_SEND);
-  b.add("internal_dev_recv", NT_LH_INTERNAL_DEV_RECV, NT_LAT_DEV_INTERNAL);
-  b.add("internal_netif_rx", NT_LH_NETIF_RX, NT_LAT_DEV_INTERNAL);
-  b.add("internal_netif_receive_skb", NT_LH_NETIF_RECEIVE_SKB, NT_LAT_DEV_INTERNAL);
-  b.add("ip_rcv", NT_LH_IP_RCV);
-  b.add("ip_local_deliver", NT_LH_IP_LOCAL_DELIVER);
+  b.add("netdev_frame_hook", NT_LH_NETDEV_FRAME_HOOK, NT_LAT_DEV_ANY, kTry);
+  ovs_datapath(b, ct);
+  b.add("internal_dev_recv", NT_LH_INTERNAL_DEV_RECV, NT_LAT_DEV_INTERNAL, kTry);
+  b.add("internal_netif_rx", NT_LH_NETIF_RX, NT_LAT_DEV_INTERNAL, kTry);
+  b.add("internal_netif_receive_skb", NT_LH_NETIF_RECEIVE_SKB, NT_LAT_DEV_INTERNAL, kTry);
+  b.add("ip_rcv", NT_LH_IP_RCV, NT_LAT_DEV_ANY, kTry);
+  // Fragments are reassembled inside ip_local_deliver: the L4 stages after it parse the datagram.
+  b.add("ip_local_deliver", NT_LH_IP_LOCAL_DELIVER, NT_LAT_DEV_ANY, kTry);
   if (!icmp_only) {
     b.add("tcp_v4_rcv", NT_LH_TCP_V4_RCV, NT_LAT_DEV_ANY, NT_LAT_END);
     b.add("udp_rcv", NT_LH_UDP_RCV, NT_LAT_DEV_ANY, NT_LAT_END);
@@ -219,15 +224,8 @@ void in_path(PathBuilder b, bool ct, bool icmp_only) {
 
 // The OVS datapath between a receive and a transmit port.
 void ovs_path(PathBuilder& b, bool ct) {
-  b.add("netdev_frame_hook", NT_LH_NETDEV_FRAME_HOOK);
-  b.add("ovs_vport_receive", NT_LH_OVS_VPORT_RECEIVE);
-  b.add("ovs_dp_process_packet", NT_LH_OVS_DP_PROCESS_PACKET);
-  b.add("ovs_dp_upcall", NT_LH_OVS_DP_UPCALL);
-  b.add("ovs_flow_key_extract_userspace", NT_LH_OVS_FLOW_KEY_EXTRACT_USERSPACE, NT_LAT_DEV_ANY, NT_LAT_FROM_DATA);
-  b.add("ovs_execute_actions", NT_LH_OVS_EXECUTE_ACTIONS);
-  // OVS's ct() action runs inside the actions: ovs_execute_actions -> ovs_ct_execute -> nf_conntrack_in.
-  if (ct) b.add("nf_conntrack_in", NT_LH_NF_CONNTRACK_IN, NT_LAT_DEV_ANY, 0, kNeedCt);
-  b.add("ovs_vport_send", NT_LH_OVS_VPORT_SEND);
+  b.add("netdev_frame_hook", NT_LH_NETDEV_FRAME_HOOK, NT_LAT_DEV_ANY, kTry);
+  ovs_datapath(b, ct);
 }
 
 // A port to another: receive on `from`, the datapath (or the host's forwarding), transmit on `to`.
@@ -264,19 +262,19 @@ StageTable internal_port_table(bool internal_given) {
   PathBuilder b{t, "RX", 1, NT_LAT_PKT_ANY, NT_LAT_REVERSE};
   const uint8_t in = internal_given ? NT_LAT_DEV_INTERNAL : NT_LAT_DEV_ANY;
   b.add("ovs_vport_send", NT_LH_OVS_VPORT_SEND, NT_LAT_DEV_PHY, NT_LAT_START);
-  b.add("internal_dev_recv", NT_LH_INTERNAL_DEV_RECV, in);
+  b.add("internal_dev_recv", NT_LH_INTERNAL_DEV_RECV, in, kTry);
   // With the internal port named, its receive (netif_rx) also begins a packet that OVS's stages missed, or
   // that did not come through OVS; without it only OVS's transmit does (else any device's receive would).
-  const uint8_t rx_start = internal_given ? NT_LAT_START : 0;
+  const uint8_t rx_start = internal_given ? static_cast<uint8_t>(NT_LAT_START) : kTry;
   b.add("netif_rx", NT_LH_NETIF_RX_FN, in, rx_start).cpu = CpuSide::From;
   b.add("netif_rx_internal", NT_LH_NETIF_RX_INTERNAL, in, rx_start).cpu = CpuSide::From;
   b.add("tp_netif_rx", NT_LH_NETIF_RX, in, rx_start).cpu = CpuSide::From;
-  b.add("enqueue_to_backlog", NT_LH_ENQUEUE_TO_BACKLOG, in).cpu = CpuSide::From;
+  b.add("enqueue_to_backlog", NT_LH_ENQUEUE_TO_BACKLOG, in, kTry).cpu = CpuSide::From;
   // process_backlog(napi, quota) has no skb: the receive side begins at __netif_receive_skb.
-  b.add("__netif_receive_skb", NT_LH_NETIF_RECEIVE_SKB_FN, in).cpu = CpuSide::To;
-  b.add("tp_netif_receive_skb", NT_LH_NETIF_RECEIVE_SKB, in).cpu = CpuSide::To;
-  b.add("ip_rcv", NT_LH_IP_RCV, in).cpu = CpuSide::To;
-  b.add("ip_local_deliver", NT_LH_IP_LOCAL_DELIVER);
+  b.add("__netif_receive_skb", NT_LH_NETIF_RECEIVE_SKB_FN, in, kTry).cpu = CpuSide::To;
+  b.add("tp_netif_receive_skb", NT_LH_NETIF_RECEIVE_SKB, in, kTry).cpu = CpuSide::To;
+  b.add("ip_rcv", NT_LH_IP_RCV, in, kTry).cpu = CpuSide::To;
+  b.add("ip_local_deliver", NT_LH_IP_LOCAL_DELIVER, NT_LAT_DEV_ANY, kTry);
   b.add("tcp_v4_rcv", NT_LH_TCP_V4_RCV, NT_LAT_DEV_ANY, NT_LAT_END);
   b.add("udp_rcv", NT_LH_UDP_RCV, NT_LAT_DEV_ANY, NT_LAT_END);
   return t;
@@ -305,6 +303,19 @@ StageTable backlog_table(bool to_ip_rcv) {
 }
 
 const char* hook_label(nt_lat_hook h) { return info(h).label; }
+
+std::vector<bpf::Hook> skb_free_hooks() {
+  using bpf::AttachKind;
+  std::vector<bpf::Hook> out;
+  for (const char* tp : {"kfree_skb", "consume_skb"}) {
+    bpf::Hook h{fmt::format("skb:{}", tp), {}, false, "skb frees (without them every OVS stage parses its packet)"};
+    h.candidates.push_back({AttachKind::TpBtf, fmt::format("tpbtf_{}", tp), tp});
+    h.candidates.push_back({AttachKind::RawTp, fmt::format("rawtp_{}", tp), tp});
+    h.candidates.push_back({AttachKind::Tracepoint, fmt::format("tp_skb_{}", tp), fmt::format("skb/{}", tp)});
+    out.push_back(std::move(h));
+  }
+  return out;
+}
 
 bpf::Hook hook_spec(nt_lat_hook h) {
   using bpf::AttachKind;
