@@ -251,6 +251,7 @@ struct hit {
 	__u32 ifindex;
 	__u32 netns;
 	struct net_device *dev;
+	__u64 ts;    /* the hit's time, read once for all its roles (0: not yet) */
 	bool viewed; /* v holds the skb's fields */
 	bool parsed; /* pkt holds this role's parse */
 	struct nt_skb_view v;
@@ -377,7 +378,7 @@ static __always_inline void do_role(void *ctx, struct hit *h, const volatile str
 	struct skb_ent *kp = NULL;
 	struct nt_lat_step_out o = {};
 	struct nt_lat_flow *f;
-	__u64 ts = bpf_ktime_get_ns(), skbp = (__u64)h->skb;
+	__u64 ts = 0, skbp = (__u64)h->skb;
 	__u32 zero = 0;
 	int exists, present, act;
 
@@ -438,6 +439,13 @@ static __always_inline void do_role(void *ctx, struct hit *h, const volatile str
 		f = bpf_map_lookup_elem(&flow_scratch, &zero);
 		if (!f)
 			return;
+	}
+	/* The clock only for a packet this stage times: a clock read is a helper call (an emulated HPET read on
+	 * some VMs), and most hits of a shared hook are other packets. */
+	if (exists || (flags & NT_LAT_START)) {
+		if (!h->ts)
+			h->ts = bpf_ktime_get_ns();
+		ts = h->ts;
 	}
 	act = lat_step(f, stage | (__u32)dir << 8 | (__u32)flags << 16 | (__u32)(exists != 0) << 24, ts, &o);
 	switch (act) {
@@ -541,7 +549,17 @@ static __always_inline int on_hook(void *ctx, struct sk_buff *skb, struct net_de
 	if (!cfg_roles[hook][0].stage)
 		return 0;
 	h.skb = skb;
-	if (!dev)
+	/* Device and netns only where a role checks the device class or a record shows them: in a kprobe
+	 * program they are four probed reads. */
+	bool need_dev = cfg_details;
+	for (int r = 0; r < NT_LAT_ROLES; r++) {
+		if (!cfg_roles[hook][r].stage)
+			break;
+		need_dev = need_dev || cfg_roles[hook][r].dev != NT_LAT_DEV_ANY;
+	}
+	if (!need_dev)
+		dev = NULL;
+	else if (!dev)
 		dev = direct ? skb->dev : BPF_CORE_READ(skb, dev);
 	h.dev = dev;
 	if (dev) {
