@@ -47,9 +47,16 @@ s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("10.0.2.2", 9)); t
 sink=$!
 lab_defer kill "$sink"
 lab_wait_until 10 "the sink socket" bash -c "ip netns exec ovs1 ss -lun | grep -q '10.0.2.2:9 '"
-# Warm-up: the datapath flow for the flood (the first packet goes up to ovs-vswitchd).
+# br0 learns ovs1's MAC from a ping (the sink never answers: without it br0 floods every datagram to all
+# four ports). Then the datapath flow for the flood (its first packet goes up to ovs-vswitchd): one output.
+ip netns exec ovs1 ping -c 2 -i 0.2 -W 2 "$LAB_OVS_NS0_IP" >/dev/null || lab_fail "ovs1 cannot ping ovs0"
 ip netns exec ovs0 "$PKTSEND" udp "$LAB_OVS_NS1_IP" 9 20 64 >/dev/null
 sleep 1
+flood_flow=$(ovs-appctl dpctl/dump-flows | grep "eth(src=$(ip netns exec ovs0 cat /sys/class/net/eth0/address)," |
+	grep 'eth_type(0x0800)' | grep -o 'actions:.*' | head -1)
+case $flood_flow in
+actions:*,* | '') lab_fail "the flood's datapath flow is '$flood_flow', not a single output: $(ovs-appctl dpctl/dump-flows 2>&1)" ;;
+esac
 
 rx() { ip netns exec ovs1 cat /sys/class/net/eth0/statistics/rx_packets; }
 flood() {
@@ -153,4 +160,42 @@ echo
 echo "tracer totals per round:"
 sed 's/^/  /' "$tmp/check"
 grep -m1 "stages (tx)" -A14 "$tmp/nt.err" | sed 's/^/  /'
+
+# One more window per tracer with kernel.bpf_stats_enabled (its clock reads cost too: not in the rounds above):
+# BPF run time per flooded packet, by program.
+sysctl -qw kernel.bpf_stats_enabled=1
+prof() { # MODE: "program runs-per-packet ns-per-run" lines and the total, packets = ovs1-p tx delta
+	local x0=$1 x1
+	x1=$(cat /sys/class/net/ovs1-p/statistics/tx_packets)
+	bpftool prog show -j | jq -r --argjson n $((x1 - x0)) '[.[] | select((.run_cnt // 0) > 0)] |
+		(.[] | "    \(.name) \(.run_cnt / $n * 100 | floor / 100) runs/pkt \(.run_time_ns / .run_cnt | floor) ns/run"),
+		"    total \((map(.run_time_ns) | add) / $n | floor) ns of BPF per packet"'
+}
+echo "BPF run time per packet (kernel.bpf_stats_enabled, one ${WINDOW} s window each):"
+for m in summary bpftrace; do
+	echo "  $m:"
+	x0=$(cat /sys/class/net/ovs1-p/statistics/tx_packets)
+	if [ $m = summary ]; then
+		rm -f "$tmp/ready"
+		taskset -c 1 "$NETTRACE" perf vm-latency --vm-interface ovs0-p --phy-interface ovs1-p --direction tx \
+			--vm-ip "$LAB_OVS_NS0_IP" --dst-ip "$LAB_OVS_NS1_IP" --protocol udp --mode summary --interval 3600 \
+			--ready-file "$tmp/ready" >/dev/null 2>&1 &
+		pid=$!
+		lab_wait_until 120 "nettrace attached" test -e "$tmp/ready"
+		flood >/dev/null
+		prof "$x0"
+		kill -INT $pid
+		wait $pid
+	else
+		taskset -c 1 bpftrace -e "$(bt_prog 0)" >"$tmp/bt.out" 2>&1 &
+		pid=$!
+		lab_wait_until 300 "bpftrace attached" _bt_attached $pid
+		sleep 1
+		x0=$(cat /sys/class/net/ovs1-p/statistics/tx_packets)
+		flood >/dev/null
+		prof "$x0"
+		lab_interrupt $pid 120 bpftrace
+	fi
+done
+sysctl -qw kernel.bpf_stats_enabled=0
 echo "kernel $(uname -r), $(nproc) vCPUs (TCG), $ROUNDS rounds x ${WINDOW} s"
