@@ -726,19 +726,14 @@ NT_FN(netif_rx_internal, NT_LH_NETIF_RX_INTERNAL, 0)
 NT_FN(enqueue_to_backlog, NT_LH_ENQUEUE_TO_BACKLOG, 0)
 NT_FN(__netif_receive_skb, NT_LH_NETIF_RECEIVE_SKB_FN, 0)
 
-/* netdev_frame_hook(struct sk_buff **pskb): OVS's rx_handler. */
+/* netdev_frame_hook(struct sk_buff **pskb): OVS's rx_handler. kprobe only: 6.1's verifier refuses an fentry
+ * program's read of a pointer-to-pointer argument. */
 static __always_inline struct sk_buff *deref_skb(struct sk_buff **pskb)
 {
 	struct sk_buff *skb = NULL;
 
 	bpf_probe_read_kernel(&skb, sizeof(skb), pskb);
 	return skb;
-}
-
-SEC("fentry/netdev_frame_hook")
-int fentry_netdev_frame_hook(unsigned long long *ctx)
-{
-	return on_hook(ctx, deref_skb((struct sk_buff **)ctx[0]), NULL, NT_LH_NETDEV_FRAME_HOOK, false);
 }
 
 SEC("kprobe/netdev_frame_hook")

@@ -88,8 +88,12 @@ bool candidate_viable(const Candidate& c, Features& features, std::string& why, 
     case AttachKind::Fentry:
     case AttachKind::Fexit:
       if (!features.fentry().ok) return why = "fentry: " + features.fentry().detail, false;
-      if (!sys::btf_has_type(c.target, BTF_KIND_FUNC))
-        return why = fmt::format("fentry: no function {} in kernel BTF", c.target), false;
+      if (!sys::btf_has_type(c.target, BTF_KIND_FUNC)) {
+        // A module's function (openvswitch): in that module's BTF, where libbpf finds it too.
+        auto module = kallsyms().module_of(c.target);
+        if (!module || module->empty() || !sys::module_btf_has_func(*module, c.target))
+          return why = fmt::format("fentry: no function {} in kernel or module BTF", c.target), false;
+      }
       return true;
     case AttachKind::Kprobe:
     case AttachKind::Kretprobe: {

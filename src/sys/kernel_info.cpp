@@ -5,9 +5,11 @@
 #include <sys/utsname.h>
 
 #include <fstream>
+#include <map>
 #include <memory>
 
 #include <bpf/btf.h>
+#include <bpf/libbpf.h>
 
 #include "nettrace/sys/btf_scan.hpp"
 
@@ -90,6 +92,19 @@ void release_vmlinux_btf() {
 }
 
 bool btf_has_type(const std::string& name, int kind) { return kernel_btf().find(name, kind) >= 0; }
+
+bool module_btf_has_func(const std::string& module, const std::string& name) {
+  static std::map<std::string, std::unique_ptr<btf, void (*)(btf*)>> parsed;
+  auto it = parsed.find(module);
+  if (it == parsed.end()) {
+    btf* split = nullptr;
+    if (const btf* base = vmlinux_btf())
+      split = btf__parse_split(("/sys/kernel/btf/" + module).c_str(), const_cast<btf*>(base));
+    if (libbpf_get_error(split)) split = nullptr;
+    it = parsed.emplace(module, std::unique_ptr<btf, void (*)(btf*)>{split, btf__free}).first;
+  }
+  return it->second && btf__find_by_name_kind(it->second.get(), name.c_str(), BTF_KIND_FUNC) > 0;
+}
 
 long peak_rss_kb() {
   std::ifstream in("/proc/self/status");

@@ -221,4 +221,10 @@ std::optional<std::string> Ksyms::resolve(std::string_view base) const {
   return best;
 }
 
+std::optional<std::string> Ksyms::module_of(std::string_view fn) const {
+  for (const auto& s : syms_)
+    if (name(s) == fn) return std::string(module(s));
+  return std::nullopt;
+}
+
 }  // namespace nettrace::sys

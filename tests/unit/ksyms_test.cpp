@@ -73,6 +73,13 @@ TEST(Ksyms, SymbolizeModules) {
   EXPECT_EQ(ks().module(*core), "");
 }
 
+TEST(Ksyms, ModuleOfAFunction) {
+  EXPECT_EQ(ks().module_of("ovs_dp_process_packet"), std::optional<std::string>("openvswitch"));
+  EXPECT_EQ(ks().module_of("queue_userspace_packet"), std::nullopt);  // only its clone is a symbol
+  EXPECT_EQ(ks().module_of("kfree_skb_reason"), std::optional<std::string>(""));
+  EXPECT_EQ(ks().module_of("no_such_function"), std::nullopt);
+}
+
 TEST(Ksyms, UnknownAddresses) {
   EXPECT_EQ(ks().symbolize(0x1000), "0x1000");
   EXPECT_EQ(ks().symbolize(0xffffffff80ffffffULL), "0xffffffff80ffffff");

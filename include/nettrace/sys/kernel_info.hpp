@@ -25,5 +25,8 @@ enum class ModuleState { Loaded, Builtin, Available, Missing };
 [[nodiscard]] ModuleState module_state(const std::string& name);
 // True when kernel BTF has a type of that name and kind (BTF_KIND_*).
 [[nodiscard]] bool btf_has_type(const std::string& name, int kind);
+// Whether a loaded module's BTF (/sys/kernel/btf/<module>, split off vmlinux's) has this function: fentry
+// can attach to it (libbpf searches module BTF too). Each module's BTF is parsed once per process.
+[[nodiscard]] bool module_btf_has_func(const std::string& module, const std::string& name);
 
 }  // namespace nettrace::sys

@@ -40,6 +40,8 @@ class Ksyms {
   [[nodiscard]] std::vector<std::pair<uint64_t, uint64_t>> ranges(std::string_view base) const;
   // The symbol to attach to for base: exact name first, else its shortest clone.
   [[nodiscard]] std::optional<std::string> resolve(std::string_view base) const;
+  // The module a function of exactly this name lives in ("" for vmlinux), nullopt when there is none.
+  [[nodiscard]] std::optional<std::string> module_of(std::string_view fn) const;
   [[nodiscard]] size_t size() const { return syms_.size(); }
 
  private:

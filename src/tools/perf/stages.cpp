@@ -113,6 +113,7 @@ struct HookInfo {
   const char* target;  // tracepoint name or function
   bool tracepoint;
   bool classic;  // has a tracepoint/net/<name> variant
+  bool kprobe_only = false;  // no fentry variant (see bpf/perf_latency.bpf.c)
 };
 
 constexpr HookInfo kHooks[] = {
@@ -131,7 +132,7 @@ constexpr HookInfo kHooks[] = {
     {NT_LH_UDP_RCV, "udp_rcv", "udp_rcv", false, false},
     {NT_LH_ICMP_RCV, "icmp_rcv", "icmp_rcv", false, false},
     {NT_LH_INTERNAL_DEV_XMIT, "internal_dev_xmit", "internal_dev_xmit", false, false},
-    {NT_LH_NETDEV_FRAME_HOOK, "netdev_frame_hook", "netdev_frame_hook", false, false},
+    {NT_LH_NETDEV_FRAME_HOOK, "netdev_frame_hook", "netdev_frame_hook", false, false, true},
     {NT_LH_OVS_VPORT_RECEIVE, "ovs_vport_receive", "ovs_vport_receive", false, false},
     {NT_LH_OVS_DP_PROCESS_PACKET, "ovs_dp_process_packet", "ovs_dp_process_packet", false, false},
     {NT_LH_OVS_DP_UPCALL, "ovs_dp_upcall", "ovs_dp_upcall", false, false},
@@ -327,7 +328,7 @@ bpf::Hook hook_spec(nt_lat_hook h) {
     if (i.classic)
       hook.candidates.push_back({AttachKind::Tracepoint, fmt::format("tp_net_{}", i.target), fmt::format("net/{}", i.target)});
   } else {
-    hook.candidates.push_back({AttachKind::Fentry, fmt::format("fentry_{}", i.target), i.target});
+    if (!i.kprobe_only) hook.candidates.push_back({AttachKind::Fentry, fmt::format("fentry_{}", i.target), i.target});
     hook.candidates.push_back({AttachKind::Kprobe, fmt::format("kprobe_{}", i.target), i.target});
   }
   return hook;
