@@ -377,7 +377,7 @@ static __always_inline void do_role(void *ctx, struct hit *h, const volatile str
 	struct nt_lat_key key = {};
 	struct skb_ent *kp = NULL;
 	struct nt_lat_step_out o = {};
-	struct nt_lat_flow *f;
+	struct nt_lat_flow *f = NULL;
 	__u64 ts = 0, skbp = (__u64)h->skb;
 	__u32 zero = 0;
 	int exists, present, act;
@@ -390,7 +390,7 @@ static __always_inline void do_role(void *ctx, struct hit *h, const volatile str
 			key = kp->key;
 		else
 			kp = NULL;
-	} else if (cfg_try_skb && (flags & NT_LAT_TRY_SKB) && !(flags & NT_LAT_START)) {
+	} else if (cfg_try_skb && (flags & NT_LAT_TRY_SKB)) {
 		/* Another role's packet (direction, kind, filter side) is parsed as the old stages did. */
 		kp = bpf_map_lookup_elem(&skbs, &skbp);
 		if (kp && (kp->freed || kp->key.dir != dir || kp->tag != role_tag(role) ||
@@ -398,6 +398,15 @@ static __always_inline void do_role(void *ctx, struct hit *h, const volatile str
 			kp = NULL;
 		else if (kp)
 			key = kp->key;
+		/* A start stage takes the key only for a packet it advances: a flow it begins needs the parse
+		 * (the filter; details' headers). */
+		if (kp && (flags & NT_LAT_START)) {
+			f = bpf_map_lookup_elem(&flows, &key);
+			if (!f || !f->seen || f->dir != dir || nt_lat_stage_idx(stage) <= f->last_stage) {
+				kp = NULL;
+				f = NULL;
+			}
+		}
 	}
 	/* Skb-keyed flows: only the first stage (the start, not BY_SKB) needs the headers, for the filter. */
 	const bool need_key = cfg_key_skb ? (flags & NT_LAT_START) || !(flags & NT_LAT_BY_SKB) : !kp;
@@ -425,7 +434,8 @@ static __always_inline void do_role(void *ctx, struct hit *h, const volatile str
 	}
 	nt_count(&counters, NT_LAT_C_HITS);
 
-	f = cfg_key_skb ? bpf_map_lookup_elem(&skb_flows, &skbp) : bpf_map_lookup_elem(&flows, &key);
+	if (!f)
+		f = cfg_key_skb ? bpf_map_lookup_elem(&skb_flows, &skbp) : bpf_map_lookup_elem(&flows, &key);
 	present = f != NULL;
 	exists = present && f->seen;
 	if (exists && f->dir != dir) {

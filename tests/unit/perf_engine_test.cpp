@@ -377,6 +377,10 @@ TEST(LatencyTable, OvsStagesTryTheSkbExceptWhereThePacketIsNew) {
   EXPECT_FALSE(has("ovs_flow_key_extract_userspace") & NT_LAT_TRY_SKB);
   EXPECT_TRUE(has("ovs_flow_key_extract_userspace") & NT_LAT_FROM_DATA);
   for (const char* n : {"tcp_v4_rcv", "udp_rcv", "icmp_rcv", "ip_output"}) EXPECT_FALSE(has(n) & NT_LAT_TRY_SKB) << n;
+  // A path's later starts try the pointer too (for a packet they advance); its first start always parses.
+  for (const char* n : {"internal_dev_queue", "phy_dev_queue", "phy_netif_rx", "phy_netif_receive_skb"})
+    EXPECT_EQ(has(n) & (NT_LAT_START | NT_LAT_TRY_SKB), NT_LAT_START | NT_LAT_TRY_SKB) << n;
+  EXPECT_FALSE(has("phy_gro_receive") & NT_LAT_TRY_SKB);
   // Trying the skb does not make a table skb-keyed: the flows stay keyed by packet identity.
   EXPECT_FALSE(keyed_by_skb(t));
 }

@@ -134,14 +134,14 @@ class Engine {
     for (const auto& s : t_.stages) by_skb = by_skb || (s.enabled && (s.flags & NT_LAT_BY_SKB));
     bool try_skb = false;
     for (const auto& s : t_.stages)
-      try_skb = try_skb || (s.enabled && (s.flags & NT_LAT_TRY_SKB) && !(s.flags & NT_LAT_START));
-    try_skb = try_skb && frees_traced;
-    if (try_wanted && !frees_traced) spdlog::warn("skb frees cannot be traced here: every stage parses the headers");
-    ro->cfg_try_skb = try_skb;
-    ro->cfg_track_skb = by_skb || try_skb;
+      try_skb = try_skb || (s.enabled && (s.flags & NT_LAT_TRY_SKB));
     // Every stage after the first of its direction finds its packet by skb pointer: key the flows by it
     // (one map operation per stage instead of two; see do_role in bpf/perf_latency.bpf.c).
     key_skb_ = keyed_by_skb(t_);
+    try_skb = try_skb && frees_traced && !key_skb_;
+    if (try_wanted && !frees_traced) spdlog::warn("skb frees cannot be traced here: every stage parses the headers");
+    ro->cfg_try_skb = try_skb;
+    ro->cfg_track_skb = by_skb || try_skb;
     fast_ = fast_cfg_of(t_);
     const_cast<nt_lat_fast_cfg&>(ro->cfg_fast) = fast_;
     ro->cfg_key_skb = key_skb_;

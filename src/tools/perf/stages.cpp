@@ -175,6 +175,8 @@ struct PathBuilder {
 // Stages whose skb is the previous stage's unless the path replaced it: the key is taken by pointer while the
 // skb is neither freed nor reshaped (do_role in bpf/perf_latency.bpf.c), saving a header parse per stage.
 constexpr uint8_t kTry = NT_LAT_TRY_SKB;
+// A later start of a path: takes the key by pointer for a packet it advances, parses for one it begins.
+constexpr uint8_t kStartTry = NT_LAT_START | NT_LAT_TRY_SKB;
 
 // The OVS kernel datapath from its receive to its send. The upcall frees the skb; ovs-vswitchd's re-inject
 // is a new one, parsed at ovs_flow_key_extract_userspace.
@@ -194,10 +196,10 @@ void ovs_datapath(PathBuilder& b, bool ct) {
 void out_path(PathBuilder b, bool ct) {
   // ip_output, not ip_local_out: __ip_local_out fills tot_len, which is part of the key.
   b.add("ip_output", NT_LH_IP_OUTPUT, NT_LAT_DEV_ANY, NT_LAT_START);
-  b.add("internal_dev_queue", NT_LH_NET_DEV_QUEUE, NT_LAT_DEV_INTERNAL, NT_LAT_START);
+  b.add("internal_dev_queue", NT_LH_NET_DEV_QUEUE, NT_LAT_DEV_INTERNAL, kStartTry);
   b.add("internal_dev_xmit", NT_LH_INTERNAL_DEV_XMIT, NT_LAT_DEV_INTERNAL, kTry);
   ovs_datapath(b, ct);
-  b.add("phy_dev_queue", NT_LH_NET_DEV_QUEUE, NT_LAT_DEV_PHY, NT_LAT_START);
+  b.add("phy_dev_queue", NT_LH_NET_DEV_QUEUE, NT_LAT_DEV_PHY, kStartTry);
   b.add("phy_qdisc_dequeue", NT_LH_QDISC_DEQUEUE, NT_LAT_DEV_PHY, NT_LAT_BY_SKB);
   b.add("phy_start_xmit", NT_LH_NET_DEV_START_XMIT, NT_LAT_DEV_PHY, NT_LAT_BY_SKB);
   b.add("phy_xmit", NT_LH_NET_DEV_XMIT, NT_LAT_DEV_PHY, NT_LAT_BY_SKB | NT_LAT_END);
@@ -206,8 +208,8 @@ void out_path(PathBuilder b, bool ct) {
 // Wire -> host: physical port, OVS datapath, internal port, local stack.
 void in_path(PathBuilder b, bool ct, bool icmp_only) {
   b.add("phy_gro_receive", NT_LH_NAPI_GRO_RECEIVE, NT_LAT_DEV_PHY, NT_LAT_START);
-  b.add("phy_netif_rx", NT_LH_NETIF_RX, NT_LAT_DEV_PHY, NT_LAT_START);
-  b.add("phy_netif_receive_skb", NT_LH_NETIF_RECEIVE_SKB, NT_LAT_DEV_PHY, NT_LAT_START);
+  b.add("phy_netif_rx", NT_LH_NETIF_RX, NT_LAT_DEV_PHY, kStartTry);
+  b.add("phy_netif_receive_skb", NT_LH_NETIF_RECEIVE_SKB, NT_LAT_DEV_PHY, kStartTry);
   b.add("netdev_frame_hook", NT_LH_NETDEV_FRAME_HOOK, NT_LAT_DEV_ANY, kTry);
   ovs_datapath(b, ct);
   b.add("internal_dev_recv", NT_LH_INTERNAL_DEV_RECV, NT_LAT_DEV_INTERNAL, kTry);
@@ -233,10 +235,10 @@ void ovs_path(PathBuilder& b, bool ct) {
 void port_to_port(PathBuilder b, uint8_t from, uint8_t to, const char* fname, const char* tname) {
   const std::string f = fname, t = tname;
   b.add(f + "_gro_receive", NT_LH_NAPI_GRO_RECEIVE, from, NT_LAT_START);
-  b.add(f + "_netif_rx", NT_LH_NETIF_RX, from, NT_LAT_START);
-  b.add(f + "_netif_receive_skb", NT_LH_NETIF_RECEIVE_SKB, from, NT_LAT_START);
+  b.add(f + "_netif_rx", NT_LH_NETIF_RX, from, kStartTry);
+  b.add(f + "_netif_receive_skb", NT_LH_NETIF_RECEIVE_SKB, from, kStartTry);
   ovs_path(b, true);
-  b.add(t + "_dev_queue", NT_LH_NET_DEV_QUEUE, to, NT_LAT_START);
+  b.add(t + "_dev_queue", NT_LH_NET_DEV_QUEUE, to, kStartTry);
   b.add(t + "_qdisc_dequeue", NT_LH_QDISC_DEQUEUE, to, NT_LAT_BY_SKB);
   b.add(t + "_start_xmit", NT_LH_NET_DEV_START_XMIT, to, NT_LAT_BY_SKB);
   b.add(t + "_xmit", NT_LH_NET_DEV_XMIT, to, NT_LAT_BY_SKB | NT_LAT_END);
