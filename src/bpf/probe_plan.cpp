@@ -155,6 +155,16 @@ void ProbePlan::choose(bpf_object* obj, Features& features) {
   }
 }
 
+void ProbePlan::drop(bpf_object* obj, const std::string& hook) {
+  for (auto& ch : choices_) {
+    if (ch.hook != hook || !ch.chosen) continue;
+    if (bpf_program* prog = bpf_object__find_program_by_name(obj, ch.candidate.program.c_str()))
+      bpf_program__set_autoload(prog, false);
+    ch.chosen = false;
+    ch.dropped = true;
+  }
+}
+
 std::vector<Link> ProbePlan::attach(bpf_object* obj) {
   std::vector<Link> links;
   for (const auto& ch : choices_) {
@@ -182,7 +192,8 @@ std::vector<Link> ProbePlan::attach(bpf_object* obj) {
 std::string ProbePlan::describe() const {
   std::vector<std::string> parts;
   for (const auto& ch : choices_)
-    parts.push_back(ch.chosen ? fmt::format("{} via {}", ch.hook, to_string(ch.candidate.kind))
+    if (!ch.dropped)
+      parts.push_back(ch.chosen ? fmt::format("{} via {}", ch.hook, to_string(ch.candidate.kind))
                               : fmt::format("{} unavailable", ch.hook));
   return fmt::format("{}", fmt::join(parts, ", "));
 }

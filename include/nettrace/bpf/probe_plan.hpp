@@ -41,6 +41,7 @@ struct Choice {
   Candidate candidate;
   std::string resolved_target;  // kprobe target after clone resolution
   std::string why_not;          // when nothing could be chosen
+  bool dropped = false;         // chosen, then found not needed (drop())
 };
 
 // Decide whether a candidate can run here, with the reason when it cannot.
@@ -57,6 +58,9 @@ class ProbePlan {
   // Picks a candidate per hook and turns autoload off for all others. Call after open, before load.
   // Throws nettrace::Error (exit 1) naming the hook when a required hook has no usable variant.
   void choose(bpf_object* obj, Features& features);
+  // A chosen hook the caller found it does not need after all: neither loaded nor attached nor listed.
+  // Call after choose, before load.
+  void drop(bpf_object* obj, const std::string& hook);
   // Attaches the chosen programs. Call after load.
   [[nodiscard]] std::vector<Link> attach(bpf_object* obj);
   [[nodiscard]] const std::vector<Choice>& choices() const { return choices_; }

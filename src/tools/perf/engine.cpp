@@ -107,7 +107,6 @@ class Engine {
       if (ch.chosen) chosen.insert(ch.hook);
       via_[ch.hook] = ch.chosen ? bpf::to_string(ch.candidate.kind) : "unavailable";
     }
-    const bool frees_traced = try_wanted && chosen.count("skb:kfree_skb") && chosen.count("skb:consume_skb");
     Availability av{[&](nt_lat_hook h) { return chosen.count(hook_label(h)) > 0; }, internal.has_value(),
                     vnet.has_value(), o_.enable_ct};
     if (std::string err = finalize(t_, av); !err.empty())
@@ -132,14 +131,19 @@ class Engine {
     ro->cfg_stacks = o_.stacks && o_.details;
     bool by_skb = false;
     for (const auto& s : t_.stages) by_skb = by_skb || (s.enabled && (s.flags & NT_LAT_BY_SKB));
-    bool try_skb = false;
-    for (const auto& s : t_.stages)
-      try_skb = try_skb || (s.enabled && (s.flags & NT_LAT_TRY_SKB));
     // Every stage after the first of its direction finds its packet by skb pointer: key the flows by it
     // (one map operation per stage instead of two; see do_role in bpf/perf_latency.bpf.c).
     key_skb_ = keyed_by_skb(t_);
-    try_skb = try_skb && frees_traced && !key_skb_;
-    if (try_wanted && !frees_traced) spdlog::warn("skb frees cannot be traced here: every stage parses the headers");
+    bool try_skb = false;
+    for (const auto& s : t_.stages) try_skb = try_skb || (s.enabled && (s.flags & NT_LAT_TRY_SKB));
+    try_skb = try_skb && !key_skb_;
+    bool frees_traced = true;
+    for (const auto& h : skb_free_hooks()) frees_traced = frees_traced && chosen.count(h.name);
+    if (try_skb && !frees_traced) spdlog::warn("skb frees cannot be traced here: every stage parses the headers");
+    try_skb = try_skb && frees_traced;
+    // Without stages that try the pointer the free programs would run for every skb freed, for nothing.
+    if (!try_skb)
+      for (const auto& h : skb_free_hooks()) plan.drop(skel->obj, h.name);
     ro->cfg_try_skb = try_skb;
     ro->cfg_track_skb = by_skb || try_skb;
     fast_ = fast_cfg_of(t_);
