@@ -17,6 +17,7 @@
 # Times are TCG's (the lab emulates the CPU): read the ratios, not the rates.
 #
 # Usage (root, on the host): bench/perf_latency_ovs_cost.sh [NETTRACE] [ROUNDS] [WINDOW_S] [KERNEL]
+# NETTRACE_BENCH_PROFILE_ONLY=1: only the BPF run time windows; NETTRACE_BENCH_PROFILE_MODES="summary": which.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
@@ -89,7 +90,9 @@ kprobe:ovs_vport_send;arg1;vport_send
 tracepoint:net:net_dev_queue;(uint64)args->skbaddr;dev_queue
 tracepoint:net:net_dev_start_xmit;(uint64)args->skbaddr;start_xmit
 STAGES
-	p+=' tracepoint:net:net_dev_xmit { $k = (uint64)args->skbaddr; if (@t0[$k]) { @xmit = hist(nsecs - @t[$k]);
+	# The end on ovs1-p only: the sender's own veth transmit (eth0 in ns ovs0) fires net_dev_xmit after its
+	# netif_rx on ovs0-p returns, before any later stage ran.
+	p+=' tracepoint:net:net_dev_xmit /str(args->name) == "ovs1-p"/ { $k = (uint64)args->skbaddr; if (@t0[$k]) { @xmit = hist(nsecs - @t[$k]);
 	  @total = hist(nsecs - @t0[$k]); @completed = count(); delete(@t[$k]); delete(@t0[$k]); } }'
 	if [ "$empty" = 1 ]; then
 		p='tracepoint:net:netif_rx {} tracepoint:net:netif_receive_skb {} kprobe:netdev_frame_hook {}
@@ -105,6 +108,16 @@ _bt_attached() { # PID: bpftrace printed "Attaching"; fails the bench when it ex
 	_lab_alive "$1" && return 1
 	cat "$tmp/bt.out" >&2
 	lab_fail "bpftrace exited before attaching"
+}
+
+# bpftrace's samples per stage histogram: every stage must have measured (nearly) every completed packet, or
+# the comparison is against a program that skipped its work (a stage whose skb lookup missed).
+bt_check() {
+	awk '/^@completed:/ {c = $2} /^@[a-z_0-9]+:/ {m = $1} /^\[/ {n[m] += $3}
+	     END {s = "  bpftrace samples:"; bad = 0
+	          for (k in n) {s = s " " k n[k]; if (n[k] < 0.9 * c) bad = 1}
+	          print s; exit bad}' "$tmp/bt.out" >>"$tmp/check" ||
+		lab_fail "a bpftrace stage measured too few packets: $(tail -1 "$tmp/check")"
 }
 
 one() { # MODE -> rate; appends the tracer's totals to $tmp/check
@@ -134,12 +147,14 @@ one() { # MODE -> rate; appends the tracer's totals to $tmp/check
 		rate=$(flood)
 		lab_interrupt $pid 120 bpftrace || lab_fail "bpftrace failed: $(cat "$tmp/bt.out")"
 		x1=$(cat /sys/class/net/ovs1-p/statistics/tx_packets)
-		echo "$mode ovs1-p tx_packets=$((x1 - x0)) completed=$(awk '/^@completed:/ {print $2}' "$tmp/bt.out")" >>"$tmp/check" ;;
+		echo "$mode ovs1-p tx_packets=$((x1 - x0)) completed=$(awk '/^@completed:/ {print $2}' "$tmp/bt.out")" >>"$tmp/check"
+		[ $mode = bpftrace ] && bt_check ;;
 	esac
 	echo "$rate"
 }
 
 modes=(none summary bpftrace bpftrace_empty)
+[ "${NETTRACE_BENCH_PROFILE_ONLY:-0}" = 1 ] && ROUNDS=0 # only the BPF run time windows below
 n=${#modes[@]}
 for r in $(seq 1 "$ROUNDS"); do
 	for i in $(seq 0 $((n - 1))); do
@@ -147,6 +162,7 @@ for r in $(seq 1 "$ROUNDS"); do
 		one "$m" >>"$tmp/rate.$m"
 	done
 done
+if [ "$ROUNDS" -gt 0 ]; then
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 base=$(median <"$tmp/rate.none")
 echo "| mode | median pps | ratio | cost | all rounds (pps) |"
@@ -160,6 +176,7 @@ echo
 echo "tracer totals per round:"
 sed 's/^/  /' "$tmp/check"
 grep -m1 "stages (tx)" -A14 "$tmp/nt.err" | sed 's/^/  /'
+fi
 
 # One more window per tracer with kernel.bpf_stats_enabled (its clock reads cost too: not in the rounds above):
 # BPF run time per flooded packet, by program.
@@ -172,7 +189,7 @@ prof() { # MODE: "program runs-per-packet ns-per-run" lines and the total, packe
 		"    total \((map(.run_time_ns) | add) / $n | floor) ns of BPF per packet"'
 }
 echo "BPF run time per packet (kernel.bpf_stats_enabled, one ${WINDOW} s window each):"
-for m in summary bpftrace; do
+for m in ${NETTRACE_BENCH_PROFILE_MODES:-summary bpftrace}; do
 	echo "  $m:"
 	x0=$(cat /sys/class/net/ovs1-p/statistics/tx_packets)
 	if [ $m = summary ]; then
@@ -195,6 +212,8 @@ for m in summary bpftrace; do
 		flood >/dev/null
 		prof "$x0"
 		lab_interrupt $pid 120 bpftrace
+		bt_check
+		tail -1 "$tmp/check" | sed 's/^/  /'
 	fi
 done
 sysctl -qw kernel.bpf_stats_enabled=0
