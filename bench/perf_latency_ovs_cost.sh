@@ -17,7 +17,8 @@
 # Times are TCG's (the lab emulates the CPU): read the ratios, not the rates.
 #
 # Usage (root, on the host): bench/perf_latency_ovs_cost.sh [NETTRACE] [ROUNDS] [WINDOW_S] [KERNEL]
-# NETTRACE_BENCH_PROFILE_ONLY=1: only the BPF run time windows; NETTRACE_BENCH_PROFILE_MODES="summary": which.
+# NETTRACE_BENCH_PROFILE_ONLY=1: only the BPF run time windows; NETTRACE_BENCH_PROFILE_MODES="summary": which;
+# mode "baseline" profiles NETTRACE_BENCH_BASELINE (another nettrace binary) in the same boot, for before/after.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
@@ -192,9 +193,11 @@ echo "BPF run time per packet (kernel.bpf_stats_enabled, one ${WINDOW} s window 
 for m in ${NETTRACE_BENCH_PROFILE_MODES:-summary bpftrace}; do
 	echo "  $m:"
 	x0=$(cat /sys/class/net/ovs1-p/statistics/tx_packets)
-	if [ $m = summary ]; then
+	if [ $m = summary ] || [ $m = baseline ]; then
+		nt=$NETTRACE
+		[ $m = baseline ] && nt=${NETTRACE_BENCH_BASELINE:?baseline: set NETTRACE_BENCH_BASELINE to another nettrace}
 		rm -f "$tmp/ready"
-		taskset -c 1 "$NETTRACE" perf vm-latency --vm-interface ovs0-p --phy-interface ovs1-p --direction tx \
+		taskset -c 1 "$nt" perf vm-latency --vm-interface ovs0-p --phy-interface ovs1-p --direction tx \
 			--vm-ip "$LAB_OVS_NS0_IP" --dst-ip "$LAB_OVS_NS1_IP" --protocol udp --mode summary --interval 3600 \
 			--ready-file "$tmp/ready" >/dev/null 2>&1 &
 		pid=$!

@@ -32,10 +32,21 @@ const volatile bool cfg_details = false;
 const volatile bool cfg_stacks = false;
 const volatile bool cfg_track_skb = true;
 const volatile bool cfg_key_skb = false; /* flows keyed by skb pointer: every later stage is BY_SKB */
-const volatile bool cfg_try_skb = false; /* TRY_SKB roles take the key by pointer: skb frees are traced */
+const volatile bool cfg_hybrid = false;  /* flows live in their packet's skb, found by identity when it changes */
 const volatile struct nt_lat_cpu_cfg cfg_cpu = {};
 const volatile struct nt_lat_fast_cfg cfg_fast = {};
 
+/*
+ * Where a flow lives, by mode (the host picks one per stage table):
+ * - identity (neither flag): flows, keyed by packet identity; skbs maps an skb to its packet's key for BY_SKB
+ *   stages.
+ * - cfg_key_skb: skb_flows, keyed by skb pointer; every stage after the first follows the skb.
+ * - cfg_hybrid: skb_flows while the packet is in that skb (one lookup per stage, entries reused in place by the
+ *   skb's next packet). A stage whose skb has no entry for the packet parses it and takes the flow over from
+ *   the skb that carried it before (ids: clones, shared skbs, and an skb freed with its packet in flight: OVS's
+ *   upcall, whose re-injected packet is a new skb; an ICMP request's reply) or from parked, where the flow of
+ *   a freed skb goes when the skb carries its next packet.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 8192);
@@ -43,7 +54,6 @@ struct {
 	__type(value, struct nt_lat_flow);
 } flows SEC(".maps");
 
-/* Flows keyed by skb pointer (cfg_key_skb), instead of flows + skbs. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 8192);
@@ -51,19 +61,27 @@ struct {
 	__type(value, struct nt_lat_flow);
 } skb_flows SEC(".maps");
 
-/*
- * The packet an skb carries, as the last parsing stage saw it. A TRY_SKB stage takes the key from here only
- * while the skb is the same packet: not freed since (the skb tracepoints set freed; a recycled skb's next
- * packet is parsed again at its first stage) and not reshaped (tail offset and paged length unchanged:
- * push/pull of headers keep both, defragmentation and head reallocation change them).
- */
+/* Hybrid mode: hash of a packet's identity (key_hash) -> the skb whose entry last held its flow (checked against
+ * that entry's key: a collision finds nothing). Written for every packet: an 8-byte key hashes cheaper. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64);
+	__type(value, __u64);
+} ids SEC(".maps");
+
+/* Hybrid mode: flows whose skb was freed in flight and reused, by key_hash() of their packet (checked against
+ * their key). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64);
+	__type(value, struct nt_lat_flow);
+} parked SEC(".maps");
+
+/* Identity mode: the packet an skb carries, as the last parsing stage saw it. */
 struct skb_ent {
 	struct nt_lat_key key; /* key.dir: NT_LAT_DIR_DONE once the packet completed */
-	__u32 tail;
-	__u32 data_len;
-	__u8 tag;   /* role_tag() of the stage that parsed it */
-	__u8 freed;
-	__u8 _pad[6];
 };
 
 /* skb pointer -> key, while the skb lives through adjacent stages. */
@@ -298,8 +316,8 @@ __noinline int lat_key_of(struct hit *h, __u32 what, struct nt_lat_key *k)
 	return nt_lat_make_key(p, dir, flags & NT_LAT_SWAP_KEY, k);
 }
 
-/* The skb's packet for later stages (struct skb_ent); h->v holds the skb's fields (a parse read them). */
-__noinline int lat_skb_store(struct hit *h, struct nt_lat_key *key, __u8 tag)
+/* The skb's packet for later stages (struct skb_ent, identity mode). */
+__noinline int lat_skb_store(struct hit *h, struct nt_lat_key *key)
 {
 	struct skb_ent *e, ne = {};
 	__u64 skbp;
@@ -311,12 +329,84 @@ __noinline int lat_skb_store(struct hit *h, struct nt_lat_key *key, __u8 tag)
 	if (!e)
 		e = &ne;
 	e->key = *key;
-	e->tail = h->v.tail;
-	e->data_len = h->v.data_len;
-	e->tag = tag;
-	e->freed = 0;
 	if (e == &ne)
 		bpf_map_update_elem(&skbs, &skbp, &ne, BPF_ANY);
+	return 0;
+}
+
+/* FNV-1a over the key's words. */
+static __always_inline __u64 key_hash(const struct nt_lat_key *k)
+{
+	const __u32 *w = (const __u32 *)k;
+	__u64 h = 0xcbf29ce484222325ULL;
+
+	for (int i = 0; i < (int)(sizeof(*k) / sizeof(__u32)); i++)
+		h = (h ^ w[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+static __always_inline bool key_eq(const struct nt_lat_key *a, const struct nt_lat_key *b)
+{
+	const __u32 *x = (const __u32 *)a, *y = (const __u32 *)b;
+	__u32 diff = 0;
+
+	for (int i = 0; i < (int)(sizeof(*a) / sizeof(__u32)); i++)
+		diff |= x[i] ^ y[i];
+	return diff == 0;
+}
+
+/*
+ * Hybrid mode: the flow of packet key, parsed at this hit, moved into the entry of the hit's skb: from the skb whose entry
+ * held it (ids; a clone or copy of that skb carries the packet on) or from parked (its skb was freed).
+ * Returns 1 when that entry now holds it.
+ */
+__noinline int lat_adopt(struct hit *h, struct nt_lat_key *key)
+{
+	struct nt_lat_flow *g = NULL;
+	__u64 *prev, from, skbp, id;
+
+	if (!h || !key)
+		return 0;
+	skbp = (__u64)h->skb; /* read here: the caller's copy is still a pointer to the verifier */
+	id = key_hash(key);
+	prev = bpf_map_lookup_elem(&ids, &id);
+	if (prev && *prev != skbp) {
+		from = *prev;
+		g = bpf_map_lookup_elem(&skb_flows, &from);
+		if (g && (!g->seen || !key_eq(&g->key, key)))
+			g = NULL;
+		if (g) {
+			if (bpf_map_update_elem(&skb_flows, &skbp, g, BPF_ANY)) {
+				nt_count(&counters, NT_LAT_C_MAP_FULL);
+				return 0;
+			}
+			g->seen = 0;
+		}
+	}
+	if (!g) {
+		g = bpf_map_lookup_elem(&parked, &id);
+		if (!g || !key_eq(&g->key, key))
+			return 0;
+		if (bpf_map_update_elem(&skb_flows, &skbp, g, BPF_ANY)) {
+			nt_count(&counters, NT_LAT_C_MAP_FULL);
+			return 0;
+		}
+		bpf_map_delete_elem(&parked, &id);
+	}
+	bpf_map_update_elem(&ids, &id, &skbp, BPF_ANY);
+	return 1;
+}
+
+/* Hybrid mode: a packet begun in the hit's skb, for its clones and copies (lat_adopt). */
+__noinline int lat_id_store(struct hit *h, struct nt_lat_key *key)
+{
+	__u64 skbp, id;
+
+	if (!h || !key)
+		return 0;
+	skbp = (__u64)h->skb;
+	id = key_hash(key);
+	bpf_map_update_elem(&ids, &id, &skbp, BPF_ANY);
 	return 0;
 }
 
@@ -381,35 +471,35 @@ static __always_inline void do_role(void *ctx, struct hit *h, const volatile str
 	__u64 ts = 0, skbp = (__u64)h->skb;
 	__u32 zero = 0;
 	int exists, present, act;
+	bool by_ptr = false; /* hybrid: the skb's entry is this packet's flow, taken without a parse */
 
 	if (!dev_ok(role->dev, h->ifindex, h->netns))
 		return;
-	if (!cfg_key_skb && (flags & NT_LAT_BY_SKB) && cfg_track_skb) {
+	if (cfg_hybrid) {
+		/* The skb's entry is the packet while the skb is neither freed nor reshaped since a parse: tail
+		 * offset and paged length unchanged (push/pull of headers keep both; defragmentation and head
+		 * reallocation change them). Same direction and role kind (packet kind, filter side, key
+		 * orientation). A BY_SKB stage trusts the skb even once freed (net_dev_xmit after the peer consumed
+		 * it). A later start takes it only for a packet it advances: one it begins needs the parse (the
+		 * filter; details' headers). */
+		f = bpf_map_lookup_elem(&skb_flows, &skbp);
+		by_ptr = f && f->seen && f->dir == dir && (flags & (NT_LAT_BY_SKB | NT_LAT_TRY_SKB)) &&
+			 ((flags & NT_LAT_BY_SKB) ||
+			  (!f->freed && f->skb_tag == role_tag(role) && f->skb_tail == NT_SKB_RD(direct, skb, tail) &&
+			   f->skb_data_len == NT_SKB_RD(direct, skb, data_len))) &&
+			 (!(flags & NT_LAT_START) || nt_lat_stage_idx(stage) > f->last_stage);
+		if (by_ptr)
+			key = f->key;
+	} else if (!cfg_key_skb && (flags & NT_LAT_BY_SKB) && cfg_track_skb) {
 		kp = bpf_map_lookup_elem(&skbs, &skbp);
 		if (kp && kp->key.dir == dir)
 			key = kp->key;
 		else
 			kp = NULL;
-	} else if (cfg_try_skb && (flags & NT_LAT_TRY_SKB)) {
-		/* Another role's packet (direction, kind, filter side) is parsed as the old stages did. */
-		kp = bpf_map_lookup_elem(&skbs, &skbp);
-		if (kp && (kp->freed || kp->key.dir != dir || kp->tag != role_tag(role) ||
-			   kp->tail != NT_SKB_RD(direct, skb, tail) || kp->data_len != NT_SKB_RD(direct, skb, data_len)))
-			kp = NULL;
-		else if (kp)
-			key = kp->key;
-		/* A start stage takes the key only for a packet it advances: a flow it begins needs the parse
-		 * (the filter; details' headers). */
-		if (kp && (flags & NT_LAT_START)) {
-			f = bpf_map_lookup_elem(&flows, &key);
-			if (!f || !f->seen || f->dir != dir || nt_lat_stage_idx(stage) <= f->last_stage) {
-				kp = NULL;
-				f = NULL;
-			}
-		}
 	}
 	/* Skb-keyed flows: only the first stage (the start, not BY_SKB) needs the headers, for the filter. */
-	const bool need_key = cfg_key_skb ? (flags & NT_LAT_START) || !(flags & NT_LAT_BY_SKB) : !kp;
+	const bool need_key = cfg_key_skb ? (flags & NT_LAT_START) || !(flags & NT_LAT_BY_SKB)
+				: cfg_hybrid ? !by_ptr : !kp;
 	if (direct && (need_key || cfg_details) && !h->viewed) {
 		/* skb, not h->skb: a pointer stored in a struct comes back untrusted. */
 		nt_skb_view_read(skb, &h->v, true);
@@ -432,9 +522,37 @@ static __always_inline void do_role(void *ctx, struct hit *h, const volatile str
 		if (!h->parsed)
 			return;
 	}
+	if (cfg_hybrid && !by_ptr && !(f && f->seen && f->dir == dir && key_eq(&f->key, &key))) {
+		/* Not the skb's packet (or the skb has none): the flow is elsewhere, or this packet begins. The
+		 * skb's earlier packet leaves: parked if its skb was freed on the way (its packet may go on in
+		 * another skb), else incomplete (reassembly made the last fragment's skb the datagram; the skb
+		 * was reused without a traced free; the packet was rewritten). A packet of the other direction
+		 * stays: this role merely sees its skb. */
+		if (f && f->seen) {
+			if (f->freed) {
+				__u64 id = key_hash(&f->key);
+
+				if (bpf_map_update_elem(&parked, &id, f, BPF_ANY))
+					nt_count(&counters, NT_LAT_C_MAP_FULL);
+			} else if (f->dir == dir || (flags & NT_LAT_START)) {
+				count_incomplete(f->dir, f->last_stage);
+			} else {
+				nt_count(&counters, NT_LAT_C_NOFLOW);
+				return;
+			}
+			f->seen = 0;
+		}
+		/* A direction's first stages (START alone) have no earlier stage to take a flow from. */
+		if ((!(flags & NT_LAT_START) || (flags & (NT_LAT_TRY_SKB | NT_LAT_BY_SKB))) && lat_adopt(h, &key)) {
+			f = bpf_map_lookup_elem(&skb_flows, &skbp);
+		} else if (!(flags & NT_LAT_START)) {
+			nt_count(&counters, NT_LAT_C_NOFLOW);
+			return;
+		}
+	}
 	nt_count(&counters, NT_LAT_C_HITS);
 
-	if (!f)
+	if (!f && !cfg_hybrid)
 		f = cfg_key_skb ? bpf_map_lookup_elem(&skb_flows, &skbp) : bpf_map_lookup_elem(&flows, &key);
 	present = f != NULL;
 	exists = present && f->seen;
@@ -449,6 +567,19 @@ static __always_inline void do_role(void *ctx, struct hit *h, const volatile str
 		f = bpf_map_lookup_elem(&flow_scratch, &zero);
 		if (!f)
 			return;
+	}
+	if (exists && role->chain && f->last_stage + 1 < role->chain && !(flags & NT_LAT_START)) {
+		/* The skb's packet never reached the stage this one follows: another packet's skb, freed and
+		 * reused in between. */
+		nt_count(&counters, NT_LAT_C_NOFLOW);
+		return;
+	}
+	if (cfg_hybrid && !by_ptr) {
+		/* Parsed here: later stages take the packet by pointer while the skb keeps this shape. */
+		f->skb_tag = role_tag(role);
+		f->freed = 0;
+		f->skb_tail = h->v.tail;
+		f->skb_data_len = h->v.data_len;
 	}
 	/* The clock only for a packet this stage times: a clock read is a helper call (an emulated HPET read on
 	 * some VMs), and most hits of a shared hook are other packets. */
@@ -471,7 +602,7 @@ static __always_inline void do_role(void *ctx, struct hit *h, const volatile str
 	case NT_LAT_A_STALE:
 		nt_count(&counters, NT_LAT_C_STALE);
 		count_incomplete(dir, o.old_last);
-		if (cfg_key_skb)
+		if (cfg_key_skb || cfg_hybrid)
 			f->seen = 0;
 		else
 			bpf_map_delete_elem(&flows, &key);
@@ -497,14 +628,17 @@ static __always_inline void do_role(void *ctx, struct hit *h, const volatile str
 		if (cfg_cpu.to)
 			lat_cpu_mark(f, stage | (__u32)dir << 8);
 		if (!present) {
-			long err = cfg_key_skb ? bpf_map_update_elem(&skb_flows, &skbp, f, BPF_ANY)
-					       : bpf_map_update_elem(&flows, &key, f, BPF_ANY);
+			long err = cfg_key_skb || cfg_hybrid ? bpf_map_update_elem(&skb_flows, &skbp, f, BPF_ANY)
+							     : bpf_map_update_elem(&flows, &key, f, BPF_ANY);
 
 			if (err) {
 				nt_count(&counters, NT_LAT_C_MAP_FULL);
 				return;
 			}
 		}
+		/* Clones and copies of the skb find the packet's flow through its identity. */
+		if (cfg_hybrid)
+			lat_id_store(h, &key);
 		break;
 	case NT_LAT_A_ADVANCE:
 	case NT_LAT_A_COMPLETE:
@@ -530,7 +664,7 @@ static __always_inline void do_role(void *ctx, struct hit *h, const volatile str
 			else
 				nt_count(&counters, NT_LAT_C_EMITTED);
 		}
-		if (cfg_key_skb) {
+		if (cfg_key_skb || cfg_hybrid) {
 			f->seen = 0;
 			return;
 		}
@@ -544,8 +678,8 @@ static __always_inline void do_role(void *ctx, struct hit *h, const volatile str
 		return;
 	}
 	/* A key found through the skb pointer is already stored under it. */
-	if (!cfg_key_skb && cfg_track_skb && !kp)
-		lat_skb_store(h, &key, role_tag(role));
+	if (!cfg_key_skb && !cfg_hybrid && cfg_track_skb && !kp)
+		lat_skb_store(h, &key);
 }
 
 static __always_inline int on_hook(void *ctx, struct sk_buff *skb, struct net_device *dev, __u32 hook,
@@ -590,17 +724,21 @@ static __always_inline int on_hook(void *ctx, struct sk_buff *skb, struct net_de
 	return 0;
 }
 
-/* An skb freed: the packet it carried is gone; a TRY_SKB stage must not take its key for the next one. */
+/*
+ * Hybrid mode, an skb freed with its packet in flight: marked, not moved (a write in place). No stage takes the
+ * packet by its shape any more; the skb that carries it on (OVS's re-inject after an upcall) finds it through
+ * ids; the skb's next packet parks it; a drop stays until the host's sweep (incomplete at its last stage).
+ */
 static __always_inline int on_free(struct sk_buff *skb)
 {
 	__u64 skbp = (__u64)skb;
-	struct skb_ent *e;
+	struct nt_lat_flow *f;
 
-	if (!cfg_try_skb)
+	if (!cfg_hybrid)
 		return 0;
-	e = bpf_map_lookup_elem(&skbs, &skbp);
-	if (e)
-		e->freed = 1;
+	f = bpf_map_lookup_elem(&skb_flows, &skbp);
+	if (f && f->seen)
+		f->freed = 1;
 	return 0;
 }
 

@@ -342,6 +342,27 @@ TEST(LatencyTable, OvsStagesWithInternalPortAndCt) {
   EXPECT_TRUE(roles[NT_LH_OVS_FLOW_KEY_EXTRACT_USERSPACE][0].flags & NT_LAT_FROM_DATA);
 }
 
+// A BY_SKB stage names the stage whose skb it follows: the device's queue for the transmit tracepoints, also
+// where a stage in between (qdisc_dequeue) is BY_SKB too or cannot attach.
+TEST(LatencyTable, BySkbStagesNameTheStageTheyFollow) {
+  for (bool qdisc : {true, false}) {
+    auto t = vm_latency_table(Direction::Both);
+    Availability a{[&](nt_lat_hook h) { return qdisc || h != NT_LH_QDISC_DEQUEUE; }, false, true, false};
+    ASSERT_EQ(finalize(t, a), "");
+    auto roles = roles_of(t);
+    for (uint8_t dir = 0; dir < NT_LAT_DIRS; dir++) {
+      const Stage* queue = t.find(dir, 11);  // TX_S11_phy_dev_queue, RX_S11_vnet_dev_queue
+      ASSERT_NE(queue, nullptr);
+      ASSERT_EQ(queue->hook, NT_LH_NET_DEV_QUEUE);
+      for (nt_lat_hook h : {NT_LH_NET_DEV_START_XMIT, NT_LH_NET_DEV_XMIT, NT_LH_QDISC_DEQUEUE})
+        for (const auto& r : roles[h])
+          if (r.stage && r.dir == dir) EXPECT_EQ(r.chain, queue->index + 1) << hook_label(h);
+    }
+    for (const auto& r : roles[NT_LH_OVS_VPORT_SEND]) EXPECT_EQ(r.chain, 0);  // TRY_SKB: checked by its shape
+    for (const auto& r : roles[NT_LH_NET_DEV_QUEUE]) EXPECT_EQ(r.chain, 0);
+  }
+}
+
 TEST(LatencyTable, SkbKeyedOnlyWhenEveryLaterStageFollowsTheSkb) {
   const Availability tracepoints{[](nt_lat_hook h) { return h <= NT_LH_QDISC_DEQUEUE; }, false, false, false};
   const Availability everything{[](nt_lat_hook) { return true; }, true, false, true};

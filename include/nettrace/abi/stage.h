@@ -101,7 +101,11 @@ struct nt_lat_role {
 	__u8 dev;   /* enum nt_lat_dev_class */
 	__u8 pkt;   /* enum nt_lat_pkt_kind */
 	__u8 flags; /* enum nt_lat_role_flags */
-	__u8 _pad[3];
+	/* BY_SKB: index + 1 of the stage whose skb this one follows (the nearest earlier enabled stage that is not
+	 * BY_SKB). A flow that has not reached it is not this skb's packet: the skb was freed and reused in
+	 * between (a tap's net_dev_xmit fires after vhost may have consumed the skb). 0: no constraint. */
+	__u8 chain;
+	__u8 _pad[2];
 };
 
 struct nt_lat_dev {
@@ -152,7 +156,12 @@ struct nt_lat_flow {
 	__u8 dir;
 	__u32 pid;        /* at the first stage */
 	__u16 pair_cpu;   /* the CPU pair's first stage */
-	__u16 _pad;
+	/* Flows in their packet's skb (bpf/perf_latency.bpf.c, hybrid mode): the skb's shape and the keying role's
+	 * tag when the packet was last parsed; a stage that finds them unchanged takes the packet without a parse. */
+	__u8 skb_tag;
+	__u8 freed;       /* hybrid mode: the skb was freed while the packet was in it (parked when reused) */
+	__u32 skb_tail;
+	__u32 skb_data_len;
 	char comm[16];
 	struct nt_pkt pkt; /* headers at the first stage */
 	struct nt_lat_stage_rec st[NT_LAT_MAX_STAGES];

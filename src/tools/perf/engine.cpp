@@ -144,17 +144,21 @@ class Engine {
     // Without stages that try the pointer the free programs would run for every skb freed, for nothing.
     if (!try_skb)
       for (const auto& h : skb_free_hooks()) plan.drop(skel->obj, h.name);
-    ro->cfg_try_skb = try_skb;
-    ro->cfg_track_skb = by_skb || try_skb;
+    // Stages that try the pointer: flows live in their packet's skb, re-found by identity when it changes.
+    hybrid_ = try_skb;
+    ro->cfg_hybrid = hybrid_;
+    ro->cfg_track_skb = by_skb && !hybrid_;
     fast_ = fast_cfg_of(t_);
     const_cast<nt_lat_fast_cfg&>(ro->cfg_fast) = fast_;
     ro->cfg_key_skb = key_skb_;
     if (t_.cpu_from >= 0 && t_.cpu_to >= 0)
       const_cast<nt_lat_cpu_cfg&>(ro->cfg_cpu) = nt_lat_cpu_cfg{static_cast<uint8_t>(t_.cpu_from + 1),
                                                                 static_cast<uint8_t>(t_.cpu_to + 1), t_.cpu_dir, 0};
-    bpf_map__set_max_entries(skel->maps.flows, key_skb_ ? 1 : o_.max_flows);
-    bpf_map__set_max_entries(skel->maps.skb_flows, key_skb_ ? o_.max_flows : 1);
-    bpf_map__set_max_entries(skel->maps.skbs, (by_skb || try_skb) && !key_skb_ ? o_.max_flows : 1);
+    bpf_map__set_max_entries(skel->maps.flows, key_skb_ || hybrid_ ? 1 : o_.max_flows);
+    bpf_map__set_max_entries(skel->maps.parked, hybrid_ ? o_.max_flows : 1);
+    bpf_map__set_max_entries(skel->maps.skb_flows, key_skb_ || hybrid_ ? o_.max_flows : 1);
+    bpf_map__set_max_entries(skel->maps.ids, hybrid_ ? o_.max_flows : 1);
+    bpf_map__set_max_entries(skel->maps.skbs, ro->cfg_track_skb ? o_.max_flows : 1);
     if (!(o_.stacks && o_.details)) bpf_map__set_max_entries(skel->maps.stacks, 1);
     if (!o_.details) bpf_map__set_max_entries(skel->maps.events, 4096);
 
@@ -171,9 +175,11 @@ class Engine {
         spdlog::warn("{}: stacks show raw addresses", e.what());
       }
     }
-    flows_fd_ = bpf_map__fd(key_skb_ ? skel->maps.skb_flows : skel->maps.flows);
-    spdlog::info("flows keyed by {}{}", key_skb_ ? "skb pointer" : "packet identity",
-                 try_skb ? " (found by skb pointer while the skb lives)" : "");
+    if (key_skb_ || hybrid_) flow_fds_.push_back(bpf_map__fd(skel->maps.skb_flows));
+    flow_fds_.push_back(bpf_map__fd(hybrid_ ? skel->maps.parked : skel->maps.flows));
+    spdlog::info("flows keyed by {}", key_skb_  ? "skb pointer"
+                                      : hybrid_ ? "skb pointer while the packet is in that skb, else packet identity"
+                                                : "packet identity");
     hists_fd_ = bpf_map__fd(skel->maps.hists);
     fast_hists_fd_ = bpf_map__fd(skel->maps.fast_hists);
     counters_fd_ = bpf_map__fd(skel->maps.counters);
@@ -344,13 +350,17 @@ class Engine {
   // Flows idle longer than the gap are incomplete: counted by their last stage and removed. Completed
   // skb-keyed entries (seen == 0, kept for the skb's next packet) are not flows; idle ones are removed too.
   void sweep(bool all) {
+    for (int fd : flow_fds_) sweep(fd, all);
+  }
+
+  void sweep(int fd, bool all) {
     const uint64_t now = core::monotonic_ns(), gap = static_cast<uint64_t>(o_.max_gap_s * 1e9);
     std::vector<nt_lat_key> dead;  // a skb-keyed map's 8-byte keys fit in it
     nt_lat_key key{}, next{};
     const nt_lat_key* prev = nullptr;
     nt_lat_flow f{};
-    while (bpf_map_get_next_key(flows_fd_, prev, &next) == 0) {
-      if (bpf_map_lookup_elem(flows_fd_, &next, &f) == 0) {
+    while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+      if (bpf_map_lookup_elem(fd, &next, &f) == 0) {
         const bool idle = now > f.last_ts && now - f.last_ts > gap;
         if (f.seen ? all || idle : idle) {
           dead.push_back(next);
@@ -360,7 +370,7 @@ class Engine {
       key = next;
       prev = &key;
     }
-    for (const auto& k : dead) bpf_map_delete_elem(flows_fd_, &k);
+    for (const auto& k : dead) bpf_map_delete_elem(fd, &k);
   }
 
   void loop(bpf::RingBuffer& rb) {
@@ -509,9 +519,11 @@ class Engine {
   std::map<std::string, std::string> via_;
   std::unique_ptr<sys::Ksyms> ksyms_;
   bool key_skb_ = false;
+  bool hybrid_ = false;
   nt_lat_fast_cfg fast_{};
   int fast_hists_fd_ = -1;
-  int flows_fd_ = -1, hists_fd_ = -1, counters_fd_ = -1, incomplete_fd_ = -1, stacks_fd_ = -1, cpu_pairs_fd_ = -1;
+  std::vector<int> flow_fds_;  // maps whose entries are flows (swept for idle ones)
+  int hists_fd_ = -1, counters_fd_ = -1, incomplete_fd_ = -1, stacks_fd_ = -1, cpu_pairs_fd_ = -1;
   CpuPairs prev_cpu_pairs_;
   uint64_t start_ns_ = 0, last_report_ = 0, received_ = 0;
   Hists prev_hists_;

@@ -70,13 +70,17 @@ std::string finalize(StageTable& t, const Availability& a) {
 
 Roles roles_of(const StageTable& t) {
   Roles r{};
+  std::array<int, NT_LAT_DIRS> chain{-1, -1};  // per direction: the last enabled stage that is not BY_SKB
   for (const auto& s : t.stages) {
     if (!s.enabled) continue;
     auto& slots = r[s.hook];
     size_t i = 0;
     while (i < NT_LAT_ROLES && slots[i].stage) i++;
     if (i == NT_LAT_ROLES) throw std::logic_error(fmt::format("hook {} has too many roles", hook_label(s.hook)));
-    slots[i] = nt_lat_role{static_cast<uint8_t>(s.index + 1), s.dir, s.dev, s.pkt, s.flags, {}};
+    const bool follows = (s.flags & NT_LAT_BY_SKB) && !(s.flags & NT_LAT_START) && chain[s.dir] >= 0;
+    slots[i] = nt_lat_role{static_cast<uint8_t>(s.index + 1), s.dir, s.dev, s.pkt, s.flags,
+                           static_cast<uint8_t>(follows ? chain[s.dir] + 1 : 0), {}};
+    if (!(s.flags & NT_LAT_BY_SKB)) chain[s.dir] = s.index;
   }
   return r;
 }

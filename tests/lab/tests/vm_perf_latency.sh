@@ -171,6 +171,10 @@ vm_tcp() { # vm_tcp NAME PORT to-ext|to-vm
 		c=$(jq -s --arg d $dir '[.[] | select(.type=="latency_summary")] | last | .directions[$d].completed' "$out")
 		lab_assert_eq "$name: $dir summary completed = records" "$c" "$n"
 		c=$(jq -s --arg d $dir '[.[] | select(.type=="latency_summary")] | last | .directions[$d].incomplete' "$out")
+		[ "$c" = 0 ] || lab_log "$name: $dir incomplete by last stage: $(jq -s -c --arg d $dir \
+			'[.[] | select(.type=="latency_summary")] | last | .directions[$d].incomplete_by_last_stage' "$out")"
+		[ "$c" = 0 ] || jq -s -r --arg d $dir '[.[] | select(.type=="latency_flow" and .direction==$d) |
+			[.stages[].stage] | join(" ")] | group_by(.) | map("  \(length) records: \(.[0])") | .[]' "$out" >&2
 		lab_assert_eq "$name: $dir incomplete" "$c" 0
 		c=$(jq -s --arg d $dir '[.[] | select(.type=="latency_flow" and .direction==$d) |
 		    select(([.stages[].delta_us] | min) < 0 or ([.stages[].index] != ([.stages[].index] | sort)))] | length' "$out")
