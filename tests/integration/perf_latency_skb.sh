@@ -23,7 +23,7 @@ ip netns exec "$NS_A" tc qdisc add dev veth-a root handle 10: tbf rate 1mbit bur
   skip "tbf qdisc unavailable"
 out=$TMP/tbf.json
 start_nettrace "$NS_A" "$out" perf latency --phy-interface veth-a "${FILTER[@]}" --direction tx --mode summary --json
-grep -q "flows keyed by skb pointer" "$out.err" || { cat "$out.err"; fail "flows not keyed by skb pointer"; }
+grep -q "flows keyed by skb pointer$" "$out.err" || { cat "$out.err"; fail "flows not keyed by skb pointer"; }
 sent0=$(qdisc packets) drop0=$(qdisc drops)
 ip netns exec "$NS_A" "$PKTSEND" udp 10.200.0.2 9999 "$N" 64 7000 >/dev/null || fail "send failed"
 # The tbf drains its queue at 1 Mbit/s: wait until it is empty.
