@@ -13,6 +13,7 @@
 
 #include "nettrace/bpf/handles.hpp"
 #include "nettrace/core/error.hpp"
+#include "nettrace/core/session.hpp"
 #include "tools/registry.hpp"
 
 using namespace nettrace;
@@ -64,10 +65,10 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    fmt::print(stderr, "nettrace: error: {}\n", e.what());
+    fmt::print(stderr, "nettrace: error: {}\n", core::printable(e.what()));
     return kExitUsage;
   } catch (const Error& e) {
-    fmt::print(stderr, "nettrace: error: {}\n", e.what());
+    fmt::print(stderr, "nettrace: error: {}\n", core::printable(e.what()));
     return e.exit_code();
   }
 
@@ -90,11 +91,11 @@ int main(int argc, char** argv) {
   try {
     return ctx.action();
   } catch (const Error& e) {
-    fmt::print(stderr, "nettrace: error: {}\n", e.what());
-    if (!e.hint().empty()) fmt::print(stderr, "nettrace: hint: {}\n", e.hint());
+    fmt::print(stderr, "nettrace: error: {}\n", core::printable(e.what()));
+    if (!e.hint().empty()) fmt::print(stderr, "nettrace: hint: {}\n", core::printable(e.hint()));
     return e.exit_code();
   } catch (const std::exception& e) {
-    fmt::print(stderr, "nettrace: error: {}\n", e.what());
+    fmt::print(stderr, "nettrace: error: {}\n", core::printable(e.what()));
     return kExitFailure;
   }
 }

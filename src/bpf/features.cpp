@@ -128,10 +128,16 @@ const Probe& Features::raw_tp() {
 const Probe& Features::tracepoint() {
   if (!tracepoint_) {
     std::string tracefs = sys::tracefs_path(true);
-    std::ifstream idf(tracefs + "/events/sched/sched_switch/id");
+    const std::string id_file = tracefs + "/events/sched/sched_switch/id";
+    std::ifstream idf(id_file);
+    const int open_err = idf ? 0 : errno;
     int id = -1;
-    if (tracefs.empty() || !(idf >> id)) {
-      tracepoint_ = Probe{false, "tracefs not available"};
+    if (tracefs.empty()) {
+      tracepoint_ = Probe{false, "tracefs is not mounted and cannot be mounted (needs CAP_SYS_ADMIN)"};
+    } else if (!(idf >> id)) {
+      tracepoint_ = Probe{false, open_err == EACCES || open_err == EPERM
+                                     ? fmt::format("cannot read {}: {} (needs root or CAP_DAC_READ_SEARCH)", id_file, strerror(open_err))
+                                     : fmt::format("cannot read {}: {}", id_file, strerror(open_err ? open_err : EINVAL))};
     } else {
       Fd prog(load(BPF_PROG_TYPE_TRACEPOINT, BPF_CGROUP_INET_INGRESS, 0));
       if (!prog.ok()) {

@@ -1,23 +1,145 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "nettrace/output/output.hpp"
 
-namespace nettrace::output {
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-void Output::record(const nlohmann::json& j) {
+#include <cerrno>
+
+#include "nettrace/core/signals.hpp"
+#include "nettrace/core/timefmt.hpp"
+
+namespace nettrace::output {
+namespace {
+constexpr size_t kFlushAt = 256 * 1024;  // batch size before a write is forced between polls
+constexpr size_t kPipeChunk = 4096;      // PIPE_BUF: a pipe reported writable takes this much without blocking
+}  // namespace
+
+Output::Output(bool json, int fd) : json_(json), fd_(fd) {
+  struct stat st {};
+  if (fstat(fd_, &st) == 0) {
+    fifo_ = S_ISFIFO(st.st_mode);
+    socket_ = S_ISSOCK(st.st_mode);
+  }
+  buf_.reserve(kFlushAt + 64 * 1024);
+}
+
+void Output::record(const nlohmann::json& j, bool event) {
   if (!json_) return;
   // Invalid UTF-8 (a comm or ifname with odd bytes) is replaced rather than thrown.
-  std::string line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  line.push_back('\n');
-  fwrite(line.data(), 1, line.size(), out_);
-  fflush(out_);
+  buf_ += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  buf_.push_back('\n');
+  commit(event);
 }
 
-void Output::text(std::string_view s) {
+void Output::text(std::string_view s, bool event) {
   if (json_) return;
-  fwrite(s.data(), 1, s.size(), out_);
-  fflush(out_);
+  buf_.append(s);
+  commit(event);
 }
 
-void Output::flush() { fflush(out_); }
+void Output::commit(bool event) {
+  if (closed_ || error_) {  // nobody will read it: a closed reader is not a loss the user can see
+    if (event && error_) unwritten_++;
+    buf_.clear();
+    written_ = 0;
+    event_ends_.clear();
+    return;
+  }
+  if (event) event_ends_.push_back(buf_.size());
+  if (buf_.size() - written_ >= kFlushAt) (void)flush();
+}
+
+Output::Wait Output::wait_writable(bool at_end, int stall_ms) {
+  int waited = 0;
+  for (;;) {
+    pollfd p{fd_, POLLOUT, 0};
+    const int n = poll(&p, 1, 100);
+    if (n > 0) {
+      if (p.revents & POLLOUT) return Wait::Ready;
+      if (p.revents & (POLLERR | POLLHUP)) return Wait::Ready;  // write() reports the error
+    } else if (n < 0 && errno != EINTR) {
+      return Wait::Ready;  // not pollable: let write() decide
+    }
+    waited += 100;
+    if (at_end) {
+      if (waited >= stall_ms) return Wait::Stop;
+    } else if (core::stop_requested() || (deadline_ns_ && core::monotonic_ns() >= deadline_ns_)) {
+      return Wait::Stop;
+    }
+  }
+}
+
+bool Output::write_out(bool at_end, int stall_ms) {
+  while (written_ < buf_.size()) {
+    if (fifo_ || at_end) {
+      Wait w = wait_writable(at_end, stall_ms);
+      if (w == Wait::Stop) return false;
+    }
+    size_t len = buf_.size() - written_;
+    if (fifo_ && len > kPipeChunk) len = kPipeChunk;
+    const ssize_t n = ::write(fd_, buf_.data() + written_, len);
+    if (n > 0) {
+      written_ += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) {
+      if (!at_end && core::stop_requested()) return false;
+      continue;
+    }
+    if (n < 0 && errno == EAGAIN) {
+      if (wait_writable(at_end, stall_ms) == Wait::Stop) return false;
+      continue;
+    }
+    if (n < 0 && errno == EPIPE) {
+      closed_ = true;
+    } else {
+      error_ = n < 0 ? errno : EIO;
+    }
+    abandon();
+    core::request_stop();
+    return false;
+  }
+  events_written_ += event_ends_.size();
+  event_ends_.clear();
+  buf_.clear();
+  written_ = 0;
+  return true;
+}
+
+void Output::abandon() {
+  // Events whose bytes were not all written are lost to the reader; a closed reader asked for no more.
+  size_t done = 0;
+  while (done < event_ends_.size() && event_ends_[done] <= written_) done++;
+  events_written_ += done;
+  if (!closed_) unwritten_ += event_ends_.size() - done;
+  event_ends_.clear();
+  buf_.clear();
+  written_ = 0;
+}
+
+void Output::check_reader() {
+  if (closed_ || error_ || !(fifo_ || socket_)) return;
+  pollfd p{fd_, 0, 0};
+  if (poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP))) {
+    closed_ = true;
+    buf_.clear();
+    written_ = 0;
+    event_ends_.clear();
+    core::request_stop();
+  }
+}
+
+bool Output::flush() {
+  if (closed_ || error_) return false;
+  if (buf_.empty()) return true;
+  return write_out(false, 0);
+}
+
+void Output::finish(int stall_ms) {
+  if (closed_ || error_ || buf_.empty()) return;
+  if (!write_out(true, stall_ms) && !closed_ && !error_) abandon();
+}
 
 }  // namespace nettrace::output

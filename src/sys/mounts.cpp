@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "nettrace/sys/mounts.hpp"
 
+#include <sched.h>
 #include <sys/mount.h>
 #include <sys/statfs.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <spdlog/spdlog.h>
 
@@ -19,7 +23,19 @@ bool is_fs(const std::string& path, long magic) {
   return statfs(path.c_str(), &st) == 0 && static_cast<long>(st.f_type) == magic;
 }
 
+// The first mount we make moves this process into a mount namespace of its own (private propagation): the
+// host never sees our mounts, and they vanish with the process however it ends (even SIGKILL).
+bool private_mounts() {
+  static int done = -1;
+  if (done < 0) {
+    done = unshare(CLONE_NEWNS) == 0 && mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0;
+    if (!done) spdlog::debug("cannot make a private mount namespace: {}", strerror(errno));
+  }
+  return done;
+}
+
 bool try_mount(const std::string& type, const std::string& path) {
+  if (!private_mounts()) return false;  // never leave a mount on the host
   if (mount(type.c_str(), path.c_str(), type.c_str(), 0, nullptr) == 0) return true;
   spdlog::debug("mount {} on {} failed: {}", type, path, strerror(errno));
   return false;

@@ -19,6 +19,10 @@
 
 namespace nettrace::bpf {
 
+// The error for a failed open or load, naming the cause the user can act on: privileges, the file
+// descriptor limit (which libbpf sometimes reports as EINVAL), or the verifier.
+[[nodiscard]] Error load_error(const char* what, int err);
+
 // Which kernel BTF libbpf relocates against. Minimal: only the types and members the object's CO-RE
 // relocations use, cut from the running kernel's BTF (bpf/min_btf.hpp) — for objects whose relocations
 // are all on vmlinux types (a custom BTF hides module BTF from libbpf).
@@ -40,7 +44,7 @@ class Skeleton {
     }
     LIBBPF_OPTS(bpf_object_open_opts, opts, .btf_custom_path = btf ? btf->path() : nullptr);
     Skel* raw = Skel::open(&opts);
-    if (raw == nullptr) throw failure(fmt::format("cannot open BPF object for {}: {}", what, strerror(errno)));
+    if (raw == nullptr) throw load_error(what, errno);
     return Skeleton(raw, std::move(btf));
   }
   // Loads (verifies) the programs; a failure names the tool and the errno. Start-up's kernel-BTF lookups are
@@ -50,11 +54,7 @@ class Skeleton {
     sys::release_vmlinux_btf();
     int err = Skel::load(ptr_.get());
     core_btf_.reset();  // parsed during load, not needed after
-    if (err != 0) {
-      const int e = err < 0 ? -err : err;
-      std::string hint = e == EPERM ? "run as root (needs CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN)" : "run with --debug for the verifier log";
-      throw failure(fmt::format("cannot load BPF programs for {}: {}", what, strerror(e)), hint);
-    }
+    if (err != 0) throw load_error(what, err < 0 ? -err : err);
   }
   Skel* operator->() const noexcept { return ptr_.get(); }
   Skel* get() const noexcept { return ptr_.get(); }

@@ -81,7 +81,7 @@ class Monitor {
  public:
   explicit Monitor(const MonitorOptions& o) : o_(o), out_(o.common.json) {
     for (int c : o_.cpus) cpus_.insert(c);
-    if (o_.log) log_ = std::make_unique<output::Output>(o.common.json, o_.log.get());
+    if (o_.log) log_ = std::make_unique<output::Output>(o.common.json, fileno(o_.log.get()));
   }
 
   int run() {

@@ -19,9 +19,10 @@
 
 #include "nettrace/abi/filter.h"
 #include "nettrace/bpf/handles.hpp"
+#include "nettrace/bpf/maps.hpp"
 #include "nettrace/bpf/probe_plan.hpp"
 #include "nettrace/core/error.hpp"
-#include "nettrace/core/signals.hpp"
+#include "nettrace/core/session.hpp"
 #include "nettrace/core/timefmt.hpp"
 #include "nettrace/output/output.hpp"
 #include "nettrace/sys/kernel_info.hpp"
@@ -51,16 +52,7 @@ void set_bit(__u64* bitmap, uint32_t v) {
   if (v < NT_DROP_REASON_BITS) bitmap[v / 64] |= 1ULL << (v % 64);
 }
 
-Counters read_counters_raw(int fd) {
-  Counters out{};
-  const int ncpu = libbpf_num_possible_cpus();
-  std::vector<uint64_t> vals(static_cast<size_t>(ncpu > 0 ? ncpu : 1));
-  for (uint32_t i = 0; i < NT_DROP_NCOUNTERS; i++) {
-    if (bpf_map_lookup_elem(fd, &i, vals.data()) != 0) continue;
-    for (auto v : vals) out[i] += v;
-  }
-  return out;
-}
+Counters read_counters_raw(int fd) { return bpf::read_percpu_counters<NT_DROP_NCOUNTERS>(fd); }
 
 struct KeyLess {
   bool operator()(const nt_drop_key& a, const nt_drop_key& b) const { return memcmp(&a, &b, sizeof(a)) < 0; }
@@ -69,14 +61,7 @@ using DropCounts = std::map<nt_drop_key, uint64_t, KeyLess>;
 
 DropCounts read_drop_map(int fd) {
   DropCounts out;
-  nt_drop_key key{}, next{};
-  const nt_drop_key* prev = nullptr;
-  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-    uint64_t v = 0;
-    if (bpf_map_lookup_elem(fd, &next, &v) == 0) out[next] = v;
-    key = next;
-    prev = &key;
-  }
+  for (const auto& [k, v] : bpf::dump_map<nt_drop_key, uint64_t>(fd)) out[k] = v;
   return out;
 }
 
@@ -106,7 +91,7 @@ std::string pct(uint64_t n, uint64_t total) {
   return total ? fmt::format("{:.1f}%", 100.0 * static_cast<double>(n) / static_cast<double>(total)) : "0.0%";
 }
 
-class Session {
+class DropTool final : public core::SessionTool {
  public:
   // Kernel counters with the normal frees filtered in user space moved from matched to normal.
   Counters read_counters(int fd) const {
@@ -116,15 +101,13 @@ class Session {
     return c;
   }
 
-  explicit Session(const DropOptions& o) : o_(o), out_(o.common.json) {}
+  explicit DropTool(const DropOptions& o) : o_(o), s_("drop", o.common), out_(s_.out()) {}
 
   int run() {
     const uint64_t t0 = core::monotonic_ns();
     auto phase = [t0](const char* what) {
       spdlog::debug("{:.1f} ms: {} (peak RSS {:.1f} MB)", (core::monotonic_ns() - t0) / 1e6, what, sys::peak_rss_kb() / 1024.0);
     };
-    auto forced = cli::apply_common(o_.common);
-    core::install_stop_handlers();
     const nt_filter filter = cli::build_filter(o_.filter);
     const bool want_normal = !o_.disable_normal_filter && o_.mode == Mode::Events;
 
@@ -136,26 +119,26 @@ class Session {
     phase("reasons");
     auto skel = bpf::Skeleton<drop_bpf>::open("drop", bpf::CoreBtf::Minimal);
     configure(skel, filter);
-    bpf::ProbePlan plan;
-    for (auto& h : hooks()) plan.add(h);
-    // The transmit return-code view (qdisc mode) needs fentry or kprobes; elsewhere it stays unloaded.
+    for (auto& h : hooks()) s_.plan().add(h);
+    // The transmit return-code view (qdisc mode without --drops-only) needs fentry or kprobes; elsewhere it
+    // stays unloaded.
     for (auto& h : xmit_hooks()) {
       for (auto& c : h.candidates)
         if (auto* prog = bpf_object__find_program_by_name(skel->obj, c.program.c_str())) bpf_program__set_autoload(prog, false);
-      if (o_.mode == Mode::Qdisc) plan.add(h);
+      if (o_.mode == Mode::Qdisc && !o_.drops_only) s_.plan().add(h);
     }
-    if (forced) plan.force(*forced);
-    bpf::Features features;
-    plan.choose(skel->obj, features);
+    s_.choose(skel->obj);
     phase("plan");
-    skel.load("drop");
+    s_.load(skel);
     phase("load");
-    auto links = plan.attach(skel->obj);
+    s_.attach();
     obj_ = skel->obj;
-    bpf::RingBuffer rb(bpf_map__fd(skel->maps.events), &Session::on_event, this);
-    start_ns_ = core::monotonic_ns();
-    spdlog::info("attached: {}", plan.describe());
-    cli::signal_ready(o_.common);
+    s_.add_ring_buffer(bpf_map__fd(skel->maps.events),
+                       [this](const void* data, size_t size) {
+                         if (size >= sizeof(nt_drop_event)) handle_event(*static_cast<const nt_drop_event*>(data));
+                       });
+    counters_fd_ = bpf_map__fd(skel->maps.counters);
+    s_.set_counters({counters_fd_, NT_DROP_RB_LOST, NT_DROP_MAP_FULL, {NT_DROP_STACK_FAIL}});
     phase("attach");
     // Normal-free ranges right after attach, in one streaming pass over kallsyms: the few normal frees
     // that pass the kernel before they are set are filtered here (handle_event). The symbol table
@@ -164,30 +147,15 @@ class Session {
     phase("normal-free ranges");
     print_header();
 
-    counters_fd_ = bpf_map__fd(skel->maps.counters);
     xmit_fd_ = bpf_map__fd(skel->maps.xmit_rc);
-    for (const auto& ch : plan.choices())
+    for (const auto& ch : s_.plan().choices())
       if (ch.chosen && ch.hook.find("xmit return") != std::string::npos) xmit_active_ = true;
     drops_fd_ = bpf_map__fd(skel->maps.drops);
     stacks_fd_ = bpf_map__fd(skel->maps.stacks);
-    loop(rb);
-    rb.consume();
-    finish();
-    return 0;
+    return s_.run(*this);
   }
 
  private:
-  static int on_event(void* ctx, void* data, size_t size) noexcept {
-    auto* self = static_cast<Session*>(ctx);
-    if (size < sizeof(nt_drop_event)) return 0;
-    try {
-      self->handle_event(*static_cast<const nt_drop_event*>(data));
-    } catch (...) {
-      // Rendering must never take the consumer down; the event is still counted.
-    }
-    return 0;
-  }
-
   void configure(bpf::Skeleton<drop_bpf>& skel, const nt_filter& filter) {
     auto* ro = skel->rodata;
     ro->nt_filter_cfg = filter;
@@ -271,9 +239,9 @@ class Session {
   void handle_event(const nt_drop_event& e) {
     if (!normal_.empty() && is_normal_free(e)) {
       normal_late_++;
+      s_.discard_event();
       return;
     }
-    received_++;
     const std::string reason = reasons_.available() ? reasons_.name(e.reason) : "UNKNOWN";
     by_reason_[reason]++;
     by_location_[ksyms().function(e.location)]++;
@@ -283,8 +251,8 @@ class Session {
     if (o_.mode == Mode::Qdisc && o_.summary) return;
     RenderContext rc{[this](uint64_t a) { return ksyms().symbolize(a); }, &reasons_, o_.verbose, !o_.no_stack};
     const uint64_t wall = core::mono_to_realtime(e.ts_ns);
-    if (out_.json()) out_.record(event_to_json(e, wall, rc));
-    else out_.text(event_to_text(e, wall, rc));
+    if (out_.json()) out_.record(event_to_json(e, wall, rc), true);
+    else out_.text(event_to_text(e, wall, rc), true);
   }
 
   static std::string protocol_label(const nt_pkt& p) {
@@ -295,34 +263,6 @@ class Session {
     }
     if (p.l3 == NT_L3_ARP) return "ARP";
     return p.eth_proto ? eth_type_name(p.eth_proto) : "unparsed";
-  }
-
-  void loop(bpf::RingBuffer& rb) {
-    cli::RunClock clock(o_.common, start_ns_);
-    uint64_t next_lost_check = start_ns_ + 1000000000ULL;
-    while (!core::stop_requested()) {
-      int n = rb.poll(100);
-      if (n < 0) throw failure(fmt::format("ring buffer poll failed: {}", strerror(-n)));
-      const uint64_t now = core::monotonic_ns();
-      if (now >= next_lost_check) {
-        warn_lost();
-        next_lost_check = now + 1000000000ULL;
-      }
-      if (clock.report_due(now)) {
-        rb.consume();
-        report_interval(now);
-      }
-      if (clock.expired(now)) break;
-    }
-  }
-
-  void warn_lost() {
-    Counters c = read_counters(counters_fd_);
-    if (c[NT_DROP_RB_LOST] > warned_lost_) {
-      spdlog::warn("{} drop events lost (ring buffer full); totals below still count them",
-                   c[NT_DROP_RB_LOST] - warned_lost_);
-      warned_lost_ = c[NT_DROP_RB_LOST];
-    }
   }
 
   // Entries of the aggregation map regrouped for the chosen view; counts are deltas unless cumulative.
@@ -345,20 +285,19 @@ class Session {
     return rows;
   }
 
-  void report_interval(uint64_t now) {
+  void on_interval(const core::Interval& iv) override {
     Counters c = read_counters(counters_fd_);
     Counters d{};
     for (size_t i = 0; i < c.size(); i++) d[i] = o_.cumulative ? c[i] : c[i] - prev_counters_[i];
     prev_counters_ = c;
-    intervals_++;
-    const double secs = static_cast<double>(now - last_report_ns()) / 1e9;
-    last_report_ = now;
+    hk_ = o_.cumulative ? s_.housekeeping() : iv.delta;
+    const double secs = iv.seconds;
     const std::string when = core::format_local(core::realtime_ns(), false);
     if (o_.mode == Mode::Events) {
       if (out_.json()) out_.record(counters_json("drop_interval", d, secs));
       else
         out_.text(fmt::format("[{}] interval {:.1f}s: {} drops, {} lost events, {} kfree_skb calls\n", when, secs,
-                              d[NT_DROP_MATCHED], d[NT_DROP_RB_LOST], d[NT_DROP_SEEN]));
+                              d[NT_DROP_MATCHED], hk_.lost_events, d[NT_DROP_SEEN]));
       return;
     }
     auto rows = interval_rows();
@@ -392,7 +331,7 @@ class Session {
       for (const auto& r : rows)
         t += fmt::format("{:<16} {:<24} {:>10}\n", std::string(r.key.ifname, strnlen(r.key.ifname, NT_IFNAMSIZ)),
                          reasons_.name(r.key.reason), r.count);
-      t += fmt::format("Total qdisc drops: {}, lost events: {}\n", total, d[NT_DROP_RB_LOST]);
+      t += fmt::format("Total qdisc drops: {}, lost events: {}\n", total, hk_.lost_events);
       if (xmit_active_) {
         t += "Return code distribution:\n";
         t += fmt::format("{:<22} {:<16} {:<18} {:>10}\n", "FUNCTION", "DEVICE", "RETURN", "COUNT");
@@ -471,28 +410,15 @@ class Session {
     return fmt::format("ifindex {}", ifindex);
   }
 
-  uint64_t last_report_ns() const { return last_report_ ? last_report_ : start_ns_; }
-
   nlohmann::json counters_json(const char* type, const Counters& d, double secs) const {
-    return {{"type", type},
-            {"time", core::format_iso8601(core::realtime_ns())},
-            {"interval_s", secs},
-            {"kfree_skb_calls", d[NT_DROP_SEEN]},
-            {"drops", d[NT_DROP_MATCHED]},
-            {"normal_suppressed", d[NT_DROP_NORMAL]},
-            {"lost_events", d[NT_DROP_RB_LOST]},
-            {"map_full", d[NT_DROP_MAP_FULL]},
-            {"stack_failures", d[NT_DROP_STACK_FAIL]},
-            {"probe_misses", std::string_view(type) == "drop_summary" ? (obj_ ? bpf::recursion_misses(obj_) : 0)
-                                                                      : probe_misses_delta()}};
-  }
-
-  // Recursion misses of our programs since the last report (cumulative in the kernel).
-  uint64_t probe_misses_delta() const {
-    const uint64_t now = obj_ ? bpf::recursion_misses(obj_) : 0;
-    const uint64_t d = now - std::min(now, misses_reported_);
-    misses_reported_ = now;
-    return d;
+    nlohmann::json j{{"type", type},
+                     {"time", core::format_iso8601(core::realtime_ns())},
+                     {"interval_s", secs},
+                     {"kfree_skb_calls", d[NT_DROP_SEEN]},
+                     {"drops", d[NT_DROP_MATCHED]},
+                     {"normal_suppressed", d[NT_DROP_NORMAL]}};
+    hk_.add_to(j);
+    return j;
   }
 
   nlohmann::json row_json(const Row& r, uint64_t total) const {
@@ -522,18 +448,13 @@ class Session {
     return j;
   }
 
-  void finish() {
-    const uint64_t now = core::monotonic_ns();
-    // The tail since the last report, so the interval counts add up to the totals.
-    if (o_.mode != Mode::Events) report_interval(now);
+  void on_end(const core::Summary& sum) override {
     Counters c = read_counters(counters_fd_);
-    const double secs = static_cast<double>(now - start_ns_) / 1e9;
+    hk_ = sum.totals;
     if (out_.json()) {
-      nlohmann::json j = counters_json("drop_summary", c, secs);
+      nlohmann::json j = counters_json("drop_summary", c, sum.seconds);
       j.erase("interval_s");
-      j["duration_s"] = secs;
-      j["events_received"] = received_;
-      j["intervals"] = intervals_;
+      sum.add_to(j);
       j["by_reason"] = by_reason_;
       j["by_location"] = by_location_;
       j["by_protocol"] = by_protocol_;
@@ -542,21 +463,19 @@ class Session {
       return;
     }
     std::string t = "\n=== Drop Statistics Summary ===\n";
-    t += fmt::format("Total monitoring time: {:.1f} seconds\n", secs);
+    t += fmt::format("Total monitoring time: {:.1f} seconds\n", sum.seconds);
     t += fmt::format("Total kfree_skb calls: {}\n", c[NT_DROP_SEEN]);
     t += fmt::format("Total drops detected: {}\n", c[NT_DROP_MATCHED]);
     if (c[NT_DROP_NORMAL]) t += fmt::format("Normal frees suppressed: {}\n", c[NT_DROP_NORMAL]);
-    t += fmt::format("Lost events: {}\n", c[NT_DROP_RB_LOST]);
-    if (const uint64_t m = obj_ ? bpf::recursion_misses(obj_) : 0)
-      t += fmt::format("Probe runs skipped by the kernel (nested in an interrupt): {}\n", m);
-    if (c[NT_DROP_MAP_FULL]) t += fmt::format("Aggregation updates lost (map full): {}\n", c[NT_DROP_MAP_FULL]);
-    if (intervals_) t += fmt::format("Total intervals: {}\n", intervals_);
+    t += sum.totals.text();
+    if (sum.intervals) t += fmt::format("Total intervals: {}\n", sum.intervals);
+    const uint64_t received = sum.events_received;
     auto table = [&](const char* title, const std::map<std::string, uint64_t>& m) {
       if (m.empty()) return;
       std::vector<std::pair<std::string, uint64_t>> v(m.begin(), m.end());
       std::sort(v.begin(), v.end(), [](auto& a, auto& b) { return a.second > b.second; });
       t += fmt::format("\n{}:\n", title);
-      for (const auto& [k, n] : v) t += fmt::format("  - {}: {} ({})\n", k, n, pct(n, received_));
+      for (const auto& [k, n] : v) t += fmt::format("  - {}: {} ({})\n", k, n, pct(n, received));
     };
     table("Drop reasons", by_reason_);
     table("Drop locations", by_location_);
@@ -566,7 +485,9 @@ class Session {
   }
 
   const DropOptions& o_;
-  output::Output out_;
+  core::Session s_;
+  output::Output& out_;
+  core::Housekeeping hk_;  // of the report being written
   sys::DropReasons reasons_;
   // Kernel symbols, read on first use (megabytes: not paid by runs that never print an address).
   const sys::Ksyms& ksyms() const {
@@ -582,11 +503,9 @@ class Session {
   }
   mutable std::unique_ptr<sys::Ksyms> ksyms_;
   const bpf_object* obj_ = nullptr;
-  mutable uint64_t misses_reported_ = 0;
   int counters_fd_ = -1, drops_fd_ = -1, stacks_fd_ = -1, xmit_fd_ = -1;
   bool xmit_active_ = false;
   std::map<std::tuple<uint32_t, uint32_t, int32_t, uint32_t>, uint64_t> prev_xmit_;
-  uint64_t start_ns_ = 0, last_report_ = 0, received_ = 0, warned_lost_ = 0, intervals_ = 0;
   Counters prev_counters_{};
   std::vector<std::pair<uint64_t, uint64_t>> normal_;
   std::optional<uint32_t> not_specified_;
@@ -637,7 +556,7 @@ std::vector<bpf::Hook> xmit_hooks() {
            false, kXmitGroup}};
 }
 
-int run(const DropOptions& o) { return Session(o).run(); }
+int run(const DropOptions& o) { return DropTool(o).run(); }
 
 void setup(CLI::App& root, Context& ctx) {
   auto* app = root.add_subcommand("drop", "Packet drops: reason, location, device, flow, stack (eth_drop)");
@@ -688,7 +607,7 @@ void setup(CLI::App& root, Context& ctx) {
   cli::add_filter_options(*qd, qdisc->filter, cli::kFilterAll);
   cli::add_interval_option(*qd, qdisc->common, "-i,--interval", 10);
   cli::add_duration_option(*qd, qdisc->common, "-d,--duration");
-  qd->add_flag("--drops-only", qdisc->drops_only, "Only drops (always true on tracepoint kernels)");
+  qd->add_flag("--drops-only", qdisc->drops_only, "Only drops: no transmit return-code table (which needs fentry or kprobes)");
   qd->add_flag("--summary", qdisc->summary, "Periodic tables only, no per-drop lines");
   qd->callback([qdisc, &ctx] {
     qdisc->cumulative = false;
