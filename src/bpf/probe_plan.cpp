@@ -142,6 +142,18 @@ void ProbePlan::choose(bpf_object* obj, Features& features) {
     }
     choices_.push_back(choice);
   }
+  // A forced kind that no hook offers, or that none of them could use, attaches nothing of what was asked.
+  if (forced_) {
+    bool offered = false, used = false;
+    for (const auto& hook : hooks_)
+      for (const auto& c : hook.candidates) offered |= is_entry_kind(c.kind, forced_kind_);
+    for (const auto& ch : choices_) used |= ch.chosen && is_entry_kind(ch.candidate.kind, forced_kind_);
+    if (!offered)
+      throw failure(fmt::format("--attach {}: no hook of this tool attaches that way", to_string(forced_kind_)));
+    if (!used)
+      throw failure(fmt::format("--attach {}: no hook can attach that way on this kernel", to_string(forced_kind_)),
+                    "see `nettrace doctor` for what this kernel supports");
+  }
   // Autoload exactly the chosen programs.
   for (const auto& hook : hooks_) {
     for (const auto& c : hook.candidates) {

@@ -118,6 +118,9 @@ void Session::add_links(std::vector<bpf::Link> links) {
 void Session::add_link(bpf_link* link) { links_.emplace_back(link); }
 
 void Session::attach() {
+  // A tool whose hooks are all its own (uprobes, perf events) has no variant to force.
+  if (!common_.attach.empty() && !chosen_)
+    throw failure(fmt::format("--attach {}: no hook of {} attaches that way", common_.attach, tool_));
   if (!obj_) throw failure(fmt::format("internal: {} attached before load", tool_));
   add_links(plan_.attach(obj_));
   start_ns_ = monotonic_ns();

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "nettrace/output/output.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "nettrace/core/signals.hpp"
@@ -20,6 +23,8 @@ Output::Output(bool json, int fd) : json_(json), fd_(fd) {
   struct stat st {};
   if (fstat(fd_, &st) == 0) {
     fifo_ = S_ISFIFO(st.st_mode);
+    // A bigger pipe absorbs bursts (a drop storm) while the reader catches up; best effort.
+    if (fifo_) pipe_size_ = fcntl(fd_, F_SETPIPE_SZ, 1 << 20) > 0 ? fcntl(fd_, F_GETPIPE_SZ) : fcntl(fd_, F_GETPIPE_SZ);
     socket_ = S_ISSOCK(st.st_mode);
   }
   buf_.reserve(kFlushAt + 64 * 1024);
@@ -78,7 +83,7 @@ bool Output::write_out(bool at_end, int stall_ms) {
       if (w == Wait::Stop) return false;
     }
     size_t len = buf_.size() - written_;
-    if (fifo_ && len > kPipeChunk) len = kPipeChunk;
+    if (fifo_) len = std::min(len, pipe_room());
     const ssize_t n = ::write(fd_, buf_.data() + written_, len);
     if (n > 0) {
       written_ += static_cast<size_t>(n);
@@ -117,6 +122,15 @@ void Output::abandon() {
   event_ends_.clear();
   buf_.clear();
   written_ = 0;
+}
+
+// Bytes a write can put into our pipe without blocking: its size less what is unread, less a page of slack
+// (the pipe holds whole pages); at least PIPE_BUF, which poll's POLLOUT guarantees.
+size_t Output::pipe_room() const {
+  int unread = 0;
+  if (pipe_size_ <= 0 || ioctl(fd_, FIONREAD, &unread) != 0) return kPipeChunk;
+  const long room = static_cast<long>(pipe_size_) - unread - 4096;
+  return room > static_cast<long>(kPipeChunk) ? static_cast<size_t>(room) : kPipeChunk;
 }
 
 void Output::check_reader() {

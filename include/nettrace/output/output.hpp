@@ -54,10 +54,12 @@ class Output {
   Wait wait_writable(bool at_end, int stall_ms);
   bool write_out(bool at_end, int stall_ms);
   void abandon();
+  [[nodiscard]] size_t pipe_room() const;
 
   bool json_;
   int fd_;
   bool fifo_ = false, socket_ = false;
+  int pipe_size_ = 0;
   std::string buf_;
   size_t written_ = 0;                // bytes of buf_ already written
   std::vector<size_t> event_ends_;    // end offset in buf_ of each buffered event

@@ -12,6 +12,7 @@
 #include <map>
 #include <optional>
 #include <tuple>
+#include <unordered_map>
 
 #include <bpf/bpf.h>
 #include <fmt/format.h>
@@ -242,17 +243,35 @@ class DropTool final : public core::SessionTool {
       s_.discard_event();
       return;
     }
-    const std::string reason = reasons_.available() ? reasons_.name(e.reason) : "UNKNOWN";
-    by_reason_[reason]++;
-    by_location_[ksyms().function(e.location)]++;
-    by_protocol_[protocol_label(e.pkt)]++;
-    std::string ifname(e.ifname, strnlen(e.ifname, sizeof(e.ifname)));
-    by_interface_[ifname.empty() ? "-" : ifname]++;
+    // Tallies by raw value; names are looked up once per distinct value at the end (tallies()).
+    by_reason_raw_[e.reason]++;
+    by_location_raw_[e.location]++;
+    by_protocol_raw_[(uint32_t{e.pkt.l3} << 24) | (uint32_t{e.pkt.l4_proto} << 16) | e.pkt.eth_proto]++;
+    const std::string_view ifname(e.ifname, strnlen(e.ifname, sizeof(e.ifname)));
+    if (auto it = by_interface_raw_.find(ifname); it != by_interface_raw_.end()) it->second++;
+    else by_interface_raw_.emplace(std::string(ifname), 1);
     if (o_.mode == Mode::Qdisc && o_.summary) return;
-    RenderContext rc{[this](uint64_t a) { return ksyms().symbolize(a); }, &reasons_, o_.verbose, !o_.no_stack};
     const uint64_t wall = core::mono_to_realtime(e.ts_ns);
-    if (out_.json()) out_.record(event_to_json(e, wall, rc), true);
-    else out_.text(event_to_text(e, wall, rc), true);
+    if (out_.json()) {
+      append_event_json(out_.buffer(), e, wall, rc_);
+      out_.commit(true);
+    } else {
+      out_.text(event_to_text(e, wall, rc_), true);
+    }
+  }
+
+  // The summary's tables, by name.
+  void tallies() {
+    for (const auto& [v, n] : by_reason_raw_) by_reason_[reasons_.available() ? reasons_.name(v) : "UNKNOWN"] += n;
+    for (const auto& [a, n] : by_location_raw_) by_location_[ksyms().function(a)] += n;
+    for (const auto& [k, n] : by_protocol_raw_) {
+      nt_pkt p{};
+      p.l3 = static_cast<uint8_t>(k >> 24);
+      p.l4_proto = static_cast<uint8_t>(k >> 16);
+      p.eth_proto = static_cast<uint16_t>(k);
+      by_protocol_[protocol_label(p)] += n;
+    }
+    for (const auto& [name, n] : by_interface_raw_) by_interface_[name.empty() ? "-" : name] += n;
   }
 
   static std::string protocol_label(const nt_pkt& p) {
@@ -449,6 +468,7 @@ class DropTool final : public core::SessionTool {
   }
 
   void on_end(const core::Summary& sum) override {
+    tallies();
     Counters c = read_counters(counters_fd_);
     hk_ = sum.totals;
     if (out_.json()) {
@@ -512,6 +532,11 @@ class DropTool final : public core::SessionTool {
   uint64_t normal_late_ = 0;  // normal frees filtered here rather than in the kernel
   DropCounts prev_drops_;
   std::map<std::string, uint64_t> by_reason_, by_location_, by_protocol_, by_interface_;
+  std::unordered_map<uint32_t, uint64_t> by_reason_raw_, by_protocol_raw_;
+  std::unordered_map<uint64_t, uint64_t> by_location_raw_;
+  std::map<std::string, uint64_t, std::less<>> by_interface_raw_;
+  RenderCache cache_;
+  RenderContext rc_{[this](uint64_t a) { return ksyms().symbolize(a); }, &reasons_, o_.verbose, !o_.no_stack, &cache_};
 };
 
 void add_common_drop_flags(CLI::App& app, DropOptions& o) {

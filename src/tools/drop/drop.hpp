@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -58,17 +59,44 @@ int run_monitor(const MonitorOptions& o);
 // Rendering, free of libbpf (unit-tested).
 using Symbolizer = std::function<std::string(uint64_t)>;
 
+class RenderCache;
+
 struct RenderContext {
   Symbolizer symbolize;                 // address -> "func+0x1a"
   const sys::DropReasons* reasons;      // reason names from BTF
   bool verbose = false;
   bool stacks = true;
+  RenderCache* cache = nullptr;         // names and stacks rendered once (a run keeps one; nullptr: none)
+};
+
+// What a drop storm repeats: symbol names, reason names and whole stacks (a stack is rendered once per
+// distinct frame list, as JSON and as text lines), so an event costs a few hash lookups, not a symbolization
+// per frame. Bounded: cleared when it grows past a few thousand stacks.
+class RenderCache {
+ public:
+  struct Stack {
+    std::vector<uint64_t> addrs;
+    std::vector<std::string> frames;  // tracing frames trimmed
+    std::string json;                 // ["f+0x1", …]
+  };
+  const std::string& symbol(uint64_t addr, const RenderContext& rc);
+  const std::string& reason(uint32_t value, const RenderContext& rc);
+  const Stack& stack(const nt_drop_event& e, const RenderContext& rc);
+
+ private:
+  std::unordered_map<uint64_t, std::string> syms_;
+  std::unordered_map<uint32_t, std::string> reasons_;
+  std::unordered_map<uint64_t, Stack> stacks_;
 };
 
 [[nodiscard]] std::string ip_to_string(const uint8_t* addr, uint8_t l3);
 [[nodiscard]] std::string mac_to_string(const uint8_t* mac);
 [[nodiscard]] std::string eth_type_name(uint16_t proto);
 [[nodiscard]] std::vector<uint64_t> event_stack(const nt_drop_event& e);
+// One NDJSON line (with its newline) appended to out: the event path, no JSON tree, no per-event allocation
+// once the caches are warm.
+void append_event_json(std::string& out, const nt_drop_event& e, uint64_t wall_ns, const RenderContext& rc);
+// The same record parsed back (tests, and callers that want a tree).
 [[nodiscard]] nlohmann::json event_to_json(const nt_drop_event& e, uint64_t wall_ns, const RenderContext& rc);
 [[nodiscard]] std::string event_to_text(const nt_drop_event& e, uint64_t wall_ns, const RenderContext& rc);
 // "udp 10.0.0.1:1234 -> 10.0.0.2:9", "arp 10.0.0.1 -> 10.0.0.2", "ipv6 …", "0x88b5"

@@ -2,6 +2,9 @@
 // Drop events as text (close to the original eth_drop format) and as JSON (docs/output.md).
 
 #include <arpa/inet.h>
+#include <time.h>
+
+#include <iterator>
 
 #include <fmt/format.h>
 
@@ -54,20 +57,9 @@ std::string flow_string(const nt_pkt& p) {
   return "unparsed";
 }
 
-// Frames of the tracing machinery itself (the BPF program, bpf_trace_run*, __bpf_trace_*) lead every
-// stack captured in a tracepoint; the user wants the stack from the freeing function on.
-static std::vector<std::string> symbolized_stack(const nt_drop_event& e, const RenderContext& rc) {
-  std::vector<std::string> out;
-  bool leading = true;
-  for (uint64_t a : event_stack(e)) {
-    std::string s = rc.symbolize(a);
-    if (leading && (s.find("[bpf]") != std::string::npos || s.rfind("bpf_trace_run", 0) == 0 ||
-                    s.rfind("__bpf_trace_", 0) == 0 || s.rfind("bpf_prog_", 0) == 0))
-      continue;
-    leading = false;
-    out.push_back(std::move(s));
-  }
-  return out;
+static bool is_tracing_frame(const std::string& s) {
+  return s.find("[bpf]") != std::string::npos || s.rfind("bpf_trace_run", 0) == 0 ||
+         s.rfind("__bpf_trace_", 0) == 0 || s.rfind("bpf_prog_", 0) == 0;
 }
 
 std::vector<uint64_t> event_stack(const nt_drop_event& e) {
@@ -79,90 +71,202 @@ std::vector<uint64_t> event_stack(const nt_drop_event& e) {
   return out;
 }
 
-static std::string reason_name(const nt_drop_event& e, const RenderContext& rc) {
-  if (!rc.reasons || !rc.reasons->available()) return "UNKNOWN";
-  return rc.reasons->name(e.reason);
-}
-
 static std::string cstr(const char* s, size_t n) { return std::string(s, strnlen(s, n)); }
 
-nlohmann::json event_to_json(const nt_drop_event& e, uint64_t wall_ns, const RenderContext& rc) {
+// JSON string contents: quotes, backslashes and control bytes escaped, invalid UTF-8 replaced by U+FFFD
+// (a comm or ifname may hold any bytes).
+static void json_escape(std::string& out, std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(static_cast<char>(c));
+      i++;
+    } else if (c < 0x20 || c == 0x7f) {
+      fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
+      i++;
+    } else if (c < 0x80) {
+      out.push_back(static_cast<char>(c));
+      i++;
+    } else {
+      size_t n = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c <= 0xdf ? 2 : 0;
+      bool ok = n && i + n <= s.size() && !(c >= 0xf8);
+      for (size_t k = 1; ok && k < n; k++) ok = (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80;
+      if (ok) {
+        out.append(s.substr(i, n));
+        i += n;
+      } else {
+        out += "\xef\xbf\xbd";
+        i++;
+      }
+    }
+  }
+}
+
+static void json_str(std::string& out, std::string_view key, std::string_view value) {
+  out += ",\"";
+  out += key;
+  out += "\":\"";
+  json_escape(out, value);
+  out.push_back('"');
+}
+
+template <class T>
+static void json_num(std::string& out, std::string_view key, T value) {
+  fmt::format_to(std::back_inserter(out), ",\"{}\":{}", key, value);
+}
+
+const std::string& RenderCache::symbol(uint64_t addr, const RenderContext& rc) {
+  auto it = syms_.find(addr);
+  if (it == syms_.end()) {
+    if (syms_.size() > 65536) syms_.clear();
+    it = syms_.emplace(addr, rc.symbolize(addr)).first;
+  }
+  return it->second;
+}
+
+const std::string& RenderCache::reason(uint32_t value, const RenderContext& rc) {
+  auto it = reasons_.find(value);
+  if (it == reasons_.end())
+    it = reasons_.emplace(value, !rc.reasons || !rc.reasons->available() ? "UNKNOWN" : rc.reasons->name(value)).first;
+  return it->second;
+}
+
+const RenderCache::Stack& RenderCache::stack(const nt_drop_event& e, const RenderContext& rc) {
+  const int n = e.stack_bytes > 0 ? std::min<int>(e.stack_bytes / 8, NT_DROP_STACK_DEPTH) : 0;
+  uint64_t h = 1469598103934665603ULL;  // FNV-1a over the frame addresses
+  for (int i = 0; i < n; i++) h = (h ^ e.stack[i]) * 1099511628211ULL;
+  auto it = stacks_.find(h);
+  if (it != stacks_.end() && it->second.addrs == event_stack(e)) return it->second;
+  if (stacks_.size() > 4096) stacks_.clear();
+  Stack st;
+  st.addrs = event_stack(e);
+  // Frames of the tracing machinery itself (the BPF program, bpf_trace_run*, __bpf_trace_*) lead every
+  // stack captured in a tracepoint; the user wants the stack from the freeing function on.
+  bool leading = true;
+  for (uint64_t a : st.addrs) {
+    const std::string& name = symbol(a, rc);
+    if (leading && is_tracing_frame(name)) continue;
+    leading = false;
+    st.frames.push_back(name);
+  }
+  st.json = "[";
+  for (size_t i = 0; i < st.frames.size(); i++) {
+    if (i) st.json.push_back(',');
+    st.json.push_back('"');
+    json_escape(st.json, st.frames[i]);
+    st.json.push_back('"');
+  }
+  st.json.push_back(']');
+  return stacks_.insert_or_assign(h, std::move(st)).first->second;
+}
+
+// The ISO 8601 second, formatted once per second of events.
+static void append_iso8601(std::string& out, uint64_t ns) {
+  static uint64_t cached_sec = UINT64_MAX;
+  static char prefix[32];
+  const uint64_t sec = ns / 1000000000ULL;
+  if (sec != cached_sec) {
+    time_t t = static_cast<time_t>(sec);
+    tm tmv{};
+    gmtime_r(&t, &tmv);
+    strftime(prefix, sizeof(prefix), "%Y-%m-%dT%H:%M:%S", &tmv);
+    cached_sec = sec;
+  }
+  fmt::format_to(std::back_inserter(out), "{}.{:06}Z", prefix, (ns / 1000ULL) % 1000000);
+}
+
+void append_event_json(std::string& out, const nt_drop_event& e, uint64_t wall_ns, const RenderContext& rc) {
+  RenderCache local;
+  RenderCache& cache = rc.cache ? *rc.cache : local;
   const nt_pkt& p = e.pkt;
-  nlohmann::json j;
-  j["type"] = "drop";
-  j["time"] = core::format_iso8601(wall_ns);
-  j["timestamp_ns"] = e.ts_ns;
-  j["reason"] = reason_name(e, rc);
-  j["reason_code"] = e.reason;
-  j["location"] = rc.symbolize(e.location);
-  j["location_addr"] = fmt::format("0x{:x}", e.location);
-  j["ifindex"] = e.ifindex;
-  j["interface"] = cstr(e.ifname, sizeof(e.ifname));
-  j["netns"] = e.netns;
-  j["cpu"] = e.cpu;
-  j["pid"] = e.pid;
-  j["tid"] = e.tid;
-  j["comm"] = cstr(e.comm, sizeof(e.comm));
-  j["len"] = e.len;
-  j["eth_type"] = p.eth_proto ? eth_type_name(p.eth_proto) : eth_type_name(e.skb_protocol);
+  char ip[INET6_ADDRSTRLEN];
+  auto ip_str = [&](const uint8_t* a, uint8_t fam) {
+    inet_ntop(fam == NT_L3_IPV6 ? AF_INET6 : AF_INET, a, ip, sizeof(ip));
+    return std::string_view(ip);
+  };
+  out += "{\"type\":\"drop\",\"time\":\"";
+  append_iso8601(out, wall_ns);
+  out.push_back('"');
+  json_num(out, "timestamp_ns", e.ts_ns);
+  json_str(out, "reason", cache.reason(e.reason, rc));
+  json_num(out, "reason_code", e.reason);
+  json_str(out, "location", cache.symbol(e.location, rc));
+  fmt::format_to(std::back_inserter(out), ",\"location_addr\":\"0x{:x}\"", e.location);
+  json_num(out, "ifindex", e.ifindex);
+  json_str(out, "interface", std::string_view(e.ifname, strnlen(e.ifname, sizeof(e.ifname))));
+  json_num(out, "netns", e.netns);
+  json_num(out, "cpu", e.cpu);
+  json_num(out, "pid", e.pid);
+  json_num(out, "tid", e.tid);
+  json_str(out, "comm", std::string_view(e.comm, strnlen(e.comm, sizeof(e.comm))));
+  json_num(out, "len", e.len);
+  json_str(out, "eth_type", p.eth_proto ? eth_type_name(p.eth_proto) : eth_type_name(e.skb_protocol));
   if (p.flags & NT_PKT_HAS_L2) {
-    j["src_mac"] = mac_to_string(p.src_mac);
-    j["dst_mac"] = mac_to_string(p.dst_mac);
+    json_str(out, "src_mac", mac_to_string(p.src_mac));
+    json_str(out, "dst_mac", mac_to_string(p.dst_mac));
   }
   if (p.vlan_depth) {
-    auto v = nlohmann::json::array();
-    for (int i = 0; i < p.vlan_depth && i < 2; i++) v.push_back(p.vlan[i]);
-    j["vlan"] = v;
+    out += ",\"vlan\":[";
+    for (int i = 0; i < p.vlan_depth && i < 2; i++) fmt::format_to(std::back_inserter(out), "{}{}", i ? "," : "", p.vlan[i]);
+    out.push_back(']');
   }
   if (p.l3 == NT_L3_IPV4 || p.l3 == NT_L3_IPV6 || p.l3 == NT_L3_ARP) {
     const uint8_t fam = p.l3 == NT_L3_ARP ? static_cast<uint8_t>(NT_L3_IPV4) : p.l3;
-    j["src_ip"] = ip_to_string(p.saddr, fam);
-    j["dst_ip"] = ip_to_string(p.daddr, fam);
+    json_str(out, "src_ip", ip_str(p.saddr, fam));
+    json_str(out, "dst_ip", ip_str(p.daddr, fam));
   }
   if (p.l3 == NT_L3_IPV4 || p.l3 == NT_L3_IPV6) {
-    j["protocol"] = l4_name(p.l4_proto);
-    j["ip_len"] = p.ip_len;
-    j["ip_id"] = p.ip_id;
-    j["ttl"] = p.ttl;
-    if (p.flags & NT_PKT_FRAGMENT) j["frag_off"] = p.frag_off;
+    json_str(out, "protocol", l4_name(p.l4_proto));
+    json_num(out, "ip_len", p.ip_len);
+    json_num(out, "ip_id", p.ip_id);
+    json_num(out, "ttl", p.ttl);
+    if (p.flags & NT_PKT_FRAGMENT) json_num(out, "frag_off", p.frag_off);
   }
   if (has_ports(p)) {
-    j["src_port"] = p.sport;
-    j["dst_port"] = p.dport;
+    json_num(out, "src_port", p.sport);
+    json_num(out, "dst_port", p.dport);
   }
   if ((p.flags & NT_PKT_HAS_L4) && p.l4_proto == NT_IPPROTO_TCP) {
-    j["tcp_seq"] = p.tcp_seq;
-    j["tcp_ack"] = p.tcp_ack;
-    j["tcp_flags"] = p.tcp_flags;
+    json_num(out, "tcp_seq", p.tcp_seq);
+    json_num(out, "tcp_ack", p.tcp_ack);
+    json_num(out, "tcp_flags", p.tcp_flags);
   }
   if ((p.flags & NT_PKT_HAS_L4) && (p.l4_proto == NT_IPPROTO_ICMP || p.l4_proto == NT_IPPROTO_ICMPV6)) {
-    j["icmp_type"] = p.icmp_type;
-    j["icmp_code"] = p.icmp_code;
-    j["icmp_id"] = p.icmp_id;
-    j["icmp_seq"] = p.icmp_seq;
+    json_num(out, "icmp_type", p.icmp_type);
+    json_num(out, "icmp_code", p.icmp_code);
+    json_num(out, "icmp_id", p.icmp_id);
+    json_num(out, "icmp_seq", p.icmp_seq);
   }
-  if (p.l3 == NT_L3_ARP) j["arp_op"] = p.arp_op;
+  if (p.l3 == NT_L3_ARP) json_num(out, "arp_op", p.arp_op);
   if (e.qdisc.valid) {
-    j["qdisc"] = {{"kind", cstr(e.qdisc.kind, sizeof(e.qdisc.kind))},
-                  {"handle", fmt::format("{:x}:{:x}", e.qdisc.handle >> 16, e.qdisc.handle & 0xffff)},
-                  {"parent", fmt::format("{:x}:{:x}", e.qdisc.parent >> 16, e.qdisc.parent & 0xffff)},
-                  {"txq", e.qdisc.txq},
-                  {"qlen", e.qdisc.qlen},
-                  {"backlog", e.qdisc.backlog},
-                  {"drops", e.qdisc.drops},
-                  {"requeues", e.qdisc.requeues},
-                  {"overlimits", e.qdisc.overlimits},
-                  {"limit", e.qdisc.limit}};
+    out += ",\"qdisc\":{\"kind\":\"";
+    json_escape(out, std::string_view(e.qdisc.kind, strnlen(e.qdisc.kind, sizeof(e.qdisc.kind))));
+    fmt::format_to(std::back_inserter(out),
+                   "\",\"handle\":\"{:x}:{:x}\",\"parent\":\"{:x}:{:x}\",\"txq\":{},\"qlen\":{},\"backlog\":{},"
+                   "\"drops\":{},\"requeues\":{},\"overlimits\":{},\"limit\":{}}}",
+                   e.qdisc.handle >> 16, e.qdisc.handle & 0xffff, e.qdisc.parent >> 16, e.qdisc.parent & 0xffff,
+                   e.qdisc.txq, e.qdisc.qlen, e.qdisc.backlog, e.qdisc.drops, e.qdisc.requeues, e.qdisc.overlimits,
+                   e.qdisc.limit);
   }
-  if (rc.stacks) j["stack"] = symbolized_stack(e, rc);
-  return j;
+  if (rc.stacks) {
+    out += ",\"stack\":";
+    out += cache.stack(e, rc).json;
+  }
+  out += "}\n";
+}
+
+nlohmann::json event_to_json(const nt_drop_event& e, uint64_t wall_ns, const RenderContext& rc) {
+  std::string line;
+  append_event_json(line, e, wall_ns, rc);
+  return nlohmann::json::parse(line);
 }
 
 std::string event_to_text(const nt_drop_event& e, uint64_t wall_ns, const RenderContext& rc) {
   const nt_pkt& p = e.pkt;
   std::string out = fmt::format("[{}] DROP DETECTED:\n", core::format_local(wall_ns));
-  out += fmt::format("Location: {}\n", rc.symbolize(e.location));
-  out += fmt::format("Reason: {}\n", reason_name(e, rc));
+  out += fmt::format("Location: {}\n", rc.cache ? rc.cache->symbol(e.location, rc) : rc.symbolize(e.location));
+  out += fmt::format("Reason: {}\n", !rc.reasons || !rc.reasons->available() ? std::string("UNKNOWN") : rc.reasons->name(e.reason));
   out += "Packet info:\n";
   const uint16_t eth = p.eth_proto ? p.eth_proto : e.skb_protocol;
   if (p.l3 == NT_L3_IPV4 || p.l3 == NT_L3_IPV6) {
@@ -207,7 +311,8 @@ std::string event_to_text(const nt_drop_event& e, uint64_t wall_ns, const Render
                        cstr(e.qdisc.kind, sizeof(e.qdisc.kind)), e.qdisc.handle >> 16, e.qdisc.handle & 0xffff,
                        e.qdisc.txq, e.qdisc.qlen, e.qdisc.backlog, e.qdisc.drops, e.qdisc.requeues, e.qdisc.overlimits);
   if (rc.stacks) {
-    auto st = symbolized_stack(e, rc);
+    RenderCache local;
+    const auto& st = (rc.cache ? *rc.cache : local).stack(e, rc).frames;
     if (!st.empty()) {
       out += "\nStack trace:\n";
       for (const auto& f : st) out += fmt::format("  {}\n", f);
