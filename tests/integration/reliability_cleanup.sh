@@ -12,10 +12,12 @@
 . "$(dirname "$0")/lib/tools.sh"
 command -v bpftool >/dev/null || skip "needs bpftool (Debian package bpftool)"
 command -v nsenter >/dev/null && command -v unshare >/dev/null || skip "needs nsenter and unshare (util-linux)"
-[ "$("$NETTRACE" doctor --json 2>/dev/null | jq -r .attach.kprobe)" = true ] &&
-  skip "this kernel has kprobes: --attach kprobe would not fail here"
 tools_setup
 CASES=${CASES:-duration,sigint,sigterm,sighup,stdout,attach,sigkill}
+if [ "$("$NETTRACE" doctor --json 2>/dev/null | jq -r .attach.kprobe)" = true ]; then
+  echo "note: this kernel has kprobes: --attach kprobe cannot fail here, the failed-attach case is not run"
+  CASES=$(echo ",$CASES," | sed 's/,attach,/,/; s/^,//; s/,$//')
+fi
 FAILURES=()
 bad() { FAILURES+=("$1"); echo "  FAIL: $1"; }
 
