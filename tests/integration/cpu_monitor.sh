@@ -10,59 +10,49 @@
 # the threshold must trigger perf-event stack sampling on CPU 1 with the hog's nt_spin_loop frame.
 # -l/--log must append exactly what stdout shows (JSON and text); the JSON checks read the log.
 # A bad CPU list or log path must fail with exit 2 and a one-line error naming it.
-set -u
-NETTRACE=${NETTRACE:?NETTRACE must point to the nettrace binary}
-BUILD=${NETTRACE_BUILD:-$(dirname "$NETTRACE")}
+. "$(dirname "$0")/lib/common.sh"
+BUILD=$NETTRACE_BUILD
 SPIN=$BUILD/tests/workloads/nt_spin
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root (BPF)"; exit 77; }
-[ -x "$SPIN" ] || { echo "SKIP: $SPIN not built"; exit 77; }
-[ "$(nproc)" -ge 2 ] || { echo "SKIP: needs CPU 1 (2 CPUs)"; exit 77; }
-command -v jq >/dev/null || { echo "SKIP: needs jq"; exit 77; }
-
-tmp=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$tmp"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-wait_file() { for _ in $(seq 200); do [ -e "$1" ] && return 0; sleep 0.1; done; return 1; }
+[ -x "$SPIN" ] || skip "$SPIN not built"
+[ "$(nproc)" -ge 2 ] || skip "needs CPU 1 (2 CPUs)"
 
 # run NAME SPIN_MS ARGS...: monitor with ARGS while a hog spins SPIN_MS on it; output in
-# $tmp/NAME.out, the hog's line in $tmp/NAME.w. Runs in this shell so fail() and cleanup see every process.
+# $TMP/NAME.out, the hog's line in $TMP/NAME.w. Runs in this shell so fail() and cleanup see every process.
 run() {
   local name=$1 ms=$2; shift 2
-  "$NETTRACE" cpu monitor -i 0.5 --json --ready-file "$tmp/$name.ready" --duration 60 "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+  "$NETTRACE" cpu monitor -i 0.5 --json --ready-file "$TMP/$name.ready" --duration 60 "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
   local npid=$!
-  pids+=("$npid")
-  wait_file "$tmp/$name.ready" || { cat "$tmp/$name.err"; fail "$name: nettrace did not attach"; }
-  taskset -c 1 "$SPIN" "$ms" >"$tmp/$name.w" || fail "$name: workload failed"
+  PIDS+=("$npid")
+  wait_file "$TMP/$name.ready" || { cat "$TMP/$name.err"; fail "$name: nettrace did not attach"; }
+  taskset -c 1 "$SPIN" "$ms" >"$TMP/$name.w" || fail "$name: workload failed"
   sleep 0.7
   kill -INT "$npid"
-  wait "$npid" || { cat "$tmp/$name.err"; fail "$name: nettrace exited non-zero"; }
+  wait "$npid" || { cat "$TMP/$name.err"; fail "$name: nettrace exited non-zero"; }
 }
 
 # Shares and on-CPU time without stack sampling: symbolizing the sampled stacks delays the next report
 # (seconds under TCG), which would stretch the intervals past the spin.
 # -l/--log appends the same records to a file: the checks below read the log, which must equal stdout
 # after the line that was already in the file.
-echo "earlier line" >"$tmp/usage.log"
+echo "earlier line" >"$TMP/usage.log"
 # All CPUs: schedstat also counts the pid's time on CPU 0 before taskset pinned it (fork, exec of taskset).
-run usage 3000 -k 64 -l "$tmp/usage.log"
-[ "$(head -n1 "$tmp/usage.log")" = "earlier line" ] || fail "--log did not append to the existing file"
-tail -n +2 "$tmp/usage.log" >"$tmp/out"
-cmp -s "$tmp/out" "$tmp/usage.out" || fail "--log file differs from stdout ($(wc -l <"$tmp/out") vs $(wc -l <"$tmp/usage.out") lines)"
-cp "$tmp/usage.w" "$tmp/w"
-hog=$(jq -r .pid "$tmp/w")
-cpu_ns=$(jq -r .cpu_time_ns "$tmp/w")
-s0=$(jq -r .spin_start_realtime_ns "$tmp/w"); s1=$(jq -r .spin_end_realtime_ns "$tmp/w")
+run usage 3000 -k 64 -l "$TMP/usage.log"
+[ "$(head -n1 "$TMP/usage.log")" = "earlier line" ] || fail "--log did not append to the existing file"
+tail -n +2 "$TMP/usage.log" >"$TMP/out"
+cmp -s "$TMP/out" "$TMP/usage.out" || fail "--log file differs from stdout ($(wc -l <"$TMP/out") vs $(wc -l <"$TMP/usage.out") lines)"
+cp "$TMP/usage.w" "$TMP/w"
+hog=$(jq -r .pid "$TMP/w")
+cpu_ns=$(jq -r .cpu_time_ns "$TMP/w")
+s0=$(jq -r .spin_start_realtime_ns "$TMP/w"); s1=$(jq -r .spin_end_realtime_ns "$TMP/w")
 # Each interval ends at .time (when /proc/stat was read) and lasted .interval_s.
 jq -c --argjson p "$hog" 'select(.type=="cpu_interval") |
   ((.time | sub("\\.[0-9]+Z$"; "Z") | fromdateiso8601) * 1e9 + ((.time | capture("(?<f>\\.[0-9]+)Z$").f // "0") | tonumber) * 1e9) as $e |
   .interval_s as $len | .cpus[] | select(.cpu==1) |
-  {busy, end: $e, start: ($e - $len * 1e9), hog: ([.top[] | select(.pid==$p) | .runtime_ns] | add // 0)}' "$tmp/out" >"$tmp/iv"
-seen=$(jq -s '[.[] | select(.hog > 0)] | length' "$tmp/iv")
-total=$(jq -s --argjson p "$hog" '[.[] | select(.type=="cpu_interval") | .cpus[].top[] | select(.pid==$p) | .runtime_ns] | add // 0' "$tmp/out")
-inside=$(jq -s --argjson a "$s0" --argjson b "$s1" '[.[] | select(.start >= $a and .end <= $b)] | length' "$tmp/iv")
-min_busy=$(jq -s --argjson a "$s0" --argjson b "$s1" '[.[] | select(.start >= $a and .end <= $b) | .busy] | min // 0' "$tmp/iv")
+  {busy, end: $e, start: ($e - $len * 1e9), hog: ([.top[] | select(.pid==$p) | .runtime_ns] | add // 0)}' "$TMP/out" >"$TMP/iv"
+seen=$(jq -s '[.[] | select(.hog > 0)] | length' "$TMP/iv")
+total=$(jq -s --argjson p "$hog" '[.[] | select(.type=="cpu_interval") | .cpus[].top[] | select(.pid==$p) | .runtime_ns] | add // 0' "$TMP/out")
+inside=$(jq -s --argjson a "$s0" --argjson b "$s1" '[.[] | select(.start >= $a and .end <= $b)] | length' "$TMP/iv")
+min_busy=$(jq -s --argjson a "$s0" --argjson b "$s1" '[.[] | select(.start >= $a and .end <= $b) | .busy] | min // 0' "$TMP/iv")
 echo "hog pid $hog: schedstat CPU time $cpu_ns ns, nettrace on-CPU time $total ns over $seen intervals; min CPU 1 busy in the $inside intervals inside the spin: $min_busy%"
 # A 3 s spin holds at least 2 whole intervals while no interval exceeds 1 s (reports run late under TCG).
 [ "$inside" -ge 2 ] || fail "only $inside intervals lie wholly inside the 3 s spin"
@@ -73,24 +63,24 @@ awk -v b="$min_busy" 'BEGIN { exit !(b >= 95) }' || fail "CPU 1 was only $min_bu
 
 # Stack sampling: CPU 1 crosses the 90% threshold, a cpu-clock perf event samples it for the next interval.
 run stacks 2000 -c 1 -k 8 -t 90
-hog=$(jq -r .pid "$tmp/stacks.w")
+hog=$(jq -r .pid "$TMP/stacks.w")
 jq -e -s --argjson p "$hog" '[.[] | select(.type=="cpu_stacks" and .cpu==1) | .stacks[] | select(.pid==$p)] |
-   any(.user_stack | any(startswith("nt_spin_loop")))' "$tmp/stacks.out" >/dev/null ||
+   any(.user_stack | any(startswith("nt_spin_loop")))' "$TMP/stacks.out" >/dev/null ||
   fail "no sampled stack of the hog with nt_spin_loop on CPU 1"
-echo "sampled hog stacks on CPU 1: $(jq -s --argjson p "$hog" '[.[] | select(.type=="cpu_stacks" and .cpu==1) | .stacks[] | select(.pid==$p) | .count] | add' "$tmp/stacks.out") samples"
+echo "sampled hog stacks on CPU 1: $(jq -s --argjson p "$hog" '[.[] | select(.type=="cpu_stacks" and .cpu==1) | .stacks[] | select(.pid==$p) | .count] | add' "$TMP/stacks.out") samples"
 
 # Text mode logs the same text: two 0.5 s intervals in 1.2 s, each with a CPU 1 row, stdout and log equal.
-"$NETTRACE" cpu monitor -c 1 -i 0.5 -d 1.2 -l "$tmp/text.log" >"$tmp/text.out" 2>"$tmp/text.err" || { cat "$tmp/text.err"; fail "text run failed"; }
-cmp -s "$tmp/text.log" "$tmp/text.out" || fail "--log text differs from stdout"
-rows=$(grep -c '^ *1 ' "$tmp/text.log")
-[ "$rows" -ge 2 ] || fail "--log text has $rows CPU 1 rows, expected at least 2: $(cat "$tmp/text.log")"
-"$NETTRACE" cpu monitor -d 1 -l /nonexistent-dir/m.log >/dev/null 2>"$tmp/e"; rc=$?
-[ "$rc" = 2 ] && grep -q /nonexistent-dir/m.log "$tmp/e" && [ "$(wc -l <"$tmp/e")" = 1 ] ||
-  fail "--log to a missing directory: exit $rc, stderr: $(cat "$tmp/e")"
+"$NETTRACE" cpu monitor -c 1 -i 0.5 -d 1.2 -l "$TMP/text.log" >"$TMP/text.out" 2>"$TMP/text.err" || { cat "$TMP/text.err"; fail "text run failed"; }
+cmp -s "$TMP/text.log" "$TMP/text.out" || fail "--log text differs from stdout"
+rows=$(grep -c '^ *1 ' "$TMP/text.log")
+[ "$rows" -ge 2 ] || fail "--log text has $rows CPU 1 rows, expected at least 2: $(cat "$TMP/text.log")"
+"$NETTRACE" cpu monitor -d 1 -l /nonexistent-dir/m.log >/dev/null 2>"$TMP/e"; rc=$?
+[ "$rc" = 2 ] && grep -q /nonexistent-dir/m.log "$TMP/e" && [ "$(wc -l <"$TMP/e")" = 1 ] ||
+  fail "--log to a missing directory: exit $rc, stderr: $(cat "$TMP/e")"
 
 for bad in 0-99 3-1 x; do
-  "$NETTRACE" cpu monitor -c "$bad" -d 1 >/dev/null 2>"$tmp/e"; rc=$?
-  [ "$rc" = 2 ] && grep -q -- "'$bad'" "$tmp/e" && [ "$(wc -l <"$tmp/e")" = 1 ] ||
-    fail "-c $bad: exit $rc, stderr: $(cat "$tmp/e")"
+  "$NETTRACE" cpu monitor -c "$bad" -d 1 >/dev/null 2>"$TMP/e"; rc=$?
+  [ "$rc" = 2 ] && grep -q -- "'$bad'" "$TMP/e" && [ "$(wc -l <"$TMP/e")" = 1 ] ||
+    fail "-c $bad: exit $rc, stderr: $(cat "$TMP/e")"
 done
 echo "PASS"

@@ -9,48 +9,37 @@
 # with pthread_rwlock_wrlock innermost and the workload's writer() thread function above it (at a
 # function's entry a frame-pointer unwind skips the immediate caller, nt_rwlock_take_write: its
 # return address is on the stack, not yet in a frame). An unknown pid is a one-line usage error (exit 2).
-set -u
-NETTRACE=${NETTRACE:?NETTRACE must point to the nettrace binary}
-BUILD=${NETTRACE_BUILD:-$(dirname "$NETTRACE")}
+. "$(dirname "$0")/lib/common.sh"
+BUILD=$NETTRACE_BUILD
 RWLOCK=$BUILD/tests/workloads/nt_rwlock
-# A missing workload or jq is a broken build or setup (scripts/setup.sh installs jq), not a reason to skip.
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root (CAP_BPF, CAP_PERFMON)"; exit 77; }
-[ -x "$RWLOCK" ] || { echo "FAIL: $RWLOCK not built"; exit 1; }
-command -v jq >/dev/null || { echo "FAIL: jq is required"; exit 1; }
+[ -x "$RWLOCK" ] || fail "$RWLOCK not built"
 # Only the kernel feature skips; the lab runs this test on 6.1 and 6.12, which have it (tests/lab/tests/cpu_module.sh).
-[ -e /sys/bus/event_source/devices/uprobe ] || { echo "SKIP: kernel has no uprobe PMU (CONFIG_UPROBE_EVENTS)"; exit 77; }
-
-tmp=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$tmp"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-wait_file() { for _ in $(seq 200); do [ -e "$1" ] && return 0; sleep 0.1; done; return 1; }
+[ -e /sys/bus/event_source/devices/uprobe ] || skip "kernel has no uprobe PMU (CONFIG_UPROBE_EVENTS)"
 
 THREADS=3 ITER=40
 # run_one OUT [nettrace args...]: one workload run traced by nettrace cpu rwlock.
 run_one() {
   local out=$1; shift
-  rm -f "$tmp/go" "$tmp/ready"
-  mkfifo "$tmp/go"
-  "$RWLOCK" "$tmp/go" "$THREADS" "$ITER" 2000 >"$tmp/w" &
-  wpid=$!; pids+=("$wpid")
-  "$@" --pid "$wpid" --json --ready-file "$tmp/ready" --duration 60 >"$out" 2>"$tmp/err" &
-  npid=$!; pids+=("$npid")
-  wait_file "$tmp/ready" || { cat "$tmp/err"; fail "nettrace did not attach"; }
-  echo go >"$tmp/go"
+  rm -f "$TMP/go" "$TMP/ready"
+  mkfifo "$TMP/go"
+  "$RWLOCK" "$TMP/go" "$THREADS" "$ITER" 2000 >"$TMP/w" &
+  wpid=$!; PIDS+=("$wpid")
+  "$@" --pid "$wpid" --json --ready-file "$TMP/ready" --duration 60 >"$out" 2>"$TMP/err" &
+  npid=$!; PIDS+=("$npid")
+  wait_file "$TMP/ready" || { cat "$TMP/err"; fail "nettrace did not attach"; }
+  echo go >"$TMP/go"
   wait "$wpid" || fail "workload failed"
   # nettrace notices the exit and prints its summary.
-  wait "$npid" || { cat "$tmp/err"; fail "nettrace exited non-zero"; }
+  wait "$npid" || { cat "$TMP/err"; fail "nettrace exited non-zero"; }
 }
 
-run_one "$tmp/out" "$NETTRACE" cpu rwlock
-calls=$(jq -r .calls "$tmp/w")
-user_wait=$(jq -r .wrlock_wait_ns "$tmp/w")
+run_one "$TMP/out" "$NETTRACE" cpu rwlock
+calls=$(jq -r .calls "$TMP/w")
+user_wait=$(jq -r .wrlock_wait_ns "$TMP/w")
 sum='[.[] | select(.type=="rwlock_summary")][0]'
-kcalls=$(jq -r -s "$sum.calls" "$tmp/out")
-kern=$(jq -r -s "$sum.total_ns" "$tmp/out")
-nthreads=$(jq -r -s "$sum.threads | length" "$tmp/out")
+kcalls=$(jq -r -s "$sum.calls" "$TMP/out")
+kern=$(jq -r -s "$sum.total_ns" "$TMP/out")
+nthreads=$(jq -r -s "$sum.threads | length" "$TMP/out")
 echo "nettrace: $kcalls calls, $kern ns waiting in $nthreads threads; workload: $calls calls, $user_wait ns"
 [ "$calls" = $((THREADS * ITER)) ] || fail "workload made $calls calls"
 [ "$kcalls" = "$calls" ] || fail "nettrace counted $kcalls calls, the workload made $calls"
@@ -58,16 +47,16 @@ echo "nettrace: $kcalls calls, $kern ns waiting in $nthreads threads; workload: 
 [ "$kern" -le "$user_wait" ] || fail "traced wait exceeds the wait the threads measured"
 [ "$(( kern * 10 ))" -ge "$(( user_wait * 9 ))" ] || fail "traced wait is not within 10% of the measured wait"
 [ "$user_wait" -ge 80000000 ] || fail "less than the 80 ms of waiting the holds guarantee"
-jq -e -s "$sum.process_exited == true and $sum.hist_us.count == $calls" "$tmp/out" >/dev/null ||
+jq -e -s "$sum.process_exited == true and $sum.hist_us.count == $calls" "$TMP/out" >/dev/null ||
   fail "summary histogram does not hold every call, or the exit was not noticed"
 
 # The -stack alias: per user stack counts, symbolized.
-ln -sf "$(readlink -f "$NETTRACE")" "$tmp/pthread_rwlock_wrlock-stack"
-run_one "$tmp/out2" "$tmp/pthread_rwlock_wrlock-stack"
-scalls=$(jq -r -s "[$sum.stacks[] | select((.user_stack[0] | startswith(\"pthread_rwlock_wrlock\")) and any(.user_stack[]; startswith(\"writer+\"))) | .count] | add // 0" "$tmp/out2")
+ln -sf "$(readlink -f "$NETTRACE")" "$TMP/pthread_rwlock_wrlock-stack"
+run_one "$TMP/out2" "$TMP/pthread_rwlock_wrlock-stack"
+scalls=$(jq -r -s "[$sum.stacks[] | select((.user_stack[0] | startswith(\"pthread_rwlock_wrlock\")) and any(.user_stack[]; startswith(\"writer+\"))) | .count] | add // 0" "$TMP/out2")
 echo "--stack: $scalls calls in pthread_rwlock_wrlock under writer()"
-[ "$scalls" = $((THREADS * ITER)) ] || { jq -c -s "$sum.stacks" "$tmp/out2" | head -c 2000; fail "stacks hold $scalls calls"; }
+[ "$scalls" = $((THREADS * ITER)) ] || { jq -c -s "$sum.stacks" "$TMP/out2" | head -c 2000; fail "stacks hold $scalls calls"; }
 
-"$NETTRACE" cpu rwlock --pid 999999999 -d 1 >/dev/null 2>"$tmp/e"; rc=$?
-[ "$rc" = 2 ] && [ "$(wc -l <"$tmp/e")" = 1 ] && grep -q 999999999 "$tmp/e" || fail "unknown pid: exit $rc, $(cat "$tmp/e")"
+"$NETTRACE" cpu rwlock --pid 999999999 -d 1 >/dev/null 2>"$TMP/e"; rc=$?
+[ "$rc" = 2 ] && [ "$(wc -l <"$TMP/e")" = 1 ] && grep -q 999999999 "$TMP/e" || fail "unknown pid: exit $rc, $(cat "$TMP/e")"
 echo "PASS"

@@ -12,49 +12,38 @@
 # order as the offset above, and when the CPU idles between sleeps schedstat's rq clock also lags the
 # idle exit; its difference is printed only.
 # Bad input (unknown pid, missing process name, bad CPU list) must fail with exit 2 and one line.
-set -u
-NETTRACE=${NETTRACE:?NETTRACE must point to the nettrace binary}
-BUILD=${NETTRACE_BUILD:-$(dirname "$NETTRACE")}
+. "$(dirname "$0")/lib/common.sh"
+BUILD=$NETTRACE_BUILD
 SLEEPER=$BUILD/tests/workloads/nt_sleeper
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root (BPF)"; exit 77; }
-[ -x "$SLEEPER" ] || { echo "SKIP: $SLEEPER not built"; exit 77; }
-[ "$(nproc)" -ge 2 ] || { echo "SKIP: needs CPU 1 (2 CPUs)"; exit 77; }
-command -v jq >/dev/null || { echo "SKIP: needs jq"; exit 77; }
-
-tmp=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$tmp"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-
-wait_file() { for _ in $(seq 200); do [ -e "$1" ] && return 0; sleep 0.1; done; return 1; }
+[ -x "$SLEEPER" ] || skip "$SLEEPER not built"
+[ "$(nproc)" -ge 2 ] || skip "needs CPU 1 (2 CPUs)"
 
 # run NAME COUNT [MODE...]: writes "nettrace_total_ns schedstat_ns waits pid switches" for the sleeper to
-# $tmp/NAME.res. Runs in this shell (not a subshell) so that fail() and cleanup see every process.
+# $TMP/NAME.res. Runs in this shell (not a subshell) so that fail() and cleanup see every process.
 run() {
   local name=$1 count=$2; shift 2
-  mkfifo "$tmp/$name.go"
-  taskset -c 1 "$SLEEPER" "$tmp/$name.go" 1000 "$count" "$@" >"$tmp/$name.w" &
+  mkfifo "$TMP/$name.go"
+  taskset -c 1 "$SLEEPER" "$TMP/$name.go" 1000 "$count" "$@" >"$TMP/$name.w" &
   local wpid=$!
-  pids+=("$wpid")
+  PIDS+=("$wpid")
   "$NETTRACE" cpu schedlat --pid "$wpid" --per-thread --threshold-us 500 --json \
-    --ready-file "$tmp/$name.ready" --duration 900 >"$tmp/$name.json" 2>"$tmp/$name.err" &
+    --ready-file "$TMP/$name.ready" --duration 900 >"$TMP/$name.json" 2>"$TMP/$name.err" &
   local npid=$!
-  pids+=("$npid")
-  wait_file "$tmp/$name.ready" || { cat "$tmp/$name.err"; fail "$name: nettrace did not attach"; }
-  echo go >"$tmp/$name.go"
+  PIDS+=("$npid")
+  wait_file "$TMP/$name.ready" || { cat "$TMP/$name.err"; fail "$name: nettrace did not attach"; }
+  echo go >"$TMP/$name.go"
   wait "$wpid" || fail "$name: workload failed"
   # --duration is only a safety net (stopped here by SIGINT): under TCG on 6.12 the spinner run took
   # over 60 s (≈ 260 ms per wait) and a 60 s duration cut nettrace's window short of schedstat's.
   kill -0 "$npid" 2>/dev/null || fail "$name: nettrace stopped before the workload ended"
   kill -INT "$npid"
-  wait "$npid" || { cat "$tmp/$name.err"; fail "$name: nettrace exited non-zero"; }
+  wait "$npid" || { cat "$TMP/$name.err"; fail "$name: nettrace exited non-zero"; }
   local sched total waits misses
-  sched=$(jq -r .run_delay_ns "$tmp/$name.w")
-  total=$(jq -s --argjson t "$wpid" '[.[] | select(.type=="schedlat_summary") | .groups[] | select(.tid==$t) | .total_ns] | add // 0' "$tmp/$name.json")
-  waits=$(jq -s --argjson t "$wpid" '[.[] | select(.type=="schedlat_summary") | .groups[] | select(.tid==$t) | .count] | add // 0' "$tmp/$name.json")
-  misses=$(jq -s '[.[] | select(.type=="schedlat_summary") | .probe_misses] | add // 0' "$tmp/$name.json")
-  echo "$total $sched $waits $wpid $(jq -r '"\(.voluntary_switches) \(.involuntary_switches)"' "$tmp/$name.w") $misses" >"$tmp/$name.res"
+  sched=$(jq -r .run_delay_ns "$TMP/$name.w")
+  total=$(jq -s --argjson t "$wpid" '[.[] | select(.type=="schedlat_summary") | .groups[] | select(.tid==$t) | .total_ns] | add // 0' "$TMP/$name.json")
+  waits=$(jq -s --argjson t "$wpid" '[.[] | select(.type=="schedlat_summary") | .groups[] | select(.tid==$t) | .count] | add // 0' "$TMP/$name.json")
+  misses=$(jq -s '[.[] | select(.type=="schedlat_summary") | .probe_misses] | add // 0' "$TMP/$name.json")
+  echo "$total $sched $waits $wpid $(jq -r '"\(.voluntary_switches) \(.involuntary_switches)"' "$TMP/$name.w") $misses" >"$TMP/$name.res"
 }
 
 # Waits counted = the thread's trips through the run queue, as schedstat counts them: one per blocking
@@ -83,13 +72,13 @@ check_close() {  # name nettrace schedstat
 }
 
 run base 1500
-read -r base_total base_sched base_waits _ base_vol base_invol base_miss <"$tmp/base.res"
+read -r base_total base_sched base_waits _ base_vol base_invol base_miss <"$TMP/base.res"
 base_sw=$(( base_vol + base_invol ))
 echo "baseline (idle CPU between sleeps): nettrace ${base_total} ns, schedstat ${base_sched} ns (not compared, see above)"
 check_waits baseline "$base_waits" "$base_vol" "$base_invol" 1500 "$base_miss"
 
 run spin 300 spin nice
-read -r spin_total spin_sched spin_waits spin_pid spin_vol spin_invol spin_miss <"$tmp/spin.res"
+read -r spin_total spin_sched spin_waits spin_pid spin_vol spin_invol spin_miss <"$TMP/spin.res"
 spin_sw=$(( spin_vol + spin_invol ))
 check_close spinner "$spin_total" "$spin_sched"
 check_waits spinner "$spin_waits" "$spin_vol" "$spin_invol" 300 "$spin_miss"
@@ -106,16 +95,16 @@ fi
 
 # Every listed slow wait is the sleeper's, at or above the threshold, and ran on CPU 1.
 jq -e -s --argjson t "$spin_pid" '[.[] | select(.type=="schedlat_summary") | .worst[]] |
-   all(.tid==$t and .latency_ns >= 500000 and .run_cpu==1)' "$tmp/spin.json" >/dev/null ||
+   all(.tid==$t and .latency_ns >= 500000 and .run_cpu==1)' "$TMP/spin.json" >/dev/null ||
   fail "worst-wakeup list has entries that are not the sleeper's >= 500us waits on CPU 1"
 
 # Bad input: one line on stderr naming the value, exit 2.
 expect_usage() {
   local want=$1; shift
-  "$NETTRACE" "$@" >/dev/null 2>"$tmp/err"; local rc=$?
+  "$NETTRACE" "$@" >/dev/null 2>"$TMP/err"; local rc=$?
   [ "$rc" = 2 ] || fail "'$*' exited $rc, expected 2"
-  [ "$(wc -l <"$tmp/err")" = 1 ] || fail "'$*' printed more than one line: $(cat "$tmp/err")"
-  grep -q -- "$want" "$tmp/err" || fail "'$*' error does not name '$want': $(cat "$tmp/err")"
+  [ "$(wc -l <"$TMP/err")" = 1 ] || fail "'$*' printed more than one line: $(cat "$TMP/err")"
+  grep -q -- "$want" "$TMP/err" || fail "'$*' error does not name '$want': $(cat "$TMP/err")"
 }
 expect_usage 4194304 cpu schedlat --pid 4194304 --duration 1
 expect_usage no-such-task cpu schedlat -p no-such-task --duration 1

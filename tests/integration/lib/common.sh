@@ -92,6 +92,10 @@ stop_nettrace() {
   [ $rc -eq 0 ] || { cat "$1.err" 2>/dev/null; fail "nettrace exited with $rc"; }
 }
 
+# wait_file FILE: up to 20 s for FILE to exist; wait_line FILE: for it to be non-empty.
+wait_file() { for _ in $(seq 200); do [ -e "$1" ] && return 0; sleep 0.1; done; return 1; }
+wait_line() { for _ in $(seq 200); do [ -s "$1" ] && return 0; sleep 0.1; done; return 1; }
+
 snmp() { # snmp NS "Udp:" FIELD
   ip netns exec "$1" cat /proc/net/snmp | awk -v p="$2" -v f="$3" '$1==p { if (!h) { for (i=2;i<=NF;i++) idx[$i]=i; h=1 } else print $idx[f] }'
 }
