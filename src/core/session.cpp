@@ -233,13 +233,13 @@ int Session::run(SessionTool& tool) {
     }
   }
   // The end, in this order for every tool: drain, detach, drain what came in meanwhile, write out the
-  // events (a blocked reader gets a second without progress), then the last reads and the summary.
+  // events (waiting for a slow reader; a second stop signal gives up), then the last reads and the summary.
   drain();
   detach();
   drain();
   out_.finish();
   if (out_.unwritten() && !out_.error())
-    spdlog::warn("stdout blocked: {} records not written (counted as unwritten)", out_.unwritten());
+    spdlog::warn("gave up on a blocked stdout: {} records not written (counted as unwritten)", out_.unwritten());
   const uint64_t now = monotonic_ns();
   const uint64_t end = deadline && now >= deadline ? deadline : now;
   // The tail since the last report, so interval figures add up to the summary; an interval that just

@@ -7,7 +7,11 @@
 namespace nettrace::core {
 namespace {
 std::atomic<bool> g_stop{false};
-void on_signal(int) { g_stop.store(true); }
+std::atomic<unsigned> g_signals{0};
+void on_signal(int) {
+  g_stop.store(true);
+  g_signals.fetch_add(1);
+}
 }  // namespace
 
 void install_stop_handlers() {
@@ -22,5 +26,6 @@ void install_stop_handlers() {
 
 bool stop_requested() noexcept { return g_stop.load(std::memory_order_relaxed); }
 void request_stop() noexcept { g_stop.store(true); }
+unsigned stop_signals() noexcept { return g_signals.load(std::memory_order_relaxed); }
 
 }  // namespace nettrace::core

@@ -56,8 +56,7 @@ void Output::commit(bool event) {
   if (buf_.size() - written_ >= kFlushAt) (void)flush();
 }
 
-Output::Wait Output::wait_writable(bool at_end, int stall_ms) {
-  int waited = 0;
+Output::Wait Output::wait_writable(bool at_end) {
   for (;;) {
     pollfd p{fd_, POLLOUT, 0};
     const int n = poll(&p, 1, 100);
@@ -67,19 +66,18 @@ Output::Wait Output::wait_writable(bool at_end, int stall_ms) {
     } else if (n < 0 && errno != EINTR) {
       return Wait::Ready;  // not pollable: let write() decide
     }
-    waited += 100;
     if (at_end) {
-      if (waited >= stall_ms) return Wait::Stop;
+      if (core::stop_signals() > signals_at_end_) return Wait::Stop;
     } else if (core::stop_requested() || (deadline_ns_ && core::monotonic_ns() >= deadline_ns_)) {
       return Wait::Stop;
     }
   }
 }
 
-bool Output::write_out(bool at_end, int stall_ms) {
+bool Output::write_out(bool at_end) {
   while (written_ < buf_.size()) {
     if (fifo_ || at_end) {
-      Wait w = wait_writable(at_end, stall_ms);
+      Wait w = wait_writable(at_end);
       if (w == Wait::Stop) return false;
     }
     size_t len = buf_.size() - written_;
@@ -91,10 +89,11 @@ bool Output::write_out(bool at_end, int stall_ms) {
     }
     if (n < 0 && errno == EINTR) {
       if (!at_end && core::stop_requested()) return false;
+      if (at_end && core::stop_signals() > signals_at_end_) return false;
       continue;
     }
     if (n < 0 && errno == EAGAIN) {
-      if (wait_writable(at_end, stall_ms) == Wait::Stop) return false;
+      if (wait_writable(at_end) == Wait::Stop) return false;
       continue;
     }
     if (n < 0 && errno == EPIPE) {
@@ -148,12 +147,15 @@ void Output::check_reader() {
 bool Output::flush() {
   if (closed_ || error_) return false;
   if (buf_.empty()) return true;
-  return write_out(false, 0);
+  return write_out(false);
 }
 
-void Output::finish(int stall_ms) {
+void Output::finish() {
   if (closed_ || error_ || buf_.empty()) return;
-  if (!write_out(true, stall_ms) && !closed_ && !error_) abandon();
+  // The signal that stopped the run is not the one that gives up.
+  if (!ending_) signals_at_end_ = core::stop_signals();
+  ending_ = true;
+  if (!write_out(true) && !closed_ && !error_) abandon();
 }
 
 }  // namespace nettrace::output

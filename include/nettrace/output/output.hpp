@@ -5,8 +5,8 @@
 //
 // Output is buffered and written with write(2) in batches (the session flushes after every ring-buffer
 // poll). A blocked reader never blocks a stop: writes wait in poll(2) and give up when a stop is requested
-// or the run's deadline passes; at the end, records that could not be written within a second of no
-// progress are counted as unwritten, never silently lost. A closed reader (EPIPE) ends the run quietly;
+// or the run's deadline passes; at the end (nothing attached any more) it waits for the reader, and a second
+// stop signal gives up: records not written are then counted as unwritten, never silently lost. A closed reader (EPIPE) ends the run quietly;
 // any other write error ends it and is reported once (error()).
 
 #include <cstdint>
@@ -37,8 +37,9 @@ class Output {
 
   // Writes what is buffered. Returns false when it stopped early (stop requested, deadline, closed, error).
   bool flush();
-  // The end of a run: flushes, giving up after `stall_ms` without progress; what is left is unwritten.
-  void finish(int stall_ms = 1000);
+  // The end of a run (everything is detached by then): writes what is left, waiting for a slow reader as any
+  // tool writing to a pipe would; another stop signal gives up, and what is left is counted as unwritten.
+  void finish();
   // A monotonic time (ns) after which flush() stops waiting for a blocked reader (the run's end).
   void set_deadline(uint64_t mono_ns) noexcept { deadline_ns_ = mono_ns; }
 
@@ -51,8 +52,8 @@ class Output {
 
  private:
   enum class Wait { Ready, Stop, Fail };
-  Wait wait_writable(bool at_end, int stall_ms);
-  bool write_out(bool at_end, int stall_ms);
+  Wait wait_writable(bool at_end);
+  bool write_out(bool at_end);
   void abandon();
   [[nodiscard]] size_t pipe_room() const;
 
@@ -64,6 +65,8 @@ class Output {
   size_t written_ = 0;                // bytes of buf_ already written
   std::vector<size_t> event_ends_;    // end offset in buf_ of each buffered event
   uint64_t deadline_ns_ = 0;
+  unsigned signals_at_end_ = 0;
+  bool ending_ = false;
   bool closed_ = false;
   int error_ = 0;
   uint64_t events_written_ = 0, unwritten_ = 0;
