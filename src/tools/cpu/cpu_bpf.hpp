@@ -1,19 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
 #pragma once
 // Host side of bpf/cpu_common.bpf.h: every cpu skeleton has the same filter rodata, filter maps and
-// counters, so one template configures them all.
+// counters, so one template configures them all. Generic map reading is in nettrace/bpf/maps.hpp.
 
 #include <array>
 #include <cstring>
-#include <map>
 #include <vector>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fmt/format.h>
 
+#include <nlohmann/json.hpp>
+
 #include "nettrace/abi/cpu.h"
+#include "nettrace/bpf/maps.hpp"
 #include "nettrace/core/error.hpp"
+#include "nettrace/core/histogram.hpp"
+#include "nettrace/core/session.hpp"
 #include "tools/cpu/cpu.hpp"
 
 namespace nettrace::tools::cpu {
@@ -44,67 +48,55 @@ void fill_filter_maps(Skel* s, const TaskFilter& f) {
   for (uint32_t id : f.tids) bpf_map_update_elem(bpf_map__fd(s->maps.filter_tids), &id, &one, BPF_ANY);
 }
 
-inline Counters read_counters(int fd) {
-  Counters out{};
-  const int ncpu = libbpf_num_possible_cpus();
-  std::vector<uint64_t> vals(static_cast<size_t>(ncpu > 0 ? ncpu : 1));
-  for (uint32_t i = 0; i < NT_CPU_NCOUNTERS; i++) {
-    if (bpf_map_lookup_elem(fd, &i, vals.data()) != 0) continue;
-    for (auto v : vals) out[i] += v;
-  }
-  return out;
+// The cpu counters (bpf/cpu_common.bpf.h), summed over CPUs.
+inline Counters read_counters(int fd) { return bpf::read_percpu_counters<NT_CPU_NCOUNTERS>(fd); }
+
+// The session's housekeeping slots of the cpu counters (every cpu skeleton has the same).
+inline core::CounterSlots counter_slots(int fd) {
+  return {fd, NT_CPU_RB_LOST, NT_CPU_MAP_FULL, {NT_CPU_KSTACK_FAIL, NT_CPU_USTACK_FAIL}};
 }
 
-// All entries of a hash map.
-template <class K, class V>
-std::vector<std::pair<K, V>> dump_map(int fd) {
-  std::vector<std::pair<K, V>> out;
-  K key{}, next{};
-  const K* prev = nullptr;
-  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-    V v{};
-    if (bpf_map_lookup_elem(fd, &next, &v) == 0) out.emplace_back(next, v);
-    key = next;
-    prev = &key;
-  }
-  return out;
-}
-
-// Memory-order comparison of BPF map keys (plain structs; the BPF side zeroes their padding).
-template <class K>
-struct MemLess {
-  bool operator()(const K& a, const K& b) const { return memcmp(&a, &b, sizeof(a)) < 0; }
-};
-
-// A BPF hash map of running totals, reported as what changed since the previous report.
-// subtract(total, earlier) turns a total into the change (earlier is V{} for a new key) and returns
-// whether there is anything to report.
-template <class K, class V>
-class MapDeltas {
+// What changed since the previous call.
+class CounterDeltas {
  public:
-  explicit MapDeltas(int fd = -1) : fd_(fd) {}
-  // since_start: the totals since attach (a run's summary), leaving the base of the intervals alone.
-  template <class Subtract>
-  std::vector<std::pair<K, V>> read(bool since_start, Subtract subtract) {
-    std::map<K, V, MemLess<K>> now;
-    for (auto& [k, v] : dump_map<K, V>(fd_)) now[k] = v;
-    std::vector<std::pair<K, V>> out;
-    const V none{};
-    for (const auto& [k, v] : now) {
-      V d = v;
-      const V* earlier = &none;
-      if (!since_start)
-        if (auto it = base_.find(k); it != base_.end()) earlier = &it->second;
-      if (subtract(d, *earlier)) out.emplace_back(k, d);
-    }
-    if (!since_start) base_ = std::move(now);
-    return out;
+  Counters next(const Counters& now) {
+    Counters d{};
+    for (size_t i = 0; i < now.size(); i++) d[i] = now[i] - prev_[i];
+    prev_ = now;
+    return d;
   }
 
  private:
-  int fd_;
-  std::map<K, V, MemLess<K>> base_;
+  Counters prev_{};
 };
+
+// A summary record's run fields: duration_s, intervals, the session's housekeeping, and events_received
+// when the tool reads a ring buffer.
+inline void add_summary(nlohmann::json& j, const core::Summary& s, bool ring_buffer) {
+  s.add_to(j);
+  if (!ring_buffer) j.erase("events_received");
+}
+
+// The log2 histogram (microseconds) of a value with NT_CPU_HIST_SLOTS slots.
+template <class V>
+core::Log2Histogram hist_of(const V& v) {
+  core::Log2Histogram h;
+  for (uint32_t s = 0; s < NT_CPU_HIST_SLOTS; s++) h.add_slot(s, v.slots[s]);
+  return h;
+}
+
+// The frames of a stack-trace map entry, innermost first; empty for a failed capture (id < 0).
+inline std::vector<uint64_t> read_stack(int fd, int32_t id) {
+  std::vector<uint64_t> out;
+  if (id < 0) return out;
+  std::vector<uint64_t> frames(NT_CPU_STACK_DEPTH);
+  if (bpf_map_lookup_elem(fd, &id, frames.data()) != 0) return out;
+  for (auto a : frames) {
+    if (!a) break;
+    out.push_back(a);
+  }
+  return out;
+}
 
 // MapDeltas' subtract for the wait histograms of futex and rwlock (count, total, errors, log2 slots).
 template <class V>

@@ -19,8 +19,7 @@
 #include <spdlog/spdlog.h>
 
 #include "nettrace/bpf/handles.hpp"
-#include "nettrace/bpf/probe_plan.hpp"
-#include "nettrace/core/signals.hpp"
+#include "nettrace/core/session.hpp"
 #include "nettrace/core/timefmt.hpp"
 #include "nettrace/output/output.hpp"
 #include "nettrace/sys/kernel_info.hpp"
@@ -77,56 +76,39 @@ std::string read_file(const char* path) {
   return ss.str();
 }
 
-class Monitor {
+class Monitor final : public core::SessionTool {
  public:
-  explicit Monitor(const MonitorOptions& o) : o_(o), out_(o.common.json) {
+  explicit Monitor(const MonitorOptions& o) : o_(o), s_("cpu monitor", o.common), out_(s_.out()) {
     for (int c : o_.cpus) cpus_.insert(c);
     if (o_.log) log_ = std::make_unique<output::Output>(o.common.json, fileno(o_.log.get()));
   }
 
   int run() {
-    auto forced = cli::apply_common(o_.common);
-    core::install_stop_handlers();
     std::future<sys::Ksyms> ksyms_future;
     if (o_.threshold > 0) ksyms_future = std::async(std::launch::async, [] { return sys::Ksyms::load(); });
     auto skel = bpf::Skeleton<cpu_monitor_bpf>::open("cpu monitor", bpf::CoreBtf::Minimal);
     TaskFilter f;
     f.cpus = o_.cpus;
     configure_filter(skel.get(), f);
-    bpf::ProbePlan plan;
-    for (auto& h : monitor_hooks()) plan.add(h);
-    if (forced) plan.force(*forced);
-    bpf::Features features;
-    plan.choose(skel->obj, features);
-    skel.load("cpu monitor");
+    for (auto& h : monitor_hooks()) s_.plan().add(h);
+    s_.load(skel);
     if (o_.threshold > 0) ksyms_ = std::make_unique<sys::Ksyms>(ksyms_future.get());
-    auto links = plan.attach(skel->obj);
+    s_.attach();
     skel_ = skel.get();
     runtime_fd_ = bpf_map__fd(skel->maps.runtime);
     cur_fd_ = bpf_map__fd(skel->maps.cur);
     samples_fd_ = bpf_map__fd(skel->maps.samples);
     stacks_fd_ = bpf_map__fd(skel->maps.stacks);
-    counters_fd_ = bpf_map__fd(skel->maps.counters);
+    s_.set_counters(counter_slots(bpf_map__fd(skel->maps.counters)));
     prev_stat_ = parse_proc_stat(read_file("/proc/stat"));
-    prev_run_ = cumulative(core::monotonic_ns());
-    start_ns_ = last_ns_ = core::monotonic_ns();
-    spdlog::info("attached: {}", plan.describe());
-    cli::signal_ready(o_.common);
+    last_ns_ = core::monotonic_ns();
+    prev_run_ = cumulative(last_ns_);
     if (!out_.json())
       emit_text(fmt::format("Monitoring CPU {} every {}s{}. Ctrl-C to end.\n",
                             o_.cpus.empty() ? std::string("all") : fmt::format("{}", fmt::join(o_.cpus, ",")),
                             o_.common.interval_s,
                             o_.threshold > 0 ? fmt::format("; sampling stacks at {} Hz on CPUs above {}%", o_.sample_hz, o_.threshold) : ""));
-    cli::RunClock clock(o_.common, start_ns_);
-    while (!core::stop_requested()) {
-      usleep(20000);
-      const uint64_t now = core::monotonic_ns();
-      if (clock.report_due(now)) report(now);
-      if (clock.expired(now)) break;
-    }
-    if (core::monotonic_ns() - last_ns_ > 100000000ULL) report(core::monotonic_ns());
-    sampling_.clear();
-    return 0;
+    return s_.run(*this);
   }
 
  private:
@@ -135,7 +117,7 @@ class Monitor {
     Runtimes r;
     // runtime before cur: a slice that ends in between is then missed this time and counted in the next
     // report, never twice (report() keeps the earlier total as the floor).
-    for (auto& [k, v] : dump_map<nt_cpurun_key, uint64_t>(runtime_fd_)) add_runtime(r, k, v, v);
+    for (auto& [k, v] : bpf::dump_map<nt_cpurun_key, uint64_t>(runtime_fd_)) add_runtime(r, k, v, v);
     const int n = possible_cpus();
     for (int cpu = 0; cpu < n && cpu < NT_CPU_MAX_CPUS; cpu++) {
       if (!cpus_.empty() && !cpus_.count(cpu)) continue;
@@ -167,12 +149,22 @@ class Monitor {
     return false;
   }
 
-  void report(uint64_t now) {
+  // No summary of its own: a JSON cpu_summary record with the run's housekeeping.
+  void on_end(const core::Summary& sum) override {
+    sampling_.clear();
+    if (!out_.json()) return;
+    nlohmann::json j{{"type", "cpu_summary"}};
+    add_summary(j, sum, false);
+    emit_record(j);
+  }
+
+  void on_interval(const core::Interval& iv) override {
     // The interval ends here, where /proc/stat is read (stack symbolization below can take a while).
+    const uint64_t now = core::monotonic_ns();
     const uint64_t wall = core::realtime_ns();
     auto stat = parse_proc_stat(read_file("/proc/stat"));
     auto run = cumulative(now);
-    const uint64_t elapsed = now - last_ns_;
+    const uint64_t elapsed = std::max<uint64_t>(now - last_ns_, 1);
     const double secs = static_cast<double>(elapsed) / 1e9;
     last_ns_ = now;
     // Threads per CPU: runtime delta this interval.
@@ -229,21 +221,30 @@ class Monitor {
     }
     prev_stat_ = std::move(stat);
     j["cpus"] = arr;
+    iv.delta.add_to(j);
     if (out_.json()) emit_record(j);
     else emit_text(t);
+    if (iv.last) return;  // nothing follows: no sampling to start
     for (int cpu : trigger) start_sampling(cpu);
     if (!trigger.empty() && !out_.json())
       emit_text(fmt::format("CPU {} above {}%: sampling on-CPU stacks for the next interval\n", fmt::join(trigger, ","), o_.threshold));
   }
 
   // Everything goes to stdout and, with -l/--log, the same bytes to the log file.
+  // The log file is written at once (someone may be following it); stdout is the session's.
   void emit_text(std::string_view t) {
     out_.text(t);
-    if (log_) log_->text(t);
+    if (log_) {
+      log_->text(t);
+      (void)log_->flush();
+    }
   }
   void emit_record(const nlohmann::json& j) {
     out_.record(j);
-    if (log_) log_->record(j);
+    if (log_) {
+      log_->record(j);
+      (void)log_->flush();
+    }
   }
 
   void start_sampling(int cpu) {
@@ -267,20 +268,8 @@ class Monitor {
     sampling_.emplace(cpu, bpf::Link(l));  // the link closes the perf event fd
   }
 
-  std::vector<uint64_t> stack(int32_t id) const {
-    std::vector<uint64_t> out;
-    if (id < 0) return out;
-    std::vector<uint64_t> frames(NT_CPU_STACK_DEPTH);
-    if (bpf_map_lookup_elem(stacks_fd_, &id, frames.data()) != 0) return out;
-    for (auto a : frames) {
-      if (!a) break;
-      out.push_back(a);
-    }
-    return out;
-  }
-
   void report_stacks(const std::set<int>& cpus) {
-    std::vector<std::pair<nt_cpusample_key, uint64_t>> all = dump_map<nt_cpusample_key, uint64_t>(samples_fd_);
+    std::vector<std::pair<nt_cpusample_key, uint64_t>> all = bpf::dump_map<nt_cpusample_key, uint64_t>(samples_fd_);
     for (const auto& [k, v] : all) bpf_map_delete_elem(samples_fd_, &k);
     usyms_.reset();
     for (int cpu : cpus) {
@@ -297,8 +286,8 @@ class Monitor {
       std::string t = fmt::format("\n--- on-CPU stacks, CPU {}: {} samples at {} Hz ---\n", cpu, total, o_.sample_hz);
       for (const auto& [k, n] : rows) {
         std::vector<std::string> ks, us;
-        for (auto a : stack(k.kstack)) ks.push_back(ksyms_->symbolize(a));
-        for (auto a : stack(k.ustack)) us.push_back(usyms_.symbolize(static_cast<pid_t>(k.tgid), a));
+        for (auto a : read_stack(stacks_fd_, k.kstack)) ks.push_back(ksyms_->symbolize(a));
+        for (auto a : read_stack(stacks_fd_, k.ustack)) us.push_back(usyms_.symbolize(static_cast<pid_t>(k.tgid), a));
         arr.push_back({{"pid", k.tgid}, {"tid", k.pid}, {"comm", comm_str(k.comm)}, {"count", n},
                        {"kernel_stack", ks}, {"user_stack", us}});
         t += fmt::format("{} ({}) {} samples ({:.1f}%)\n", comm_str(k.comm), k.pid, n,
@@ -312,14 +301,15 @@ class Monitor {
   }
 
   const MonitorOptions& o_;
-  output::Output out_;
+  core::Session s_;
+  output::Output& out_;
   std::unique_ptr<output::Output> log_;
   std::set<int> cpus_;
   cpu_monitor_bpf* skel_ = nullptr;
   std::unique_ptr<sys::Ksyms> ksyms_;
   UserSymbolizer usyms_;
-  int runtime_fd_ = -1, cur_fd_ = -1, samples_fd_ = -1, stacks_fd_ = -1, counters_fd_ = -1;
-  uint64_t start_ns_ = 0, last_ns_ = 0;
+  int runtime_fd_ = -1, cur_fd_ = -1, samples_fd_ = -1, stacks_fd_ = -1;
+  uint64_t last_ns_ = 0;  // where the last interval's runtimes were read
   std::vector<CpuTimes> prev_stat_;
   Runtimes prev_run_;
   std::map<int, bpf::Link> sampling_;

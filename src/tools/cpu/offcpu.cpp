@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 // nettrace cpu offcpu: blocked time by thread and kernel/user stack (offcputime-ts). See docs/tools/cpu.md.
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <future>
 #include <map>
@@ -11,8 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "nettrace/bpf/handles.hpp"
-#include "nettrace/bpf/probe_plan.hpp"
-#include "nettrace/core/signals.hpp"
+#include "nettrace/core/session.hpp"
 #include "nettrace/core/timefmt.hpp"
 #include "nettrace/output/output.hpp"
 #include "nettrace/sys/kernel_info.hpp"
@@ -28,13 +25,11 @@ namespace nettrace::tools::cpu {
 namespace {
 
 
-class Offcpu {
+class Offcpu final : public core::SessionTool {
  public:
-  explicit Offcpu(const OffcpuOptions& o) : o_(o), out_(o.common.json) {}
+  explicit Offcpu(const OffcpuOptions& o) : o_(o), s_("cpu offcpu", o.common), out_(s_.out()) {}
 
   int run() {
-    auto forced = cli::apply_common(o_.common);
-    core::install_stop_handlers();
     auto ksyms_future = std::async(std::launch::async, [] { return sys::Ksyms::load(); });
     auto skel = bpf::Skeleton<cpu_offcpu_bpf>::open("cpu offcpu", bpf::CoreBtf::Minimal);
     configure_filter(skel.get(), o_.filter);
@@ -47,12 +42,8 @@ class Offcpu {
     ro->cfg_kstacks = !o_.user_stacks_only;
     ro->cfg_ustacks = !o_.kernel_stacks_only;
     bpf_map__set_max_entries(skel->maps.stacks, o_.stack_storage);
-    bpf::ProbePlan plan;
-    for (auto& h : offcpu_hooks()) plan.add(h);
-    if (forced) plan.force(*forced);
-    bpf::Features features;
-    plan.choose(skel->obj, features);
-    skel.load("cpu offcpu");
+    for (auto& h : offcpu_hooks()) s_.plan().add(h);
+    s_.load(skel);
     fill_filter_maps(skel.get(), o_.filter);
     try {
       ksyms_ = std::make_unique<sys::Ksyms>(ksyms_future.get());
@@ -60,20 +51,16 @@ class Offcpu {
       spdlog::warn("{}: kernel stacks show raw addresses", e.what());
       ksyms_ = std::make_unique<sys::Ksyms>(sys::Ksyms::parse(""));
     }
-    auto links = plan.attach(skel->obj);
-    counts_ = MapDeltas<nt_offcpu_key, nt_offcpu_val>(bpf_map__fd(skel->maps.counts));
+    s_.attach();
+    counts_ = bpf::MapDeltas<nt_offcpu_key, nt_offcpu_val>(bpf_map__fd(skel->maps.counts));
     stacks_fd_ = bpf_map__fd(skel->maps.stacks);
     counters_fd_ = bpf_map__fd(skel->maps.counters);
-    start_ns_ = last_ns_ = core::monotonic_ns();
-    spdlog::info("attached: {}", plan.describe());
-    cli::signal_ready(o_.common);
+    s_.set_counters(counter_slots(counters_fd_));
     if (!out_.json() && !o_.folded)
       out_.text(fmt::format("Tracing off-CPU time (us) of {} by {} stack{}... Hit Ctrl-C to end.\n", describe(),
                             o_.user_stacks_only ? "user" : o_.kernel_stacks_only ? "kernel" : "user + kernel",
                             o_.common.duration_s > 0 ? fmt::format(" for {} secs", o_.common.duration_s) : ""));
-    loop();
-    report(core::monotonic_ns(), true);
-    return 0;
+    return s_.run(*this);
   }
 
  private:
@@ -84,31 +71,9 @@ class Offcpu {
     return s;
   }
 
-  void loop() {
-    cli::RunClock clock(o_.common, start_ns_);
-    while (!core::stop_requested()) {
-      usleep(50000);
-      const uint64_t now = core::monotonic_ns();
-      if (clock.expired(now)) break;
-      if (clock.report_due(now)) report(now, false);
-    }
-  }
-
-  std::vector<uint64_t> stack(int32_t id) const {
-    std::vector<uint64_t> out;
-    if (id < 0) return out;
-    std::vector<uint64_t> frames(NT_CPU_STACK_DEPTH);
-    if (bpf_map_lookup_elem(stacks_fd_, &id, frames.data()) != 0) return out;
-    for (auto a : frames) {
-      if (!a) break;
-      out.push_back(a);
-    }
-    return out;
-  }
-
   // The stack starts inside the BPF program and the tracepoint glue; drop those frames.
   std::vector<uint64_t> kernel_stack(int32_t id) const {
-    auto st = stack(id);
+    auto st = read_stack(stacks_fd_, id);
     size_t cut = 0;
     for (size_t i = 0; i < st.size() && i < 8; i++) {
       const std::string f = ksyms_->function(st[i]);
@@ -132,7 +97,7 @@ class Offcpu {
 
   std::vector<std::string> uframes(const nt_offcpu_key& k, bool names) {
     std::vector<std::string> out;
-    for (auto a : stack(k.ustack)) {
+    for (auto a : read_stack(stacks_fd_, k.ustack)) {
       std::string s = names ? usyms_.function(static_cast<pid_t>(k.tgid), a)
                             : usyms_.symbolize(static_cast<pid_t>(k.tgid), a, o_.offset);
       out.push_back(s.empty() ? "[unknown]" : s);
@@ -140,25 +105,27 @@ class Offcpu {
     return out;
   }
 
-  // One report: intervals show what blocked since the last one, the end everything since start
-  // when there were no intervals.
-  void report(uint64_t now, bool final_report) {
-    auto rows = counts_.read(false, [](nt_offcpu_val& d, const nt_offcpu_val& e) {
-      d.total_ns -= e.total_ns;
-      d.count -= e.count;
-      return d.count != 0;
-    });
+  void on_interval(const core::Interval& iv) override { report(iv.seconds, iv.delta, nullptr); }
+  // Without --interval the summary has the stacks of the whole run; after intervals, the run's totals only.
+  void on_end(const core::Summary& sum) override { report(sum.seconds, sum.totals, &sum); }
+
+  // One report: an interval shows what blocked since the last one, the summary of a run without
+  // intervals everything since start.
+  void report(double secs, const core::Housekeeping& hk, const core::Summary* sum) {
+    const bool interval = o_.common.interval_s > 0;
+    std::vector<std::pair<nt_offcpu_key, nt_offcpu_val>> rows;
+    if (!sum || !interval)
+      rows = counts_.read(false, [](nt_offcpu_val& d, const nt_offcpu_val& e) {
+        d.total_ns -= e.total_ns;
+        d.count -= e.count;
+        return d.count != 0;
+      });
     std::sort(rows.begin(), rows.end(), [](auto& a, auto& b) { return a.second.total_ns > b.second.total_ns; });
     if (o_.top > 0 && rows.size() > static_cast<size_t>(o_.top)) rows.resize(static_cast<size_t>(o_.top));
-    Counters c = read_counters(counters_fd_);
-    Counters d{};
-    for (size_t i = 0; i < c.size(); i++) d[i] = c[i] - prev_counters_[i];
-    prev_counters_ = c;
-    const double secs = static_cast<double>(now - last_ns_) / 1e9;
-    last_ns_ = now;
+    // Intervals: the counters since the last report; the summary: the whole run.
+    const Counters c = read_counters(counters_fd_);
+    const Counters d = sum ? c : deltas_.next(c);
     usyms_.reset();  // mappings may have changed since the last report
-    const bool interval = o_.common.interval_s > 0;
-    if (final_report && interval && rows.empty()) return;
 
     if (out_.json()) {
       for (const auto& [k, v] : rows) {
@@ -169,15 +136,21 @@ class Offcpu {
         if (o_.folded) j["folded"] = folded(k);
         out_.record(j);
       }
-      out_.record({{"type", final_report ? "offcpu_summary" : "offcpu_interval"},
-                   {"time", core::format_iso8601(core::realtime_ns())},
-                   {"interval_s", secs},
-                   {"stacks", rows.size()},
-                   {"blocks", d[NT_CPU_EVENTS]},
-                   {"kernel_stack_failures", d[NT_CPU_KSTACK_FAIL]},
-                   {"user_stack_failures", d[NT_CPU_USTACK_FAIL]},
-                   {"map_full", d[NT_CPU_MAP_FULL]},
-                   {"outside_min_max", d[NT_CPU_FILTERED_OUT]}});
+      nlohmann::json j{{"type", sum ? "offcpu_summary" : "offcpu_interval"},
+                       {"time", core::format_iso8601(core::realtime_ns())},
+                       {"interval_s", secs},
+                       {"stacks", rows.size()},
+                       {"blocks", d[NT_CPU_EVENTS]},
+                       {"kernel_stack_failures", d[NT_CPU_KSTACK_FAIL]},
+                       {"user_stack_failures", d[NT_CPU_USTACK_FAIL]},
+                       {"outside_min_max", d[NT_CPU_FILTERED_OUT]}};
+      hk.add_to(j);
+      if (sum) add_summary(j, *sum, false);
+      out_.record(j);
+      return;
+    }
+    if (sum && interval) {  // the intervals showed the stacks
+      if (!o_.folded) out_.text("\n" + hk.text());
       return;
     }
     std::string t;
@@ -204,10 +177,11 @@ class Offcpu {
     if (d[NT_CPU_KSTACK_FAIL] || d[NT_CPU_USTACK_FAIL])
       t += fmt::format("WARNING: {} kernel and {} user stacks could not be captured (raise --stack-storage-size)\n",
                        d[NT_CPU_KSTACK_FAIL], d[NT_CPU_USTACK_FAIL]);
-    if (d[NT_CPU_MAP_FULL]) t += fmt::format("WARNING: {} blocks not counted (map full)\n", d[NT_CPU_MAP_FULL]);
+    if (hk.map_full) t += fmt::format("WARNING: {} blocks not counted (map full)\n", hk.map_full);
+    if (hk.probe_misses) t += fmt::format("WARNING: {} context switches missed (program busy on that CPU)\n", hk.probe_misses);
+    if (hk.render_errors) t += fmt::format("WARNING: {} events could not be rendered\n", hk.render_errors);
     if (interval) t += fmt::format("=== End of report ({:.1f}s) ===\n", secs);
     out_.text(t);
-    out_.flush();
   }
 
   std::string folded(const nt_offcpu_key& k) {
@@ -218,13 +192,13 @@ class Offcpu {
   }
 
   const OffcpuOptions& o_;
-  output::Output out_;
+  core::Session s_;
+  output::Output& out_;
   std::unique_ptr<sys::Ksyms> ksyms_;
   UserSymbolizer usyms_;
   int stacks_fd_ = -1, counters_fd_ = -1;
-  uint64_t start_ns_ = 0, last_ns_ = 0;
-  MapDeltas<nt_offcpu_key, nt_offcpu_val> counts_;
-  Counters prev_counters_{};
+  bpf::MapDeltas<nt_offcpu_key, nt_offcpu_val> counts_;
+  CounterDeltas deltas_;
 };
 
 }  // namespace

@@ -4,8 +4,6 @@
 // the process's own libc (or libpthread before glibc 2.34, or a static binary) from /proc/PID/maps
 // and its ELF symbol table at run time. See docs/tools/cpu.md.
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -16,6 +14,7 @@
 
 #include "nettrace/bpf/handles.hpp"
 #include "nettrace/core/histogram.hpp"
+#include "nettrace/core/session.hpp"
 #include "nettrace/core/signals.hpp"
 #include "nettrace/core/timefmt.hpp"
 #include "nettrace/output/output.hpp"
@@ -57,20 +56,18 @@ RwlockTarget find_rwlock_target(uint32_t pid, const std::string& proc) {
 
 namespace {
 
-class Rwlock {
+class Rwlock final : public core::SessionTool {
  public:
-  explicit Rwlock(const RwlockOptions& o) : o_(o), out_(o.common.json) {}
+  // --attach has nothing to choose: uprobes have no alternative.
+  explicit Rwlock(const RwlockOptions& o) : o_(o), s_("cpu rwlock", o.common), out_(s_.out()) {}
 
   int run() {
-    (void)cli::apply_common(o_.common);  // --attach: uprobes have no alternative
-    core::install_stop_handlers();
     const RwlockTarget target = find_rwlock_target(o_.pid);
     auto skel = bpf::Skeleton<cpu_rwlock_bpf>::open("cpu rwlock", bpf::CoreBtf::Minimal);
     TaskFilter f;
     configure_filter(skel.get(), f);  // the uprobes are attached to this pid only
     skel->rodata->cfg_stacks = o_.stacks;
-    skel.load("cpu rwlock");
-    std::vector<bpf::Link> links;
+    s_.load(skel);  // no planned hooks: the uprobes below are the only programs
     for (bool ret : {false, true}) {
       LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = ret);
       auto* prog = ret ? skel->progs.uretprobe_wrlock : skel->progs.uprobe_wrlock;
@@ -80,51 +77,45 @@ class Rwlock {
         throw failure(fmt::format("cannot attach {} to {}:{} (+0x{:x}): {}", ret ? "uretprobe" : "uprobe",
                                   target.mapped, kFunction, target.offset, strerror(errno)),
                       "needs uprobes (CONFIG_UPROBE_EVENTS) and root");
-      links.emplace_back(l);
+      s_.add_link(l);
     }
-    hists_ = MapDeltas<nt_rwlock_key, nt_rwlock_val>(bpf_map__fd(skel->maps.hists));
-    stack_counts_ = MapDeltas<nt_rwlock_stack_key, nt_rwlock_stack_val>(bpf_map__fd(skel->maps.stack_counts));
+    spdlog::info("uprobe+uretprobe {}:{} (+0x{:x}) pid {}", target.mapped, kFunction, target.offset, o_.pid);
+    s_.attach();
+    hists_ = bpf::MapDeltas<nt_rwlock_key, nt_rwlock_val>(bpf_map__fd(skel->maps.hists));
+    stack_counts_ = bpf::MapDeltas<nt_rwlock_stack_key, nt_rwlock_stack_val>(bpf_map__fd(skel->maps.stack_counts));
     stacks_fd_ = bpf_map__fd(skel->maps.stacks);
     counters_fd_ = bpf_map__fd(skel->maps.counters);
-    start_ns_ = last_ns_ = core::monotonic_ns();
+    s_.set_counters(counter_slots(counters_fd_));
     if (o_.stacks) usyms_.keep(static_cast<pid_t>(o_.pid));  // symbolize even after it exits
-    spdlog::info("attached: uprobe+uretprobe {}:{} (+0x{:x}) pid {}", target.mapped, kFunction, target.offset, o_.pid);
-    cli::signal_ready(o_.common);
     if (!out_.json())
       out_.text(fmt::format("Tracing {}() wait of pid {} in {}{}... Hit Ctrl-C to end.\n", kFunction, o_.pid,
                             target.mapped, o_.stacks ? " by user stack" : ""));
-    cli::RunClock clock(o_.common, start_ns_);
-    bool exited = false;
-    while (!core::stop_requested()) {
-      usleep(50000);
-      const uint64_t now = core::monotonic_ns();
-      if (clock.expired(now)) break;
-      if (clock.report_due(now)) report(now, false);
-      if (!process_exists(o_.pid)) {
-        exited = true;
-        break;
-      }
-    }
-    if (exited) spdlog::info("process {} exited", o_.pid);
-    report(core::monotonic_ns(), true, exited);
-    return 0;
+    return s_.run(*this);
   }
 
  private:
+  // The traced process gone, the run ends (checked once a second).
+  void on_second(uint64_t) override {
+    if (exited_ || process_exists(o_.pid)) return;
+    exited_ = true;
+    spdlog::info("process {} exited", o_.pid);
+    core::request_stop();
+  }
+  void on_interval(const core::Interval& iv) override { report(iv.seconds, iv.delta, nullptr); }
+  void on_end(const core::Summary& sum) override { report(sum.seconds, sum.totals, &sum); }
+
   std::vector<std::string> uframes(const nt_rwlock_stack_key& k) {
     std::vector<std::string> out;
-    if (k.ustack < 0) return out;
-    std::vector<uint64_t> frames(NT_CPU_STACK_DEPTH);
-    if (bpf_map_lookup_elem(stacks_fd_, &k.ustack, frames.data()) != 0) return out;
-    for (auto a : frames) {
-      if (!a) break;
+    for (auto a : read_stack(stacks_fd_, k.ustack)) {
       std::string s = usyms_.symbolize(static_cast<pid_t>(k.tgid), a);
       out.push_back(s.empty() ? "[unknown]" : s);
     }
     return out;
   }
 
-  void report(uint64_t now, bool final_report, bool exited = false) {
+  // sum: the run's summary (everything since start), else an interval (what happened since the last report).
+  void report(double secs, const core::Housekeeping& hk, const core::Summary* sum) {
+    const bool final_report = sum != nullptr, exited = final_report && exited_;
     // Intervals: what happened since the last report; the summary: the whole run.
     auto rows = hists_.read(final_report, subtract_waits<nt_rwlock_val>);
     nt_rwlock_val total{};
@@ -149,17 +140,10 @@ class Rwlock {
     }
 
     Counters c = read_counters(counters_fd_);
-    const double secs = static_cast<double>(now - (final_report ? start_ns_ : last_ns_)) / 1e9;
-    last_ns_ = now;
-    if (!exited) {  // an exited process keeps the mappings read while it lived
+    if (!exited_) {  // an exited process keeps the mappings read while it lived
       usyms_.reset();
       if (o_.stacks) usyms_.keep(static_cast<pid_t>(o_.pid));
     }
-    auto hist = [](const nt_rwlock_val& v) {
-      core::Log2Histogram h;
-      for (uint32_t s = 0; s < NT_CPU_HIST_SLOTS; s++) h.add_slot(s, v.slots[s]);
-      return h;
-    };
     if (out_.json()) {
       nlohmann::json j{{"type", final_report ? "rwlock_summary" : "rwlock_interval"},
                        {"time", core::format_iso8601(core::realtime_ns())},
@@ -168,10 +152,11 @@ class Rwlock {
                        {"calls", total.count},
                        {"total_ns", total.total_ns},
                        {"errors", total.errors},
-                       {"hist_us", hist(total).to_json()},
+                       {"hist_us", hist_of(total).to_json()},
                        {"start_map_full", c[NT_CPU_START_FULL]},
-                       {"map_full", c[NT_CPU_MAP_FULL]},
                        {"user_stack_failures", c[NT_CPU_USTACK_FAIL]}};
+      hk.add_to(j);
+      if (sum) add_summary(j, *sum, false);
       if (final_report) {
         j["max_ns"] = total.max_ns;
         j["process_exited"] = exited;
@@ -179,7 +164,7 @@ class Rwlock {
       auto threads = nlohmann::json::array();
       for (const auto& [k, v] : rows) {
         nlohmann::json t{{"pid", k.tgid}, {"tid", k.tid}, {"comm", comm_str(k.comm)}, {"count", v.count},
-                         {"total_ns", v.total_ns}, {"errors", v.errors}, {"hist_us", hist(v).to_json()}};
+                         {"total_ns", v.total_ns}, {"errors", v.errors}, {"hist_us", hist_of(v).to_json()}};
         if (final_report) t["max_ns"] = v.max_ns;
         threads.push_back(t);
       }
@@ -206,7 +191,7 @@ class Rwlock {
       t += fmt::format("\n{} pid {} tid {}: {} calls, {:.3f} ms total, avg {:.1f} us{}\n", comm_str(k.comm), k.tgid,
                        k.tid, v.count, v.total_ns / 1e6, v.total_ns / 1e3 / static_cast<double>(v.count),
                        final_report ? fmt::format(", max {:.1f} us", v.max_ns / 1e3) : "");
-      t += hist(v).render("usecs");
+      t += hist_of(v).render("usecs");
     }
     if (o_.stacks && !stacks.empty()) {
       t += "\nWrite-lock calls by user stack:\n";
@@ -217,19 +202,20 @@ class Rwlock {
       }
     }
     if (c[NT_CPU_USTACK_FAIL]) t += fmt::format("WARNING: {} user stacks could not be captured\n", c[NT_CPU_USTACK_FAIL]);
-    if (c[NT_CPU_MAP_FULL] || c[NT_CPU_START_FULL])
-      t += fmt::format("WARNING: {} calls not counted (map full)\n", c[NT_CPU_MAP_FULL] + c[NT_CPU_START_FULL]);
+    if (hk.map_full || c[NT_CPU_START_FULL])
+      t += fmt::format("WARNING: {} calls not counted (map full)\n", hk.map_full + c[NT_CPU_START_FULL]);
+    if (final_report) t += "\n" + hk.text();
     out_.text(t);
-    out_.flush();
   }
 
   const RwlockOptions& o_;
-  output::Output out_;
+  core::Session s_;
+  output::Output& out_;
   UserSymbolizer usyms_;
   int stacks_fd_ = -1, counters_fd_ = -1;
-  uint64_t start_ns_ = 0, last_ns_ = 0;
-  MapDeltas<nt_rwlock_key, nt_rwlock_val> hists_;
-  MapDeltas<nt_rwlock_stack_key, nt_rwlock_stack_val> stack_counts_;
+  bool exited_ = false;
+  bpf::MapDeltas<nt_rwlock_key, nt_rwlock_val> hists_;
+  bpf::MapDeltas<nt_rwlock_stack_key, nt_rwlock_stack_val> stack_counts_;
 };
 
 }  // namespace

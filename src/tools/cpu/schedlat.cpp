@@ -11,9 +11,8 @@
 #include <spdlog/spdlog.h>
 
 #include "nettrace/bpf/handles.hpp"
-#include "nettrace/bpf/probe_plan.hpp"
 #include "nettrace/core/histogram.hpp"
-#include "nettrace/core/signals.hpp"
+#include "nettrace/core/session.hpp"
 #include "nettrace/core/timefmt.hpp"
 #include "nettrace/output/output.hpp"
 #include "nettrace/sys/kernel_info.hpp"
@@ -26,7 +25,7 @@
 namespace nettrace::tools::cpu {
 namespace {
 
-using Snapshot = std::map<nt_schedlat_key, nt_schedlat_val, MemLess<nt_schedlat_key>>;
+using Snapshot = std::map<nt_schedlat_key, nt_schedlat_val, bpf::MemLess<nt_schedlat_key>>;
 
 struct Row {
   nt_schedlat_key key;
@@ -34,68 +33,50 @@ struct Row {
   bool max_exact;       // val.max_ns is exact (else an upper bound from the histogram)
 };
 
-class Schedlat {
+class Schedlat final : public core::SessionTool {
  public:
-  explicit Schedlat(const SchedlatOptions& o) : o_(o), out_(o.common.json) {}
+  explicit Schedlat(const SchedlatOptions& o) : o_(o), s_("cpu schedlat", o.common), out_(s_.out()) {}
 
   int run() {
-    auto forced = cli::apply_common(o_.common);
-    core::install_stop_handlers();
     auto skel = bpf::Skeleton<cpu_schedlat_bpf>::open("cpu schedlat", bpf::CoreBtf::Minimal);
     configure_filter(skel.get(), o_.filter);
     skel->rodata->cfg_per_thread = o_.per_thread;
     skel->rodata->cfg_event_ns = static_cast<uint64_t>(o_.threshold_us * 1000);
-    bpf::ProbePlan plan;
-    for (auto& h : schedlat_hooks()) plan.add(h);
-    if (forced) plan.force(*forced);
-    bpf::Features features;
-    plan.choose(skel->obj, features);
-    skel.load("cpu schedlat");
+    for (auto& h : schedlat_hooks()) s_.plan().add(h);
+    s_.load(skel);
     fill_filter_maps(skel.get(), o_.filter);
-    auto links = plan.attach(skel->obj);
-    bpf::RingBuffer rb(bpf_map__fd(skel->maps.events), &Schedlat::on_event, this);
+    s_.attach();
+    s_.add_ring_buffer(bpf_map__fd(skel->maps.events), [this](const void* data, size_t size) {
+      if (size >= sizeof(nt_schedlat_event)) handle(*static_cast<const nt_schedlat_event*>(data));
+    });
     hists_fd_ = bpf_map__fd(skel->maps.hists);
     counters_fd_ = bpf_map__fd(skel->maps.counters);
-    obj_ = skel->obj;
-    start_ns_ = last_ns_ = core::monotonic_ns();
-    spdlog::info("attached: {}", plan.describe());
-    cli::signal_ready(o_.common);
+    s_.set_counters(counter_slots(counters_fd_));
     header();
-    loop(rb);
-    rb.consume();
-    finish();
-    obj_ = nullptr;
-    return 0;
+    return s_.run(*this);
   }
 
  private:
-  static int on_event(void* ctx, void* data, size_t size) noexcept {
-    if (size < sizeof(nt_schedlat_event)) return 0;
-    auto* self = static_cast<Schedlat*>(ctx);
-    try {
-      self->handle(*static_cast<const nt_schedlat_event*>(data));
-    } catch (...) {
-    }
-    return 0;
-  }
-
   void handle(const nt_schedlat_event& e) {
     slow_++;
     if (o_.verbose) {
       const uint64_t wall = core::mono_to_realtime(e.ts_ns);
-      if (out_.json()) out_.record(event_json(e, "schedlat_wakeup"));
+      if (out_.json()) out_.record(event_json(e, "schedlat_wakeup"), true);
       else
         out_.text(fmt::format("{} [{}] pid={} latency={:.1f}us waker={}({}) waker_cpu={} target_cpu={} run_cpu={}{}\n",
                               core::format_local(wall), comm_str(e.comm), e.pid, e.latency_ns / 1e3,
                               comm_str(e.waker_comm), e.waker_pid, e.waker_cpu, e.target_cpu, e.run_cpu,
-                              e.preempted ? " (preempted)" : ""));
+                              e.preempted ? " (preempted)" : ""),
+                  true);
     }
-    worst_.push_back(e);
-    std::sort(worst_.begin(), worst_.end(), [](auto& a, auto& b) { return a.latency_ns > b.latency_ns; });
-    if (worst_.size() > static_cast<size_t>(o_.top)) worst_.resize(static_cast<size_t>(o_.top));
-    all_worst_.push_back(e);
-    std::sort(all_worst_.begin(), all_worst_.end(), [](auto& a, auto& b) { return a.latency_ns > b.latency_ns; });
-    if (all_worst_.size() > static_cast<size_t>(o_.top)) all_worst_.resize(static_cast<size_t>(o_.top));
+    keep_worst(worst_, e);
+    keep_worst(all_worst_, e);
+  }
+
+  void keep_worst(std::vector<nt_schedlat_event>& w, const nt_schedlat_event& e) const {
+    w.push_back(e);
+    std::sort(w.begin(), w.end(), [](auto& a, auto& b) { return a.latency_ns > b.latency_ns; });
+    if (w.size() > static_cast<size_t>(o_.top)) w.resize(static_cast<size_t>(o_.top));
   }
 
   nlohmann::json event_json(const nt_schedlat_event& e, const char* type = nullptr) const {
@@ -125,23 +106,9 @@ class Schedlat {
                           what, o_.threshold_us));
   }
 
-  void loop(bpf::RingBuffer& rb) {
-    cli::RunClock clock(o_.common, start_ns_);
-    while (!core::stop_requested()) {
-      int n = rb.poll(100);
-      if (n < 0) throw failure(fmt::format("ring buffer poll failed: {}", strerror(-n)));
-      const uint64_t now = core::monotonic_ns();
-      if (clock.expired(now)) break;
-      if (clock.report_due(now)) {
-        rb.consume();
-        report(now, false);
-      }
-    }
-  }
-
   std::vector<Row> rows(bool cumulative) {
     Snapshot now;
-    for (auto& [k, v] : dump_map<nt_schedlat_key, nt_schedlat_val>(hists_fd_)) now[k] = v;
+    for (auto& [k, v] : bpf::dump_map<nt_schedlat_key, nt_schedlat_val>(hists_fd_)) now[k] = v;
     std::vector<Row> out;
     for (const auto& [k, v] : now) {
       Row r{k, v, true};
@@ -160,12 +127,6 @@ class Schedlat {
     if (!cumulative) prev_ = std::move(now);
     std::sort(out.begin(), out.end(), [](const Row& a, const Row& b) { return a.val.total_ns > b.val.total_ns; });
     return out;
-  }
-
-  static core::Log2Histogram hist_of(const nt_schedlat_val& v) {
-    core::Log2Histogram h;
-    for (uint32_t s = 0; s < NT_CPU_HIST_SLOTS; s++) h.add_slot(s, v.slots[s]);
-    return h;
   }
 
   // Percentile in us, never above the exact maximum when it is known.
@@ -222,40 +183,34 @@ class Schedlat {
     return t;
   }
 
-  // Tracepoint hits the kernel skipped because one of these programs was already running on that CPU (a
-  // wakeup from an interrupt that arrived inside it): each can be a wait not counted.
-  uint64_t probe_misses() const { return obj_ ? bpf::recursion_misses(obj_) : 0; }
-
-  nlohmann::json counters_json(const Counters& c, uint64_t misses) const {
-    return {{"waits", c[NT_CPU_EVENTS]},
-            {"probe_misses", misses},
-            {"lost_events", c[NT_CPU_RB_LOST]},
-            {"map_full", c[NT_CPU_MAP_FULL]},
-            {"start_map_full", c[NT_CPU_START_FULL]},
-            {"negative", c[NT_CPU_NEGATIVE]}};
+  // waits, start_map_full, negative and the session's housekeeping (probe_misses: tracepoint hits the
+  // kernel skipped because one of these programs was already running on that CPU, a wakeup from an
+  // interrupt that arrived inside it: each can be a wait not counted).
+  static nlohmann::json counters_json(const Counters& c, const core::Housekeeping& hk) {
+    nlohmann::json j{{"waits", c[NT_CPU_EVENTS]}, {"start_map_full", c[NT_CPU_START_FULL]}, {"negative", c[NT_CPU_NEGATIVE]}};
+    hk.add_to(j);
+    return j;
   }
 
-  void report(uint64_t now, bool final_interval) {
-    (void)final_interval;
+  nlohmann::json groups_json(const std::vector<Row>& rs, const std::vector<nt_schedlat_event>& worst) const {
+    nlohmann::json j;
+    auto groups = nlohmann::json::array();
+    for (const auto& r : rs) groups.push_back(row_json(r));
+    j["groups"] = groups;
+    auto w = nlohmann::json::array();
+    for (const auto& e : worst) w.push_back(event_json(e));
+    j["worst"] = w;
+    return j;
+  }
+
+  void on_interval(const core::Interval& iv) override {
     auto rs = rows(false);
-    Counters c = read_counters(counters_fd_);
-    Counters d{};
-    for (size_t i = 0; i < c.size(); i++) d[i] = c[i] - prev_counters_[i];
-    prev_counters_ = c;
-    const uint64_t misses = probe_misses(), dmisses = misses - prev_misses_;
-    prev_misses_ = misses;
-    const double secs = static_cast<double>(now - last_ns_) / 1e9;
-    last_ns_ = now;
-    intervals_++;
+    const Counters d = deltas_.next(read_counters(counters_fd_));
+    const double secs = iv.seconds;
     if (out_.json()) {
       nlohmann::json j{{"type", "schedlat_interval"}, {"time", core::format_iso8601(core::realtime_ns())}, {"interval_s", secs}};
-      j.update(counters_json(d, dmisses));
-      auto groups = nlohmann::json::array();
-      for (const auto& r : rs) groups.push_back(row_json(r));
-      j["groups"] = groups;
-      auto w = nlohmann::json::array();
-      for (const auto& e : worst_) w.push_back(event_json(e));
-      j["worst"] = w;
+      j.update(counters_json(d, iv.delta));
+      j.update(groups_json(rs, worst_));
       out_.record(j);
     } else {
       std::string t = fmt::format("[{}] === Run-queue latency (interval {:.1f}s): {} waits ===\n",
@@ -263,50 +218,41 @@ class Schedlat {
       if (rs.empty()) t += "No matching task waited for a CPU.\n";
       else t += table(rs, o_.hist);
       t += worst_text(worst_);
-      if (d[NT_CPU_RB_LOST]) t += fmt::format("Slow-wait events lost (ring buffer full): {}\n", d[NT_CPU_RB_LOST]);
-      if (dmisses) t += fmt::format("Scheduler events missed (program busy on that CPU): {}\n", dmisses);
+      if (iv.delta.lost_events) t += fmt::format("Slow-wait events lost (ring buffer full): {}\n", iv.delta.lost_events);
+      if (iv.delta.probe_misses) t += fmt::format("Scheduler events missed (program busy on that CPU): {}\n", iv.delta.probe_misses);
       out_.text(t + "\n");
     }
     worst_.clear();
   }
 
-  void finish() {
-    const uint64_t now = core::monotonic_ns();
-    if (o_.common.interval_s > 0 && now - last_ns_ > 100000000ULL) report(now, true);
+  void on_end(const core::Summary& sum) override {
     auto rs = rows(true);
     Counters c = read_counters(counters_fd_);
-    const double secs = static_cast<double>(now - start_ns_) / 1e9;
     if (out_.json()) {
-      nlohmann::json j{{"type", "schedlat_summary"}, {"duration_s", secs}, {"intervals", intervals_}, {"slow_waits", slow_}};
-      j.update(counters_json(c, probe_misses()));
-      auto groups = nlohmann::json::array();
-      for (const auto& r : rs) groups.push_back(row_json(r));
-      j["groups"] = groups;
-      auto w = nlohmann::json::array();
-      for (const auto& e : all_worst_) w.push_back(event_json(e));
-      j["worst"] = w;
+      nlohmann::json j{{"type", "schedlat_summary"}, {"slow_waits", slow_}};
+      j.update(counters_json(c, sum.totals));
+      add_summary(j, sum, true);
+      j.update(groups_json(rs, all_worst_));
       out_.record(j);
       return;
     }
-    std::string t = fmt::format("=== Run-queue latency summary ({:.1f}s): {} waits, {} at or above {}us ===\n", secs,
+    std::string t = fmt::format("=== Run-queue latency summary ({:.1f}s): {} waits, {} at or above {}us ===\n", sum.seconds,
                                 c[NT_CPU_EVENTS], slow_, o_.threshold_us);
     if (rs.empty()) t += "No matching task waited for a CPU.\n";
     else t += table(rs, true);
     t += worst_text(all_worst_);
-    if (c[NT_CPU_RB_LOST]) t += fmt::format("Slow-wait events lost (ring buffer full): {}\n", c[NT_CPU_RB_LOST]);
-    if (c[NT_CPU_MAP_FULL]) t += fmt::format("Waits not aggregated (map full): {}\n", c[NT_CPU_MAP_FULL]);
+    t += sum.totals.text();
     if (c[NT_CPU_START_FULL]) t += fmt::format("Wakeups not tracked (start map full): {}\n", c[NT_CPU_START_FULL]);
-    if (const uint64_t m = probe_misses()) t += fmt::format("Scheduler events missed (program busy on that CPU): {}\n", m);
     out_.text(t);
   }
 
   const SchedlatOptions& o_;
-  output::Output out_;
+  core::Session s_;
+  output::Output& out_;
   int hists_fd_ = -1, counters_fd_ = -1;
-  uint64_t start_ns_ = 0, last_ns_ = 0, intervals_ = 0, slow_ = 0, prev_misses_ = 0;
-  const bpf_object* obj_ = nullptr;  // while attached
+  uint64_t slow_ = 0;
   Snapshot prev_;
-  Counters prev_counters_{};
+  CounterDeltas deltas_;
   std::vector<nt_schedlat_event> worst_, all_worst_;
 };
 
