@@ -1,7 +1,7 @@
 #!/bin/bash
 # perf latency --direction tx on a tracepoint-only host: every stage after net_dev_queue follows the skb, so
-# flows are keyed by skb pointer (the log says so) and completed skb entries are reused in place. Checked
-# against the kernel's own counters:
+# flows are keyed by skb pointer (the summary's flow_keying is "skb") and completed skb entries are reused in
+# place. Checked against the kernel's own counters:
 #   - behind a tbf that drops: completed = packets tc sent, incomplete (at phy_dev_queue) = packets tc dropped,
 #     completed + incomplete = datagrams sent;
 #   - without a qdisc, decoys interleaved: completed = matching datagrams, no incomplete; decoys not counted;
@@ -23,7 +23,6 @@ ip netns exec "$NS_A" tc qdisc add dev veth-a root handle 10: tbf rate 1mbit bur
   skip "tbf qdisc unavailable"
 out=$TMP/tbf.json
 start_nettrace "$NS_A" "$out" perf latency --phy-interface veth-a "${FILTER[@]}" --direction tx --mode summary --json
-grep -q "flows keyed by skb pointer$" "$out.err" || { cat "$out.err"; fail "flows not keyed by skb pointer"; }
 sent0=$(qdisc packets) drop0=$(qdisc drops)
 ip netns exec "$NS_A" "$PKTSEND" udp 10.200.0.2 9999 "$N" 64 7000 >/dev/null || fail "send failed"
 # The tbf drains its queue at 1 Mbit/s: wait until it is empty.
@@ -32,6 +31,7 @@ sleep 0.2
 stop_nettrace "$out"
 sent=$(($(qdisc packets) - sent0)) dropped=$(($(qdisc drops) - drop0))
 s=$(summary "$out")
+[ "$(jq -r .flow_keying <<<"$s")" = skb ] || { echo "$s"; cat "$out.err"; fail "flows not keyed by skb pointer"; }
 completed=$(jq .directions.tx.completed <<<"$s")
 incomplete=$(jq .directions.tx.incomplete <<<"$s")
 at_queue=$(jq '.directions.tx.incomplete_by_last_stage.TX_S10_phy_dev_queue // 0' <<<"$s")

@@ -29,7 +29,8 @@ ip netns exec $NS_X "$PKTSEND" udp 10.210.1.2 7000 "$N" 64 9999 >/dev/null || fa
 sleep 0.3
 stop_nettrace "$out"
 # The later starts (vnet receive, phy queue) try the skb pointer: flows live in their packet's skb.
-grep -q "flows keyed by skb pointer while the packet is in that skb" "$out.err" || { cat "$out.err"; fail "not hybrid flows"; }
+keying=$(jq -rs '[.[] | select(.type=="latency_summary")][0].flow_keying' "$out")
+[ "$keying" = hybrid ] || { cat "$out.err"; fail "flows keyed by '$keying', not hybrid"; }
 for dir in tx rx; do
   n=$(jq -s --arg d $dir '[.[] | select(.type=="latency_flow" and .direction==$d)] | length' "$out")
   [ "$n" -eq "$N" ] || { head -c 2000 "$out"; cat "$out.err"; fail "$dir: $n records for $N datagrams"; }

@@ -14,9 +14,10 @@
 #include <spdlog/spdlog.h>
 
 #include "nettrace/bpf/handles.hpp"
+#include "nettrace/bpf/maps.hpp"
 #include "nettrace/bpf/probe_plan.hpp"
 #include "nettrace/core/error.hpp"
-#include "nettrace/core/signals.hpp"
+#include "nettrace/core/session.hpp"
 #include "nettrace/core/timefmt.hpp"
 #include "nettrace/output/output.hpp"
 #include "nettrace/sys/kernel_info.hpp"
@@ -43,11 +44,6 @@ using Hists = std::map<nt_lat_hist_key, LatencyHist, HistKeyLess>;
 using CpuDist = std::map<nt_lat_hist_key, std::map<int, uint64_t>, HistKeyLess>;
 using CpuPairs = std::map<std::pair<int, int>, LatencyHist>;
 
-int ncpus() {
-  int n = libbpf_num_possible_cpus();
-  return n > 0 ? n : 1;
-}
-
 nt_lat_dev resolve_dev(const std::string& name, const char* flag) {
   auto idx = sys::ifindex_of(name);
   if (!idx) throw usage_error(fmt::format("{}: no interface '{}' in this network namespace", flag, name));
@@ -61,13 +57,11 @@ nt_filter mirrored(nt_filter f) {
   return f;
 }
 
-class Engine {
+class Engine final : public core::SessionTool {
  public:
-  Engine(StageTable t, const EngineOptions& o) : t_(std::move(t)), o_(o), out_(o.common.json) {}
+  Engine(StageTable t, const EngineOptions& o) : t_(std::move(t)), o_(o), s_("perf latency", o.common), out_(s_.out()) {}
 
   int run() {
-    auto forced = cli::apply_common(o_.common);
-    core::install_stop_handlers();
     cli::FilterOptions fo = o_.filter;
     fo.interface.clear();
     const nt_filter fwd = cli::build_filter(fo);
@@ -85,7 +79,7 @@ class Engine {
     for (const auto& s : t_.stages) used.insert(s.hook);
     bpf_program* prog;
     bpf_object__for_each_program(prog, skel->obj) bpf_program__set_autoload(prog, false);
-    bpf::ProbePlan plan;
+    bpf::ProbePlan& plan = s_.plan();
     for (auto h : used) {
       // Stages that cannot run anyway (device class not configured, conntrack not asked) need no hook.
       bool wanted = false;
@@ -99,9 +93,7 @@ class Engine {
     for (const auto& s : t_.stages) try_wanted = try_wanted || (s.flags & NT_LAT_TRY_SKB);
     if (try_wanted)
       for (const auto& h : skb_free_hooks()) plan.add(h);
-    if (forced) plan.force(*forced);
-    bpf::Features features;
-    plan.choose(skel->obj, features);
+    s_.choose(skel->obj);
     std::set<std::string> chosen;
     for (const auto& ch : plan.choices()) {
       if (ch.chosen) chosen.insert(ch.hook);
@@ -162,12 +154,11 @@ class Engine {
     if (!(o_.stacks && o_.details)) bpf_map__set_max_entries(skel->maps.stacks, 1);
     if (!o_.details) bpf_map__set_max_entries(skel->maps.events, 4096);
 
-    skel.load("perf latency");
-    auto links = plan.attach(skel->obj);
-    bpf::RingBuffer rb(bpf_map__fd(skel->maps.events), &Engine::on_event, this);
-    start_ns_ = core::monotonic_ns();
-    spdlog::info("attached: {}", plan.describe());
-    cli::signal_ready(o_.common);
+    s_.load(skel);
+    s_.attach();
+    s_.add_ring_buffer(bpf_map__fd(skel->maps.events), [this](const void* data, size_t size) {
+      if (size >= sizeof(nt_lat_flow)) handle_flow(*static_cast<const nt_lat_flow*>(data));
+    });
     if (o_.stacks && o_.details) {
       try {
         ksyms_ = std::make_unique<sys::Ksyms>(sys::Ksyms::load());
@@ -177,6 +168,7 @@ class Engine {
     }
     if (key_skb_ || hybrid_) flow_fds_.push_back(bpf_map__fd(skel->maps.skb_flows));
     flow_fds_.push_back(bpf_map__fd(hybrid_ ? skel->maps.parked : skel->maps.flows));
+    // Also in the summary as flow_keying ("skb", "hybrid", "identity").
     spdlog::info("flows keyed by {}", key_skb_  ? "skb pointer"
                                       : hybrid_ ? "skb pointer while the packet is in that skb, else packet identity"
                                                 : "packet identity");
@@ -186,23 +178,13 @@ class Engine {
     incomplete_fd_ = bpf_map__fd(skel->maps.incomplete);
     stacks_fd_ = bpf_map__fd(skel->maps.stacks);
     cpu_pairs_fd_ = bpf_map__fd(skel->maps.cpu_pairs);
+    s_.set_counters({counters_fd_, NT_LAT_C_RB_LOST, NT_LAT_C_MAP_FULL, {NT_LAT_C_STACK_FAIL}});
     print_header();
-    loop(rb);
-    rb.consume();
-    finish();
-    return 0;
+    return s_.run(*this);
   }
 
  private:
-  static int on_event(void* ctx, void* data, size_t size) noexcept {
-    auto* self = static_cast<Engine*>(ctx);
-    if (size < sizeof(nt_lat_flow)) return 0;
-    try {
-      self->handle_flow(*static_cast<const nt_lat_flow*>(data));
-    } catch (...) {
-    }
-    return 0;
-  }
+  const char* flow_keying() const { return key_skb_ ? "skb" : hybrid_ ? "hybrid" : "identity"; }
 
   std::vector<std::string> stack_frames(int32_t id) const {
     std::vector<std::string> out;
@@ -214,15 +196,14 @@ class Engine {
   }
 
   void handle_flow(const nt_lat_flow& f) {
-    received_++;
     FlowView v{&f, &t_, core::mono_to_realtime(f.first_ts), [this](int32_t id) { return stack_frames(id); },
-               received_};
+               s_.events_received()};
     if (out_.json()) {
       auto j = flow_to_json(v);
       j["time"] = core::format_iso8601(v.wall_ns);
-      out_.record(j);
+      out_.record(j, true);
     } else {
-      out_.text(fmt::format("[{}] ", core::format_iso8601(v.wall_ns)) + flow_to_text(v, o_.verbose));
+      out_.text(fmt::format("[{}] ", core::format_iso8601(v.wall_ns)) + flow_to_text(v, o_.verbose), true);
     }
   }
 
@@ -257,33 +238,21 @@ class Engine {
     }
   }
 
-  Counters read_counters() const {
-    Counters c{};
-    std::vector<uint64_t> vals(static_cast<size_t>(ncpus()));
-    for (uint32_t i = 0; i < NT_LAT_NCOUNTERS; i++) {
-      if (bpf_map_lookup_elem(counters_fd_, &i, vals.data()) != 0) continue;
-      for (auto v : vals) c[i] += v;
-    }
-    return c;
-  }
+  Counters read_counters() const { return bpf::read_percpu_counters<NT_LAT_NCOUNTERS>(counters_fd_); }
 
   std::map<uint32_t, uint64_t> read_incomplete() const {
     std::map<uint32_t, uint64_t> out;
-    std::vector<uint64_t> vals(static_cast<size_t>(ncpus()));
-    for (uint32_t i = 0; i < NT_LAT_INCOMPLETE_SLOTS; i++) {
-      if (bpf_map_lookup_elem(incomplete_fd_, &i, vals.data()) != 0) continue;
-      uint64_t s = 0;
-      for (auto v : vals) s += v;
-      if (s) out[i] = s;
-    }
+    const auto slots = bpf::read_percpu_counters<NT_LAT_INCOMPLETE_SLOTS>(incomplete_fd_);
+    for (uint32_t i = 0; i < NT_LAT_INCOMPLETE_SLOTS; i++)
+      if (slots[i]) out[i] = slots[i];
     for (const auto& [k, v] : swept_) out[k] += v;
     return out;
   }
 
   // The histograms of both maps: the per-CPU array's slots (nt_lat_fast_key) and the hash.
   void read_hists(Hists& h, CpuDist& cpu) const {
-    std::vector<nt_lat_hist> vals(static_cast<size_t>(ncpus()));
-    auto merge = [&](const nt_lat_hist_key& k) {
+    auto merge = [&](const nt_lat_hist_key& k, const std::vector<nt_lat_hist>& vals) {
+      if (vals.empty()) return;  // gone since the key was read
       LatencyHist& lh = h[k];
       for (size_t c = 0; c < vals.size(); c++) {
         lh.add(vals[c]);
@@ -292,28 +261,15 @@ class Engine {
     };
     for (uint32_t slot = 0; slot < NT_LAT_FAST_SLOTS; slot++) {
       nt_lat_hist_key k{};
-      if (nt_lat_fast_key(&fast_, slot, &k) && bpf_map_lookup_elem(fast_hists_fd_, &slot, vals.data()) == 0) merge(k);
+      if (nt_lat_fast_key(&fast_, slot, &k)) merge(k, bpf::read_percpu<nt_lat_hist>(fast_hists_fd_, slot));
     }
-    nt_lat_hist_key key{}, next{};
-    const nt_lat_hist_key* prev = nullptr;
-    while (bpf_map_get_next_key(hists_fd_, prev, &next) == 0) {
-      if (bpf_map_lookup_elem(hists_fd_, &next, vals.data()) == 0) merge(next);
-      key = next;
-      prev = &key;
-    }
+    for (const auto& k : bpf::map_keys<nt_lat_hist_key>(hists_fd_)) merge(k, bpf::read_percpu<nt_lat_hist>(hists_fd_, k));
   }
 
   CpuPairs read_cpu_pairs() const {
     CpuPairs out;
-    std::vector<nt_lat_hist> vals(static_cast<size_t>(ncpus()));
-    nt_lat_cpu_key key{}, next{};
-    const nt_lat_cpu_key* prev = nullptr;
-    while (bpf_map_get_next_key(cpu_pairs_fd_, prev, &next) == 0) {
-      if (bpf_map_lookup_elem(cpu_pairs_fd_, &next, vals.data()) == 0)
-        for (const auto& v : vals) out[{next.from_cpu, next.to_cpu}].add(v);
-      key = next;
-      prev = &key;
-    }
+    for (const auto& k : bpf::map_keys<nt_lat_cpu_key>(cpu_pairs_fd_))
+      for (const auto& v : bpf::read_percpu<nt_lat_hist>(cpu_pairs_fd_, k)) out[{k.from_cpu, k.to_cpu}].add(v);
     return out;
   }
 
@@ -373,33 +329,25 @@ class Engine {
     for (const auto& k : dead) bpf_map_delete_elem(fd, &k);
   }
 
-  void loop(bpf::RingBuffer& rb) {
-    const uint64_t deadline =
-        o_.common.duration_s > 0 ? start_ns_ + static_cast<uint64_t>(o_.common.duration_s * 1e9) : 0;
-    const uint64_t interval_ns = static_cast<uint64_t>(o_.common.interval_s * 1e9);
-    uint64_t next_report = interval_ns ? start_ns_ + interval_ns : 0;
-    uint64_t next_sweep = start_ns_ + 1000000000ULL;
-    uint64_t warned_lost = 0;
-    while (!core::stop_requested()) {
-      int n = rb.poll(100);
-      if (n < 0) throw failure(fmt::format("ring buffer poll failed: {}", strerror(-n)));
-      const uint64_t now = core::monotonic_ns();
-      if (now >= next_sweep) {
-        sweep(false);
-        next_sweep = now + 1000000000ULL;
-        const uint64_t lost = read_counters()[NT_LAT_C_RB_LOST];
-        if (lost > warned_lost) {
-          spdlog::warn("{} per-packet records lost (ring buffer full); raise --latency-us", lost - warned_lost);
-          warned_lost = lost;
-        }
-      }
-      if (next_report && now >= next_report) {
-        rb.consume();
-        report(false, now);
-        next_report += interval_ns;
-      }
-      if (deadline && now >= deadline) break;
-    }
+  // Once a second: flows idle past the gap become incomplete.
+  void on_second(uint64_t) override { sweep(false); }
+
+  // After detach (the session's order), every flow still in the maps is final: count the rest as incomplete,
+  // once, in the last interval (so the intervals add up to the summary) or else in the summary.
+  void final_sweep() {
+    if (swept_all_) return;
+    sweep(true);
+    swept_all_ = true;
+  }
+
+  void on_interval(const core::Interval& iv) override {
+    if (iv.last) final_sweep();
+    report(false, iv.seconds, iv.delta, 0);
+  }
+
+  void on_end(const core::Summary& sum) override {
+    final_sweep();
+    report(true, sum.seconds, sum.totals, sum.events_received);
   }
 
   std::string stage_name(uint8_t dir, uint8_t idx) const {
@@ -408,14 +356,13 @@ class Engine {
   }
 
   // One report: per direction, adjacent pairs in stage order, end to end, RTT, CPU distribution, flows.
-  void report(bool final, uint64_t now) {
+  // hk: the session's housekeeping over the same window; received: events received (summary).
+  void report(bool final, double secs, const core::Housekeeping& hk, uint64_t received) {
     Hists cur;
     CpuDist cpu;
     read_hists(cur, cpu);
     const Counters c = read_counters();
-    if (final) sweep(true);
     const auto inc = read_incomplete();
-    const double secs = static_cast<double>(now - (final ? start_ns_ : last_report_ ? last_report_ : start_ns_)) / 1e9;
     const std::string when = core::format_iso8601(core::realtime_ns());
     nlohmann::json j{{"type", final ? "latency_summary" : "latency_interval"},
                      {"time", when},
@@ -494,28 +441,30 @@ class Engine {
     }
     j["directions"] = dirs;
     report_cpu_pairs(final, j, text, dc);
-    for (size_t i = 0; i < NT_LAT_NCOUNTERS; i++) j[kCounterNames[i]] = dc[i];
-    j["events_received"] = received_;
+    for (size_t i = 0; i < NT_LAT_NCOUNTERS; i++)
+      if (i != NT_LAT_C_RB_LOST && i != NT_LAT_C_MAP_FULL && i != NT_LAT_C_STACK_FAIL) j[kCounterNames[i]] = dc[i];
+    hk.add_to(j);  // lost_events, map_full, stack_failures, probe_misses, …
+    // Intervals: received so far (as before the session); the summary: the session's count.
+    j["events_received"] = final ? received : s_.events_received();
+    if (final) j["flow_keying"] = flow_keying();
     text += fmt::format("Counters: started {} completed {} restarted {} stale {} duplicates {} out_of_order {} "
-                        "lost_events {} map_full {} parse_failures {}\n\n",
+                        "parse_failures {}\n",
                         dc[NT_LAT_C_STARTED], dc[NT_LAT_C_COMPLETED], dc[NT_LAT_C_RESTARTED], dc[NT_LAT_C_STALE],
-                        dc[NT_LAT_C_DUP], dc[NT_LAT_C_OOO], dc[NT_LAT_C_RB_LOST], dc[NT_LAT_C_MAP_FULL],
-                        dc[NT_LAT_C_PARSE_FAIL]);
+                        dc[NT_LAT_C_DUP], dc[NT_LAT_C_OOO], dc[NT_LAT_C_PARSE_FAIL]);
+    text += hk.text() + "\n";
     if (out_.json()) out_.record(j);
     else out_.text(text);
     if (!final) {
       prev_hists_ = cur;
       prev_counters_ = c;
       for (const auto& [k, v] : inc) prev_incomplete_[k] = v;
-      last_report_ = now;
     }
   }
 
-  void finish() { report(true, core::monotonic_ns()); }
-
   StageTable t_;
   const EngineOptions& o_;
-  output::Output out_;
+  core::Session s_;
+  output::Output& out_;
   std::map<std::string, std::string> via_;
   std::unique_ptr<sys::Ksyms> ksyms_;
   bool key_skb_ = false;
@@ -525,7 +474,7 @@ class Engine {
   std::vector<int> flow_fds_;  // maps whose entries are flows (swept for idle ones)
   int hists_fd_ = -1, counters_fd_ = -1, incomplete_fd_ = -1, stacks_fd_ = -1, cpu_pairs_fd_ = -1;
   CpuPairs prev_cpu_pairs_;
-  uint64_t start_ns_ = 0, last_report_ = 0, received_ = 0;
+  bool swept_all_ = false;
   Hists prev_hists_;
   Counters prev_counters_{};
   std::map<uint32_t, uint64_t> swept_, prev_incomplete_;

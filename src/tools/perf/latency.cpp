@@ -70,6 +70,23 @@ void finish_engine(LatencyCli& c) {
     }
 }
 
+// perf latency and perf vm-latency: a path in both directions, per packet or as histograms.
+void add_path_flags(CLI::App& app, LatencyCli& c, const char* direction_help) {
+  app.add_option("--direction", c.direction, direction_help)->check(CLI::IsMember({"tx", "rx", "both"}));
+  app.add_option("--mode", c.mode, "details (one record per packet) or summary (histograms per interval)")
+      ->check(CLI::IsMember({"details", "summary"}));
+  app.add_flag("--enable-ct", c.eng.enable_ct, "Add the conntrack stage (nf_conntrack_in)");
+  cli::add_interval_option(app, c.eng.common, "--interval", 0);
+}
+
+void finish_path(LatencyCli& c, const char* phy_role, const char* title) {
+  finish_engine(c);
+  if (c.eng.phy.empty()) throw usage_error(fmt::format("--phy-interface is required (the interface {})", phy_role));
+  c.eng.details = c.mode == "details";
+  if (!c.eng.details && c.eng.common.interval_s == 0) c.eng.common.interval_s = 5;
+  c.eng.title = fmt::format("{} ({}, direction {})", title, c.mode, c.direction);
+}
+
 }  // namespace
 
 std::string check_non_negative(const std::string& v) {
@@ -96,18 +113,9 @@ void setup_latency(CLI::App& perf, Context& ctx) {
       "latency", "Per-packet latency through the host stack and OVS, stage by stage (system_network_latency_*)");
   add_engine_flags(*la, *lat);
   cli::add_filter_options(*la, lat->eng.filter, cli::kFilterAddresses | cli::kFilterPorts | cli::kFilterProtocol);
-  la->add_option("--direction", lat->direction, "tx (host -> wire), rx (wire -> host) or both")
-      ->check(CLI::IsMember({"tx", "rx", "both"}));
-  la->add_option("--mode", lat->mode, "details (one record per packet) or summary (histograms per interval)")
-      ->check(CLI::IsMember({"details", "summary"}));
-  la->add_flag("--enable-ct", lat->eng.enable_ct, "Add the conntrack stage (nf_conntrack_in)");
-  cli::add_interval_option(*la, lat->eng.common, "--interval", 0);
+  add_path_flags(*la, *lat, "tx (host -> wire), rx (wire -> host) or both");
   la->callback([lat, &ctx] {
-    finish_engine(*lat);
-    if (lat->eng.phy.empty()) throw usage_error("--phy-interface is required (the interface packets leave/enter by)");
-    lat->eng.details = lat->mode == "details";
-    if (!lat->eng.details && lat->eng.common.interval_s == 0) lat->eng.common.interval_s = 5;
-    lat->eng.title = fmt::format("System Network Latency ({}, direction {})", lat->mode, lat->direction);
+    finish_path(*lat, "packets leave/enter by", "System Network Latency");
     ctx.action = [lat] { return run_engine(system_latency_table(parse_direction(lat->direction)), lat->eng); };
   });
 
@@ -121,18 +129,9 @@ void setup_latency(CLI::App& perf, Context& ctx) {
   auto* vmip = va->add_option("--vm-ip", vm->eng.filter.src_ip, "The VM's address (same as --src-ip: the VM's side)")
                    ->check(cli::check_ip);
   vmip->excludes("--src-ip");
-  va->add_option("--direction", vm->direction, "tx (VM -> wire), rx (wire -> VM) or both")
-      ->check(CLI::IsMember({"tx", "rx", "both"}));
-  va->add_option("--mode", vm->mode, "details (one record per packet) or summary (histograms per interval)")
-      ->check(CLI::IsMember({"details", "summary"}));
-  va->add_flag("--enable-ct", vm->eng.enable_ct, "Add the conntrack stage (nf_conntrack_in)");
-  cli::add_interval_option(*va, vm->eng.common, "--interval", 0);
+  add_path_flags(*va, *vm, "tx (VM -> wire), rx (wire -> VM) or both");
   va->callback([vm, &ctx] {
-    finish_engine(*vm);
-    if (vm->eng.phy.empty()) throw usage_error("--phy-interface is required (the interface VM traffic leaves/enters by)");
-    vm->eng.details = vm->mode == "details";
-    if (!vm->eng.details && vm->eng.common.interval_s == 0) vm->eng.common.interval_s = 5;
-    vm->eng.title = fmt::format("VM Network Latency ({}, direction {})", vm->mode, vm->direction);
+    finish_path(*vm, "VM traffic leaves/enters by", "VM Network Latency");
     ctx.action = [vm] { return run_engine(vm_latency_table(parse_direction(vm->direction)), vm->eng); };
   });
 

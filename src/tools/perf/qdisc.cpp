@@ -2,8 +2,6 @@
 // nettrace perf qdisc (qdisc_lateny_details, qdisc_latency_details): how long packets wait in a device's
 // root qdisc, per packet above a threshold and as interval/summary histograms. See docs/tools/perf.md.
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <memory>
 
@@ -13,13 +11,15 @@
 
 #include "nettrace/abi/filter.h"
 #include "nettrace/bpf/handles.hpp"
+#include "nettrace/bpf/maps.hpp"
 #include "nettrace/bpf/probe_plan.hpp"
 #include "nettrace/cli/common_options.hpp"
 #include "nettrace/cli/filter_options.hpp"
 #include "nettrace/core/error.hpp"
-#include "nettrace/core/signals.hpp"
+#include "nettrace/core/session.hpp"
 #include "nettrace/core/timefmt.hpp"
 #include "nettrace/output/output.hpp"
+#include "tools/perf/engine.hpp"
 #include "tools/perf/perf.hpp"
 #include "tools/perf/qdisc.hpp"
 // The skeleton names ABI structs, so it comes after them.
@@ -36,18 +36,6 @@ struct QdiscOptions {
   std::string start = "auto";  // auto, qdisc_enqueue, net_dev_queue (hidden; tests)
   uint32_t max_entries = 16384;
 };
-
-using bpf::AttachKind;
-
-bpf::Hook tp_hook(const std::string& name, const std::string& cat, const std::string& tp, const std::string& prog,
-                  bool required, const std::string& group = {}) {
-  return {name,
-          {{AttachKind::TpBtf, "tpbtf_" + prog, tp},
-           {AttachKind::RawTp, "rawtp_" + prog, tp},
-           {AttachKind::Tracepoint, "tp_" + cat + "_" + prog, cat + "/" + tp}},
-          required,
-          group};
-}
 
 bpf::Hook enqueue_hook(bool required) { return tp_hook("qdisc:qdisc_enqueue", "qdisc", "qdisc_enqueue", "qdisc_enqueue", required); }
 bpf::Hook dev_queue_hook(bool required) { return tp_hook("net:net_dev_queue", "net", "net_dev_queue", "net_dev_queue", required); }
@@ -67,13 +55,11 @@ bool hook_viable(const bpf::Hook& h, bpf::Features& f) {
   return false;
 }
 
-class QdiscSession {
+class QdiscTool final : public core::SessionTool {
  public:
-  explicit QdiscSession(const QdiscOptions& o) : o_(o), out_(o.common.json) {}
+  explicit QdiscTool(const QdiscOptions& o) : o_(o), s_("perf qdisc", o.common), out_(s_.out()) {}
 
   int run() {
-    auto forced = cli::apply_common(o_.common);
-    core::install_stop_handlers();
     const nt_filter filter = cli::build_filter(o_.filter);
 
     auto skel = bpf::Skeleton<perf_qdisc_bpf>::open("perf qdisc");
@@ -85,80 +71,37 @@ class QdiscSession {
     bpf_program* prog;
     bpf_object__for_each_program(prog, skel->obj) bpf_program__set_autoload(prog, false);
 
-    bpf::Features features;
-    bpf::ProbePlan plan;
     bool enqueue = o_.start == "qdisc_enqueue";
-    if (o_.start == "auto") enqueue = hook_viable(enqueue_hook(true), features);
+    if (o_.start == "auto") enqueue = hook_viable(enqueue_hook(true), s_.features());
     if (enqueue) {
-      plan.add(enqueue_hook(true));
+      s_.plan().add(enqueue_hook(true));
     } else {
       spdlog::info("start hook: net:net_dev_queue (qdisc:qdisc_enqueue {}); sojourn includes the time from "
                    "__dev_queue_xmit to the enqueue", o_.start == "auto" ? "is missing on this kernel" : "not used");
-      plan.add(dev_queue_hook(true));
-      plan.add(start_xmit_hook(true));
+      s_.plan().add(dev_queue_hook(true));
+      s_.plan().add(start_xmit_hook(true));
     }
-    plan.add(dequeue_hook());
-    plan.add(kfree_hook());
-    if (forced) plan.force(*forced);
-    plan.choose(skel->obj, features);
-    skel.load("perf qdisc");
+    s_.plan().add(dequeue_hook());
+    s_.plan().add(kfree_hook());
+    s_.load(skel);
     counters_fd_ = bpf_map__fd(skel->maps.counters);
     stats_fd_ = bpf_map__fd(skel->maps.stats);
     extrema_fd_ = bpf_map__fd(skel->maps.extrema);
     starts_fd_ = bpf_map__fd(skel->maps.starts);
-    ncpu_ = static_cast<size_t>(std::max(libbpf_num_possible_cpus(), 1));
-
-    auto links = plan.attach(skel->obj);
-    bpf::RingBuffer rb(bpf_map__fd(skel->maps.events), &QdiscSession::on_event, this);
-    start_ns_ = last_ns_ = core::monotonic_ns();
-    spdlog::info("attached: {}", plan.describe());
-    cli::signal_ready(o_.common);
+    s_.attach();
+    s_.add_ring_buffer(bpf_map__fd(skel->maps.events), [this](const void* data, size_t size) {
+      if (size < sizeof(nt_qdisc_event)) return;
+      const auto& e = *static_cast<const nt_qdisc_event*>(data);
+      const uint64_t wall = core::mono_to_realtime(e.dequeue_ns);
+      if (out_.json()) out_.record(qdisc::event_json(e, wall), true);
+      else out_.text(qdisc::event_text(e, wall), true);
+    });
+    s_.set_counters({counters_fd_, NT_QDISC_RB_LOST, NT_QDISC_MAP_FULL, {}});
     print_header(enqueue);
-
-    const uint64_t interval_ns = static_cast<uint64_t>(o_.common.interval_s * 1e9);
-    const uint64_t deadline =
-        o_.common.duration_s > 0 ? start_ns_ + static_cast<uint64_t>(o_.common.duration_s * 1e9) : 0;
-    uint64_t next = interval_ns ? start_ns_ + interval_ns : 0;
-    uint64_t next_lost_check = start_ns_ + 1000000000ULL;
-    while (!core::stop_requested()) {
-      int n = rb.poll(100);
-      if (n < 0 && n != -EINTR) throw failure(fmt::format("ring buffer poll failed: {}", strerror(-n)));
-      const uint64_t now = core::monotonic_ns();
-      if (now >= next_lost_check) {
-        warn_lost();
-        next_lost_check = now + 1000000000ULL;
-      }
-      if (next && now >= next) {
-        rb.consume();
-        report(now, false);
-        next += interval_ns;
-        if (next <= now) next = now + interval_ns;
-      }
-      if (deadline && now >= deadline) break;
-    }
-    links.clear();  // detach: no start or end after this point
-    rb.consume();
-    const uint64_t end = core::monotonic_ns();
-    if (interval_ns && end > last_ns_) report(end, false);
-    report(end, true);
-    return 0;
+    return s_.run(*this);
   }
 
  private:
-  static int on_event(void* ctx, void* data, size_t size) noexcept {
-    auto* self = static_cast<QdiscSession*>(ctx);
-    if (size < sizeof(nt_qdisc_event)) return 0;
-    try {
-      const auto& e = *static_cast<const nt_qdisc_event*>(data);
-      self->received_++;
-      const uint64_t wall = core::mono_to_realtime(e.dequeue_ns);
-      if (self->out_.json()) self->out_.record(qdisc::event_json(e, wall));
-      else self->out_.text(qdisc::event_text(e, wall));
-    } catch (...) {
-    }
-    return 0;
-  }
-
   void print_header(bool enqueue) {
     if (out_.json()) return;
     std::string h = "=== Qdisc Latency Monitor ===\n";
@@ -173,83 +116,68 @@ class QdiscSession {
     out_.text(h + "\n");
   }
 
-  qdisc::Counters read_counters() const {
-    qdisc::Counters c{};
-    std::vector<uint64_t> v(ncpu_);
-    for (uint32_t i = 0; i < NT_QDISC_NCOUNTERS; i++)
-      if (bpf_map_lookup_elem(counters_fd_, &i, v.data()) == 0)
-        for (auto x : v) c[i] += x;
-    return c;
-  }
+  qdisc::Counters read_counters() const { return bpf::read_percpu_counters<NT_QDISC_NCOUNTERS>(counters_fd_); }
 
   // Cumulative counts and histogram; min/max of the window, reset for the next one.
   qdisc::Stats read_stats() {
-    uint32_t zero = 0;
-    std::vector<nt_qdisc_stats> st(ncpu_);
-    std::vector<nt_qdisc_extrema> ex(ncpu_);
-    if (bpf_map_lookup_elem(stats_fd_, &zero, st.data()) != 0) st.assign(ncpu_, nt_qdisc_stats{});
-    if (bpf_map_lookup_elem(extrema_fd_, &zero, ex.data()) != 0) ex.assign(ncpu_, nt_qdisc_extrema{});
-    std::vector<nt_qdisc_extrema> cleared(ncpu_);
+    const uint32_t zero = 0;
+    const size_t ncpu = bpf::possible_cpus();
+    auto st = bpf::read_percpu<nt_qdisc_stats>(stats_fd_, zero);
+    auto ex = bpf::read_percpu<nt_qdisc_extrema>(extrema_fd_, zero);
+    if (st.empty()) st.assign(ncpu, nt_qdisc_stats{});
+    if (ex.empty()) ex.assign(ncpu, nt_qdisc_extrema{});
+    std::vector<nt_qdisc_extrema> cleared(ncpu);
     bpf_map_update_elem(extrema_fd_, &zero, cleared.data(), BPF_ANY);
-    auto s = qdisc::sum_cpus(st.data(), ex.data(), ncpu_);
+    auto s = qdisc::sum_cpus(st.data(), ex.data(), ncpu);
     if (s.min_ns && (!min_all_ || s.min_ns < min_all_)) min_all_ = s.min_ns;
     max_all_ = std::max(max_all_, s.max_ns);
     return s;
   }
 
-  uint64_t in_flight() const {
-    uint64_t n = 0, key = 0, next = 0;
-    const uint64_t* prev = nullptr;
-    while (bpf_map_get_next_key(starts_fd_, prev, &next) == 0) {
-      n++;
-      key = next;
-      prev = &key;
-    }
-    return n;
-  }
+  uint64_t in_flight() const { return bpf::map_keys<uint64_t>(starts_fd_).size(); }
 
-  void warn_lost() {
-    auto c = read_counters();
-    if (c[NT_QDISC_RB_LOST] > warned_lost_) {
-      spdlog::warn("{} qdisc latency events lost (ring buffer full); the histograms still count them",
-                   c[NT_QDISC_RB_LOST] - warned_lost_);
-      warned_lost_ = c[NT_QDISC_RB_LOST];
-    }
-  }
-
-  void report(uint64_t now, bool summary) {
-    qdisc::Window w;
-    w.wall_ns = core::realtime_ns();
-    if (summary) {
-      w.type = "qdisc_latency_summary";
-      w.secs = static_cast<double>(now - start_ns_) / 1e9;
-      w.stats = read_stats();
-      w.stats.min_ns = min_all_;
-      w.stats.max_ns = max_all_;
-      w.counters = read_counters();
-      w.in_flight = in_flight();
-      w.events_received = received_;
+  void write(const qdisc::Window& w, const core::Housekeeping& hk) {
+    if (out_.json()) {
+      auto j = qdisc::window_json(w);
+      hk.add_to(j);
+      out_.record(j);
     } else {
-      w.type = "qdisc_latency_interval";
-      w.secs = static_cast<double>(now - last_ns_) / 1e9;
-      auto s = read_stats();
-      auto c = read_counters();
-      w.stats = s.minus(prev_stats_);
-      w.counters = qdisc::minus(c, prev_counters_);
-      prev_stats_ = s;
-      prev_counters_ = c;
-      last_ns_ = now;
+      out_.text(qdisc::window_text(w, hk.text()));
     }
-    if (out_.json()) out_.record(qdisc::window_json(w));
-    else out_.text(qdisc::window_text(w));
-    out_.flush();
+  }
+
+  void on_interval(const core::Interval& iv) override {
+    qdisc::Window w;
+    w.type = "qdisc_latency_interval";
+    w.wall_ns = core::realtime_ns();
+    w.secs = iv.seconds;
+    auto s = read_stats();
+    auto c = read_counters();
+    w.stats = s.minus(prev_stats_);
+    w.counters = qdisc::minus(c, prev_counters_);
+    prev_stats_ = s;
+    prev_counters_ = c;
+    write(w, iv.delta);
+  }
+
+  void on_end(const core::Summary& sum) override {
+    qdisc::Window w;
+    w.type = "qdisc_latency_summary";
+    w.wall_ns = core::realtime_ns();
+    w.secs = sum.seconds;
+    w.stats = read_stats();
+    w.stats.min_ns = min_all_;
+    w.stats.max_ns = max_all_;
+    w.counters = read_counters();
+    w.in_flight = in_flight();
+    w.events_received = sum.events_received;
+    write(w, sum.totals);
   }
 
   const QdiscOptions& o_;
-  output::Output out_;
-  size_t ncpu_ = 1;
+  core::Session s_;
+  output::Output& out_;
   int counters_fd_ = -1, stats_fd_ = -1, extrema_fd_ = -1, starts_fd_ = -1;
-  uint64_t start_ns_ = 0, last_ns_ = 0, received_ = 0, warned_lost_ = 0;
   uint64_t min_all_ = 0, max_all_ = 0;
   qdisc::Stats prev_stats_;
   qdisc::Counters prev_counters_{};
@@ -281,7 +209,7 @@ void setup_qdisc(CLI::App& perf, Context& ctx) {
       ->group("");
   app->add_option("--max-entries", o->max_entries, "Packets in the queue the tool can follow at once")
       ->check(CLI::Range(64, 1 << 22));
-  app->callback([o, &ctx] { ctx.action = [o] { return QdiscSession(*o).run(); }; });
+  app->callback([o, &ctx] { ctx.action = [o] { return QdiscTool(*o).run(); }; });
 }
 
 }  // namespace nettrace::tools::perf

@@ -40,8 +40,10 @@ struct Window {
   std::optional<uint64_t> events_received;  // summary
 };
 
+// Without the housekeeping fields (lost_events, map_full, …): the session adds them.
 [[nodiscard]] nlohmann::json window_json(const Window& w);
-[[nodiscard]] std::string window_text(const Window& w);
+// housekeeping: the session's lines (lost events, …), written after the counters.
+[[nodiscard]] std::string window_text(const Window& w, const std::string& housekeeping = {});
 
 // "10:0" as tc shows a qdisc handle (major:minor, hex).
 [[nodiscard]] std::string handle_string(uint32_t handle);

@@ -72,8 +72,6 @@ nlohmann::json window_json(const Window& w) {
                    {"dropped_in_queue", c[NT_QDISC_DROPPED]},
                    {"bypassed", c[NT_QDISC_BYPASSED]},
                    {"restarted", c[NT_QDISC_RESTARTED]},
-                   {"map_full", c[NT_QDISC_MAP_FULL]},
-                   {"lost_events", c[NT_QDISC_RB_LOST]},
                    {"start_hook_hits", c[NT_QDISC_START_SEEN]}};
   if (w.stats.count) {
     auto h = histogram(w.stats);
@@ -90,7 +88,7 @@ nlohmann::json window_json(const Window& w) {
   return j;
 }
 
-std::string window_text(const Window& w) {
+std::string window_text(const Window& w, const std::string& housekeeping) {
   const auto& c = w.counters;
   const bool summary = std::string(w.type) == "qdisc_latency_summary";
   std::string t = summary ? fmt::format("\n=== Qdisc sojourn summary ({:.1f} s) ===\n", w.secs)
@@ -109,9 +107,7 @@ std::string window_text(const Window& w) {
                    c[NT_QDISC_STARTED], sub(c[NT_QDISC_DEQ_SEEN], c[NT_QDISC_FINISHED]), c[NT_QDISC_DROPPED],
                    c[NT_QDISC_BYPASSED], c[NT_QDISC_RESTARTED]);
   if (w.in_flight) t += fmt::format(", still queued at exit: {}", *w.in_flight);
-  t += fmt::format("\nLost events: {}", c[NT_QDISC_RB_LOST]);
-  if (c[NT_QDISC_MAP_FULL]) t += fmt::format(", starts not stored (map full): {}", c[NT_QDISC_MAP_FULL]);
-  t += "\n";
+  t += "\n" + housekeeping;
   if (w.stats.count) t += "\n" + histogram(w.stats).render("usecs");
   return t + "\n";
 }

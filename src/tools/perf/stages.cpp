@@ -311,16 +311,21 @@ StageTable backlog_table(bool to_ip_rcv) {
 
 const char* hook_label(nt_lat_hook h) { return info(h).label; }
 
-std::vector<bpf::Hook> skb_free_hooks() {
+bpf::Hook tp_hook(const std::string& name, const std::string& cat, const std::string& tp, const std::string& prog,
+                  bool required, const std::string& group) {
   using bpf::AttachKind;
+  return {name,
+          {{AttachKind::TpBtf, "tpbtf_" + prog, tp},
+           {AttachKind::RawTp, "rawtp_" + prog, tp},
+           {AttachKind::Tracepoint, "tp_" + cat + "_" + prog, cat + "/" + tp}},
+          required,
+          group};
+}
+
+std::vector<bpf::Hook> skb_free_hooks() {
   std::vector<bpf::Hook> out;
-  for (const char* tp : {"kfree_skb", "consume_skb"}) {
-    bpf::Hook h{fmt::format("skb:{}", tp), {}, false, "skb frees (without them every OVS stage parses its packet)"};
-    h.candidates.push_back({AttachKind::TpBtf, fmt::format("tpbtf_{}", tp), tp});
-    h.candidates.push_back({AttachKind::RawTp, fmt::format("rawtp_{}", tp), tp});
-    h.candidates.push_back({AttachKind::Tracepoint, fmt::format("tp_skb_{}", tp), fmt::format("skb/{}", tp)});
-    out.push_back(std::move(h));
-  }
+  for (const std::string tp : {"kfree_skb", "consume_skb"})
+    out.push_back(tp_hook("skb:" + tp, "skb", tp, tp, false, "skb frees (without them every OVS stage parses its packet)"));
   return out;
 }
 
