@@ -11,7 +11,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 work=$(mkdir -p "${4:-$PWD/fuzz-$name}" && cd "${4:-$PWD/fuzz-$name}" && pwd)
 rm -rf "$work/corpus"
-mkdir -p "$work/corpus" "$here/corpus/$name"
+mkdir -p "$work/corpus"
+committed=()
+[ -d "$here/corpus/$name" ] && committed=("$here/corpus/$name")
 
 export NETTRACE_FUZZ_SEED_DIR="$work/corpus"  # the target writes its own seeds there first
 if [ "$name" = cli ]; then
@@ -31,4 +33,4 @@ fi
 echo "run_fuzz: $name for ${seconds}s, corpus $work/corpus + $here/corpus/$name"
 cd "$work"
 exec "$fuzzer" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=20 -print_final_stats=1 \
-  -artifact_prefix="$work/" "$work/corpus" "$here/corpus/$name"
+  -artifact_prefix="$work/" "$work/corpus" "${committed[@]}"
