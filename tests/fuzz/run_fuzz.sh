@@ -14,6 +14,8 @@ rm -rf "$work/corpus"
 mkdir -p "$work/corpus"
 committed=()
 [ -d "$here/corpus/$name" ] && committed=("$here/corpus/$name")
+dict=()
+[ -f "$here/$name.dict" ] && dict=(-dict="$here/$name.dict")
 
 export NETTRACE_FUZZ_SEED_DIR="$work/corpus"  # the target writes its own seeds there first
 if [ "$name" = cli ]; then
@@ -32,5 +34,5 @@ fi
 
 echo "run_fuzz: $name for ${seconds}s, corpus $work/corpus + $here/corpus/$name"
 cd "$work"
-exec "$fuzzer" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=20 -print_final_stats=1 \
+exec "$fuzzer" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=20 -print_final_stats=1 "${dict[@]}" \
   -artifact_prefix="$work/" "$work/corpus" "${committed[@]}"
