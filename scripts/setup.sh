@@ -5,7 +5,7 @@ export DEBIAN_FRONTEND=noninteractive
 [ "$(id -u)" = 0 ] || { echo "setup.sh: run as root" >&2; exit 1; }
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
-  build-essential cmake pkg-config clang llvm libbpf-dev bpftool \
+  build-essential cmake pkg-config clang llvm libclang-rt-14-dev libbpf-dev bpftool \
   libcli11-dev libfmt-dev libspdlog-dev libgtest-dev googletest nlohmann-json3-dev \
   libelf-dev libdw-dev zlib1g-dev \
   iproute2 iptables nftables jq iputils-ping procps kmod bpftrace \

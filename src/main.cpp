@@ -11,6 +11,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "cli_app.hpp"
 #include "nettrace/bpf/handles.hpp"
 #include "nettrace/core/error.hpp"
 #include "nettrace/core/session.hpp"
@@ -28,34 +29,23 @@ void setup_logging() {
   bpf::install_libbpf_logger();
 }
 
-std::string base_name(const char* argv0) {
-  std::string s = argv0 ? argv0 : "nettrace";
-  auto slash = s.rfind('/');
-  return slash == std::string::npos ? s : s.substr(slash + 1);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   setup_logging();
-  const std::string invoked = base_name(argv[0]);
-  std::vector<std::string> args;
-  if (const tools::AliasSpec* alias = tools::find_alias(invoked)) {
-    args = alias->command;
-  } else if (invoked.rfind("nettrace", 0) != 0) {
+  const std::string invoked = invoked_name(argv[0]);
+  auto prefix = invocation_args(invoked);
+  if (!prefix) {
     fmt::print(stderr, "nettrace: tool '{}' not found\n", invoked);
     return 127;
   }
+  std::vector<std::string> args = std::move(*prefix);
   for (int i = 1; i < argc; i++) args.emplace_back(argv[i]);
 
-  CLI::App app{"nettrace: eBPF tools for packet drops and latency on KVM/OVS hosts", "nettrace"};
-  bool list_aliases = false, list_tools = false, version = false;
-  app.add_flag("--list-aliases", list_aliases, "Print the alias names (original script names), one per line");
-  app.add_flag("--list", list_tools, "Print the tool names, one per line");
-  app.add_flag("--version", version, "Print the version");
-  app.require_subcommand(0, 1);
+  CLI::App app{kAppDescription, kAppName};
+  RootFlags flags;
   tools::Context ctx;
-  for (const auto& t : tools::tools()) t.setup(app, ctx);
+  build_app(app, flags, ctx);
 
   std::reverse(args.begin(), args.end());  // CLI11 consumes the vector from its back
   try {
@@ -72,15 +62,15 @@ int main(int argc, char** argv) {
     return e.exit_code();
   }
 
-  if (version) {
+  if (flags.version) {
     fmt::print("nettrace {} (libbpf {}.{})\n", NETTRACE_VERSION, libbpf_major_version(), libbpf_minor_version());
     return 0;
   }
-  if (list_aliases) {
+  if (flags.list_aliases) {
     for (const auto& a : tools::aliases()) fmt::print("{}\n", a.alias);
     return 0;
   }
-  if (list_tools) {
+  if (flags.list_tools) {
     for (const auto& t : tools::tools()) fmt::print("{}\n", t.name);
     return 0;
   }

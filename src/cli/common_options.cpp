@@ -28,6 +28,10 @@ double parse_seconds(const std::string& value, const std::string& flag) {
   else throw usage_error(fmt::format("{}: invalid duration '{}' (use e.g. 10, 1.5s, 500ms, 2m)", flag, value));
   v *= scale;
   if (!std::isfinite(v) || v < 0) throw usage_error(fmt::format("{}: invalid duration '{}'", flag, value));
+  // Runs turn seconds into uint64_t nanoseconds added to a monotonic timestamp (RunClock, the tools' loops):
+  // larger values would overflow that conversion (undefined behaviour; UBSan, found by fuzzing).
+  if (v > kMaxSeconds)
+    throw usage_error(fmt::format("{}: invalid duration '{}' (at most {} s, ten years)", flag, value, kMaxSeconds));
   return v;
 }
 

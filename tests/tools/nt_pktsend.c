@@ -60,10 +60,12 @@ static int send_udp(int argc, char **argv)
 		/* A qdisc drop on the local path surfaces as ENOBUFS: the datagram left the socket and was dropped. */
 		if (sendto(fd, buf, size, 0, (struct sockaddr *)&ss, sl) < 0 && errno != ENOBUFS && errno != ECONNREFUSED) {
 			perror("sendto");
+			free(buf);
 			return 1;
 		}
 		sent++;
 	}
+	free(buf); /* LeakSanitizer (NETTRACE_SANITIZE) fails the run otherwise */
 	printf("%d\n", sent);
 	return 0;
 }

@@ -36,6 +36,15 @@ TEST(ParseSeconds, Valid) {
   EXPECT_DOUBLE_EQ(parse_seconds("2m", "--duration"), 120);
   EXPECT_DOUBLE_EQ(parse_seconds("2min", "--duration"), 120);
   EXPECT_DOUBLE_EQ(parse_seconds("1h", "--duration"), 3600);
+  EXPECT_DOUBLE_EQ(parse_seconds("315360000", "--duration"), kMaxSeconds);
+}
+
+// Found by fuzzing (UBSan): --duration 1e300 overflowed the conversion to nanoseconds in RunClock and the run loops.
+TEST(ParseSeconds, TooLargeForNanosecondsIsUsageError) {
+  for (const char* big : {"1e300", "315360001", "1e10", "18446744074", "1e300ms", "5256001m", "87601h"}) {
+    SCOPED_TRACE(big);
+    expect_usage_error([&] { (void)parse_seconds(big, "--duration"); }, {"--duration", "'" + std::string(big) + "'"});
+  }
 }
 
 TEST(ParseSeconds, InvalidIsUsageErrorNamingFlagAndValue) {

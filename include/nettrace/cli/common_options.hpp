@@ -21,7 +21,9 @@ struct CommonOptions {
   std::string ready_file; // touched once attached (hidden; tests and benchmarks)
 };
 
-// Parses "10", "2.5", "500ms", "10s", "2m", "1h" into seconds. Throws nettrace::Error (usage) naming flag and value.
+// Parses "10", "2.5", "500ms", "10s", "2m", "1h" into seconds, at most kMaxSeconds (so seconds * 1e9 fits a
+// uint64_t next to any monotonic timestamp). Throws nettrace::Error (usage) naming flag and value.
+inline constexpr double kMaxSeconds = 10.0 * 365 * 86400;
 [[nodiscard]] double parse_seconds(const std::string& value, const std::string& flag);
 
 // --json, --debug, hidden --attach and --ready-file.
