@@ -93,10 +93,11 @@ std::string check_non_negative(const std::string& v) {
   try {
     size_t n = 0;
     const double d = std::stod(v, &n);
-    if (n == v.size() && d >= 0 && std::isfinite(d)) return {};
+    // Bounded so that any unit (s, ms, us) still fits in u64 nanoseconds.
+    if (n == v.size() && d >= 0 && std::isfinite(d) && d <= 1e9) return {};
   } catch (const std::exception&) {
   }
-  return fmt::format("must be a non-negative number, got '{}'", v);
+  return fmt::format("must be a non-negative number up to 1e9, got '{}'", v);
 }
 
 std::vector<bpf::Hook> latency_hooks() {
