@@ -132,9 +132,12 @@ void ProbePlan::choose(bpf_object* obj, Features& features) {
     }
     if (!choice.chosen) {
       choice.why_not = reasons.empty() ? std::string("no variant of the forced attach kind") : fmt::format("{}", fmt::join(reasons, "; "));
-      if (hook.required)
-        throw failure(fmt::format("cannot attach to {} on this kernel: {}", hook.name, choice.why_not),
-                      "see `nettrace doctor` for what this kernel supports");
+      if (hook.required) {
+        // A missing privilege is not a kernel limit: the message names it, no pointer to doctor.
+        const bool privilege = choice.why_not.find("needs root") != std::string::npos;
+        throw failure(fmt::format("cannot attach to {}{}: {}", hook.name, privilege ? "" : " on this kernel", choice.why_not),
+                      privilege ? "" : "see `nettrace doctor` for what this kernel supports");
+      }
       if (hook.group.empty())
         spdlog::warn("{} unavailable, its stage is skipped: {}", hook.name, choice.why_not);
       else if (warned_groups.insert(hook.group).second)

@@ -4,6 +4,8 @@
 // the process's own libc (or libpthread before glibc 2.34, or a static binary) from /proc/PID/maps
 // and its ELF symbol table at run time. See docs/tools/cpu.md.
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -46,11 +48,19 @@ RwlockTarget find_rwlock_target(uint32_t pid, const std::string& proc) {
     return 2;
   };
   std::stable_sort(files.begin(), files.end(), [&](auto& a, auto& b) { return rank(a) < rank(b); });
+  std::string denied;
   for (const auto& f : files) {
     // Through the process's root, so a process in a container gets its own library.
     const std::string path = fmt::format("{}/{}/root{}", proc, pid, f);
+    if (access(path.c_str(), R_OK) != 0 && (errno == EACCES || errno == EPERM)) {
+      if (denied.empty()) denied = path;
+      continue;
+    }
     if (auto off = elf_function_offset(path, kFunction)) return {path, f, *off};
   }
+  if (!denied.empty())
+    throw failure(fmt::format("cannot read {}: {} (another user's process: needs root or CAP_SYS_PTRACE)", denied,
+                              strerror(EACCES)));
   throw failure(fmt::format("process {} has no {} in any mapped file (not linked with pthreads?)", pid, kFunction));
 }
 
