@@ -48,6 +48,13 @@ bool out_of_fds() {
 }
 }  // namespace
 
+std::string errno_text(int err) {
+  if (err != EMFILE && err != ENFILE) return strerror(err);
+  rlimit rl{};
+  getrlimit(RLIMIT_NOFILE, &rl);
+  return fmt::format("too many open files (EMFILE; limit {}, raise `ulimit -n`)", static_cast<unsigned long long>(rl.rlim_cur));
+}
+
 Error load_error(const char* what, int err) {
   if (err == EMFILE || err == ENFILE || g_saw_emfile || out_of_fds()) {
     rlimit rl{};

@@ -197,7 +197,7 @@ std::vector<Link> ProbePlan::attach(bpf_object* obj) {
     }
     if (!link)
       throw failure(fmt::format("cannot attach {} via {} ({}): {}", ch.hook, to_string(ch.candidate.kind),
-                                ch.resolved_target, strerror(errno)));
+                                ch.resolved_target, errno_text(errno)));
     links.emplace_back(link);
     spdlog::debug("attached {} via {} {}", ch.hook, to_string(ch.candidate.kind), ch.resolved_target);
   }

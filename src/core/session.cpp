@@ -15,6 +15,7 @@
 #include "nettrace/core/error.hpp"
 #include "nettrace/core/signals.hpp"
 #include "nettrace/core/timefmt.hpp"
+#include "nettrace/sys/mounts.hpp"
 
 namespace nettrace::core {
 namespace {
@@ -97,6 +98,8 @@ Session::Session(std::string tool, const cli::CommonOptions& common)
   auto forced = cli::apply_common(common_);
   require_bpf_privileges();
   (void)bpf::possible_cpus();  // fail here, loudly, rather than misread a per-CPU map later
+  // Whatever libbpf or we mount, or the kernel automounts when a tracing path is looked up, stays ours.
+  sys::enter_private_mount_namespace();
   if (forced) plan_.force(*forced);
   install_stop_handlers();
 }
@@ -133,9 +136,9 @@ void Session::add_ring_buffer(int map_fd, EventFn fn) {
   void* ctx = handlers_.back().get();
   if (!rb_) {
     rb_ = ring_buffer__new(map_fd, &Session::on_sample, ctx, nullptr);
-    if (!rb_) throw failure(fmt::format("cannot create ring buffer: {}", strerror(errno)));
+    if (!rb_) throw failure(fmt::format("cannot create ring buffer: {}", bpf::errno_text(errno)));
   } else if (ring_buffer__add(rb_, map_fd, &Session::on_sample, ctx) != 0) {
-    throw failure(fmt::format("cannot add ring buffer: {}", strerror(errno)));
+    throw failure(fmt::format("cannot add ring buffer: {}", bpf::errno_text(errno)));
   }
 }
 

@@ -25,7 +25,9 @@ bool is_fs(const std::string& path, long magic) {
 
 // The first mount we make moves this process into a mount namespace of its own (private propagation): the
 // host never sees our mounts, and they vanish with the process however it ends (even SIGKILL).
-bool private_mounts() {
+}  // namespace
+
+bool enter_private_mount_namespace() {
   static int done = -1;
   if (done < 0) {
     done = unshare(CLONE_NEWNS) == 0 && mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0;
@@ -34,8 +36,10 @@ bool private_mounts() {
   return done;
 }
 
+namespace {
+
 bool try_mount(const std::string& type, const std::string& path) {
-  if (!private_mounts()) return false;  // never leave a mount on the host
+  if (!enter_private_mount_namespace()) return false;  // never leave a mount on the host
   if (mount(type.c_str(), path.c_str(), type.c_str(), 0, nullptr) == 0) return true;
   spdlog::debug("mount {} on {} failed: {}", type, path, strerror(errno));
   return false;
@@ -64,7 +68,8 @@ std::vector<PseudoFs> ensure_pseudo_filesystems(bool mount_missing) {
 
 std::string tracefs_path(bool mount_if_missing) {
   if (is_fs("/sys/kernel/tracing", kTracefsMagic)) return "/sys/kernel/tracing";
-  if (is_fs("/sys/kernel/debug/tracing", kTracefsMagic)) return "/sys/kernel/debug/tracing";
+  // Looking at /sys/kernel/debug/tracing automounts tracefs there: only inside our own mount namespace.
+  if (enter_private_mount_namespace() && is_fs("/sys/kernel/debug/tracing", kTracefsMagic)) return "/sys/kernel/debug/tracing";
   if (mount_if_missing && try_mount("tracefs", "/sys/kernel/tracing")) return "/sys/kernel/tracing";
   return {};
 }

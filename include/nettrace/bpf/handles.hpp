@@ -22,6 +22,8 @@ namespace nettrace::bpf {
 // The error for a failed open or load, naming the cause the user can act on: privileges, the file
 // descriptor limit (which libbpf sometimes reports as EINVAL), or the verifier.
 [[nodiscard]] Error load_error(const char* what, int err);
+// strerror(err), and for EMFILE/ENFILE the limit and what to do about it.
+[[nodiscard]] std::string errno_text(int err);
 
 // Which kernel BTF libbpf relocates against. Minimal: only the types and members the object's CO-RE
 // relocations use, cut from the running kernel's BTF (bpf/min_btf.hpp) — for objects whose relocations

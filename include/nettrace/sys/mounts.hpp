@@ -14,6 +14,10 @@ struct PseudoFs {
   bool mounted_by_us;
 };
 
+// Moves this process into a mount namespace of its own (private propagation), once: the host never sees what
+// we mount or what the kernel automounts for us (tracefs under debugfs), and it is gone however we end.
+// False when not allowed (no CAP_SYS_ADMIN): then nothing is mounted.
+bool enter_private_mount_namespace();
 // Mounts tracefs, debugfs and bpffs where missing when mount_missing is true. Never throws.
 std::vector<PseudoFs> ensure_pseudo_filesystems(bool mount_missing);
 // Mounts tracefs if needed (classic tracepoints read event ids from it); returns its path or "".
