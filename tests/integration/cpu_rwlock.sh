@@ -17,7 +17,7 @@ RWLOCK=$BUILD/tests/workloads/nt_rwlock
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root (CAP_BPF, CAP_PERFMON)"; exit 77; }
 [ -x "$RWLOCK" ] || { echo "FAIL: $RWLOCK not built"; exit 1; }
 command -v jq >/dev/null || { echo "FAIL: jq is required"; exit 1; }
-# Only the kernel feature skips; the lab runs this test on 6.1 and 6.12, which have it (tests/lab/tests/cpu_module.sh).
+# Only the kernel feature skips; the lab runs this test on 6.1 and 6.12, which have it (lab module cpu, tests/lab/modules).
 [ -e /sys/bus/event_source/devices/uprobe ] || { echo "SKIP: kernel has no uprobe PMU (CONFIG_UPROBE_EVENTS)"; exit 77; }
 
 tmp=$(mktemp -d)

@@ -14,7 +14,7 @@
 # Then TCP (nc, one transfer each way, quiet links): records = summary completed = phy0's and the tap's packet
 # deltas per direction, nothing incomplete, and the SYN went through the upcall and the re-inject and completed.
 set -uo pipefail
-cd "$(dirname "$0")/../../.." || exit 1
+cd "$(dirname "$0")/../../../.." || exit 1
 . tests/lab/fixtures.sh
 lab_require_lab
 NETTRACE=${NETTRACE:-$PWD/build/nettrace}

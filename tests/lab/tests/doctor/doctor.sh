@@ -4,7 +4,7 @@
 # the other attach types, and the openvswitch/vhost_net/tun/kvm/virtio_net/nf_conntrack modules, cross-checked
 # against the kernel (uname, the kprobe PMU, /sys/kernel/btf, modules.dep/modules.builtin).
 set -euo pipefail
-. "$(dirname "$0")/../fixtures.sh"
+. "$(dirname "$0")/../../fixtures.sh"
 lab_require_lab
 NETTRACE=${NETTRACE:-build/nettrace}
 [[ -x "$NETTRACE" ]] || lab_skip "no nettrace binary at $NETTRACE (build it, or set NETTRACE)"
