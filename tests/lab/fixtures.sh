@@ -538,6 +538,7 @@ lab_vm_prepare() {
 	# setup (~3 s); MSI-X is unaffected. (acpi=off would save more but leaves the VM with one CPU, so one queue.)
 	# $NETTRACE_LAB_VM_APPEND and $NETTRACE_LAB_VM_QEMU_ARGS are debugging knobs (extra kernel/QEMU arguments).
 	local vm_append="pci=noearly,noacpi ${NETTRACE_LAB_VM_APPEND:-}"
+	# shellcheck disable=SC2054,SC2206 # QEMU's commas; the debugging knob is split on purpose
 	local args=("${accel[@]}" -m "$mem" -smp "$smp" -nodefaults -display none -no-reboot ${NETTRACE_LAB_VM_QEMU_ARGS:-}
 		-pidfile "$dir/pid" -D "$dir/qemu.debug" -d cpu_reset
 		-kernel "$NETTRACE_LAB_BZIMAGE" -initrd "$NETTRACE_LAB_VM_INITRD"

@@ -46,7 +46,7 @@ _checks() {
 
 # _options MODULE: merge the checks' "# nettrace-lab:" lines: the largest --nics/--smp/--mem, --tcg multi if any.
 _options() {
-	local f nics=0 smp=0 mem=0 tcg= line a
+	local f nics=0 smp=0 mem=0 tcg='' line a
 	while read -r f; do
 		[[ -n "$f" ]] || continue
 		line=$(sed -n 's/^# nettrace-lab:[[:space:]]*//p' "$ROOT/$f" | head -n 1)
