@@ -13,7 +13,7 @@
 BUILD=$NETTRACE_BUILD
 RWLOCK=$BUILD/tests/workloads/nt_rwlock
 [ -x "$RWLOCK" ] || fail "$RWLOCK not built"
-# Only the kernel feature skips; the lab runs this test on 6.1 and 6.12, which have it (tests/lab/tests/cpu_module.sh).
+# Only the kernel feature skips; the lab runs this test on 6.1 and 6.12, which have it (lab module cpu, tests/lab/modules).
 [ -e /sys/bus/event_source/devices/uprobe ] || skip "kernel has no uprobe PMU (CONFIG_UPROBE_EVENTS)"
 
 THREADS=3 ITER=40

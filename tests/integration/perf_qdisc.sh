@@ -15,7 +15,7 @@ ip netns exec "$NS_A" tc qdisc replace dev veth-a root handle 1: netem delay 20m
 # Timing tolerance: real hardware and VMs keep sojourns within a few ms of what the shaper adds. Under the lab's
 # single-threaded TCG on a shared host the guest clock runs on while QEMU's thread waits for a CPU, so a vCPU
 # "pauses" for tens of ms anywhere (between netem's clock read and the tracepoint, before a timer fires):
-# tests/lab/tests/perf_iface_qdisc.sh sets NETTRACE_TIMING_SLACK_US=off, and sojourns are then printed, not judged.
+# The lab (tests/lab/suite.sh) sets NETTRACE_TIMING_SLACK_US=off, and sojourns are then printed, not judged.
 SLACK=${NETTRACE_TIMING_SLACK_US:-10000}
 JUDGE=1
 [ "$SLACK" = off ] && JUDGE=0 SLACK=10000

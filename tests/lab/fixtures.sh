@@ -215,8 +215,13 @@ lab_tcp_transfer() {
 lab_ping() {
 	local ns=$1 dst=$2 count=$3 out rc=0
 	shift 3
-	local ping=(ping)
-	command -v ping >/dev/null || ping=(busybox ping)
+	local ping=(ping) a args=()
+	if ! command -v ping >/dev/null; then
+		ping=(busybox ping)
+		# busybox ping has no -U (and never asks for SO_TIMESTAMP, which is all -U is used for here)
+		for a in "$@"; do [[ "$a" == -U ]] || args+=("$a"); done
+		set -- "${args[@]}"
+	fi
 	out=$(lab_ns "$ns" "${ping[@]}" -c "$count" -i 0.1 -W 5 "$@" "$dst" 2>&1) || rc=$?
 	_lab_parse_ping "$out" "$count"
 	return $rc
@@ -228,9 +233,11 @@ _lab_parse_ping() {
 	if [[ "$LAB_PING_RX" != "$2" ]]; then echo "$1" >&2; else grep -A2 -- '--- .* statistics' <<<"$1" >&2; fi
 }
 
-# lab_ping_ok NS DST COUNT: ping and assert that all COUNT echo replies came back (0% loss).
+# lab_ping_ok NS DST COUNT [PING ARGS...]: ping and assert that all COUNT echo replies came back (0% loss).
+# `-U` (iputils: user-to-user latency) keeps ping from enabling SO_TIMESTAMP, whose first user flips the kernel's
+# netstamp static key, i.e. patches kernel text: tests with a nested VM running pass it (docs/lab.md).
 lab_ping_ok() {
-	lab_ping "$1" "$2" "$3" || true
+	lab_ping "$@" || true
 	lab_assert_eq "ping ${1:-root} -> $2: transmitted" "$LAB_PING_TX" "$3"
 	lab_assert_eq "ping ${1:-root} -> $2: received" "$LAB_PING_RX" "$3"
 }
@@ -454,8 +461,20 @@ _LAB_PENDING_PORTS=()
 # of queues, so that virtio-net enables every queue pair. Waits (bounded) until the VM is up unless --no-wait
 # (then call lab_vm_wait_ready). Run commands in it with lab_vm_exec / lab_vm_spawn; its console log is
 # $LAB_VM_DIR/NAME/console.log.
+# lab_vm = lab_vm_prepare NAME [options] (the tap, on its bridge, and the VM's configuration; nothing runs yet) +
+# lab_vm_boot NAME [--no-wait]. A test that must not patch kernel text while the VM runs (tracing under
+# multi-threaded TCG, docs/lab.md) attaches between the two: the tap exists, the VM does not run yet.
 lab_vm() {
-	local name=$1 ip='' ip6='' queues=1 smp='' mem=256 bridge=br0 wait=1
+	local name=$1 wait=1 a opts=()
+	shift
+	for a in "$@"; do
+		if [[ "$a" == --no-wait ]]; then wait=0; else opts+=("$a"); fi
+	done
+	lab_vm_prepare "$name" "${opts[@]}"
+	if ((wait)); then lab_vm_boot "$name"; else lab_vm_boot "$name" --no-wait; fi
+}
+lab_vm_prepare() {
+	local name=$1 ip='' ip6='' queues=1 smp='' mem=256 bridge=br0
 	shift
 	while [[ $# -gt 0 ]]; do
 		case "$1" in
@@ -465,7 +484,6 @@ lab_vm() {
 		--smp) smp=$2; shift 2 ;;
 		--mem) mem=$2; shift 2 ;;
 		--bridge) bridge=$2; shift 2 ;;
-		--no-wait) wait=0; shift ;;
 		*) lab_fail "lab_vm: unknown option $1" ;;
 		esac
 	done
@@ -487,6 +505,7 @@ lab_vm() {
 		accel=(-accel tcg -cpu max) kind=tcg
 	fi
 	lab_modprobe tun vhost_net
+	((${#_LAB_VM_COUNT_PINNED} == 0)) && [[ "$kind" == kvm ]] && _lab_kvm_pin
 
 	rm -rf "$dir"
 	mkdir -p "$dir/io/cmd" "$dir/io/out"
@@ -519,23 +538,33 @@ lab_vm() {
 	# setup (~3 s); MSI-X is unaffected. (acpi=off would save more but leaves the VM with one CPU, so one queue.)
 	# $NETTRACE_LAB_VM_APPEND and $NETTRACE_LAB_VM_QEMU_ARGS are debugging knobs (extra kernel/QEMU arguments).
 	local vm_append="pci=noearly,noacpi ${NETTRACE_LAB_VM_APPEND:-}"
+	# shellcheck disable=SC2054,SC2206 # QEMU's commas; the debugging knob is split on purpose
+	local args=("${accel[@]}" -m "$mem" -smp "$smp" -nodefaults -display none -no-reboot ${NETTRACE_LAB_VM_QEMU_ARGS:-}
+		-pidfile "$dir/pid" -D "$dir/qemu.debug" -d cpu_reset
+		-kernel "$NETTRACE_LAB_BZIMAGE" -initrd "$NETTRACE_LAB_VM_INITRD"
+		-append "console=ttyS0 panic=-1 rdinit=/init mitigations=off quiet loglevel=3 $vm_append"
+		-serial "file:$dir/console.log"
+		-virtfs local,path=/,mount_tag=labroot,security_model=none,readonly=on,multidevs=remap
+		-virtfs "local,path=$dir/io,mount_tag=vmio,security_model=none"
+		-device virtio-serial-pci -chardev "pipe,id=ctl,path=$dir/ctl"
+		-device virtserialport,chardev=ctl,name=lab.ctl
+		-netdev "$netdev" -device "$nic")
+	printf '%q ' "${args[@]}" >"$dir/qemu.args"
+	printf '%s\n' "$tap on $bridge, $queues queue(s), $smp vCPU(s), ip $ip, ${accel[*]}" >"$dir/summary"
+}
+
+# lab_vm_boot NAME [--no-wait]: start the VM lab_vm_prepare configured; waits until it is ready unless --no-wait.
+lab_vm_boot() {
+	local name=$1 wait=1 dir=$LAB_VM_DIR/$1
+	[[ "${2:-}" == --no-wait ]] && wait=0
+	[[ -s "$dir/qemu.args" ]] || lab_fail "lab_vm_boot: VM $name was not prepared (lab_vm_prepare)"
 	# QEMU runs under a subshell that records how it ended ($dir/qemu.rc: exit status, 128+N for signal N); its own
 	# pid comes from -pidfile. -d cpu_reset logs every vCPU reset with its registers, so a guest that triple-faults
 	# (with -no-reboot, a silent exit) shows where.
-	rm -f "$dir/pid"
+	rm -f "$dir/pid" "$dir/qemu.rc"
 	(
 		rc=0
-		qemu-system-x86_64 "${accel[@]}" -m "$mem" -smp "$smp" -nodefaults -display none -no-reboot ${NETTRACE_LAB_VM_QEMU_ARGS:-} \
-		-pidfile "$dir/pid" -D "$dir/qemu.debug" -d cpu_reset \
-		-kernel "$NETTRACE_LAB_BZIMAGE" -initrd "$NETTRACE_LAB_VM_INITRD" \
-		-append "console=ttyS0 panic=-1 rdinit=/init mitigations=off quiet loglevel=3 $vm_append" \
-		-serial "file:$dir/console.log" \
-		-virtfs local,path=/,mount_tag=labroot,security_model=none,readonly=on,multidevs=remap \
-		-virtfs "local,path=$dir/io,mount_tag=vmio,security_model=none" \
-		-device virtio-serial-pci -chardev "pipe,id=ctl,path=$dir/ctl" \
-		-device virtserialport,chardev=ctl,name=lab.ctl \
-		-netdev "$netdev" -device "$nic" \
-		</dev/null >"$dir/qemu.log" 2>&1 || rc=$?
+		eval "qemu-system-x86_64 $(cat "$dir/qemu.args")" </dev/null >"$dir/qemu.log" 2>&1 || rc=$?
 		echo "$rc" >"$dir/qemu.rc"
 	) &
 	local i
@@ -545,9 +574,43 @@ lab_vm() {
 	done
 	[[ -s "$dir/pid" ]] || { cat "$dir/qemu.log" >&2; lab_fail "lab_vm: QEMU for $name did not start"; }
 	lab_defer _lab_vm_stop "$name"
-	lab_log "vm $name: booting (tap $tap on $bridge, $queues queue(s), $smp vCPU(s), ip $ip, ${accel[*]})"
+	lab_log "vm $name: booting ($(cat "$dir/summary"))"
 	((wait)) && lab_vm_wait_ready "$name"
 	return 0
+}
+
+# _lab_kvm_pin: keep KVM's static keys from flipping while nested VMs run. KVM patches the lab kernel's text
+# (jump labels, text_poke_bp) when the first VM is created (preempt notifiers) and destroyed, when a vCPU's local
+# APIC is created software-disabled (apic_sw_disabled) and again, deferred by a second, when the guest enables it,
+# and whenever a guest disables and re-enables its APIC: measured on 6.1 with a kprobe on
+# arch_jump_label_transform_apply, docs/lab.md "Nested VMs and TCG threading". Under multi-threaded TCG, patching
+# kernel text while the other vCPU runs is the hazard that froze CI guests. A paused KVM VM (QEMU -S: in-kernel
+# irqchip, one vCPU whose APIC is never enabled) created before the first nested VM holds every one of those keys
+# above zero, so the real VMs' create, APIC enable/disable and destroy no longer patch anything. It is created
+# (and, at cleanup, destroyed) while no nested VM runs.
+_LAB_VM_COUNT_PINNED=
+_lab_kvm_pin() {
+	local dir=$LAB_VM_DIR/.pin i
+	mkdir -p "$dir"
+	rm -f "$dir/pid"
+	qemu-system-x86_64 -enable-kvm -cpu host -S -m 16 -smp 1 -nodefaults -display none -no-reboot \
+		-pidfile "$dir/pid" </dev/null >"$dir/qemu.log" 2>&1 &
+	lab_defer _lab_kvm_unpin
+	# The VM's vCPU is in KVM's debugfs once created (after its local APIC): the keys are held from then on.
+	lab_wait_until 120 "the KVM pin VM (qemu -S) to create its vCPU" _lab_kvm_pinned "$dir" $!
+	_LAB_VM_COUNT_PINNED=1
+	lab_log "kvm pin: paused VM $(cat "$dir/pid") holds KVM's static keys while nested VMs run"
+}
+_lab_kvm_pinned() {
+	kill -0 "$2" 2>/dev/null || { cat "$1/qemu.log" >&2; lab_fail "the KVM pin VM (qemu -S) exited"; }
+	[[ -s "$1/pid" ]] && compgen -G "/sys/kernel/debug/kvm/$(cat "$1/pid")-*/vcpu0" >/dev/null
+}
+_lab_kvm_unpin() {
+	local pid
+	pid=$(cat "$LAB_VM_DIR/.pin/pid" 2>/dev/null) || return 0
+	kill -TERM "$pid" 2>/dev/null
+	lab_wait_until 10 "the KVM pin VM to stop" _lab_not_running "$pid"
+	_LAB_VM_COUNT_PINNED=
 }
 
 # lab_vm_wait_ready NAME [TIMEOUT_SEC]: wait until the VM has configured its NIC (default 300 s; unloaded, a nested
@@ -588,6 +651,8 @@ _lab_vm_ready_or_dead() {
 	[[ -s "$LAB_VM_DIR/$1/io/ready" || -e "$LAB_VM_DIR/$1/io/failed" ]] && return 0
 	! kill -0 "$(cat "$LAB_VM_DIR/$1/pid")" 2>/dev/null
 }
+# lab_vm_stop NAME: stop the VM now (SIGTERM to its QEMU, wait until it has exited); also deferred by lab_vm_boot.
+lab_vm_stop() { _lab_vm_stop "$1"; }
 _lab_vm_stop() {
 	local dir=$LAB_VM_DIR/$1 pid
 	pid=$(cat "$dir/pid" 2>/dev/null) || return 0

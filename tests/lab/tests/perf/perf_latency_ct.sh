@@ -9,7 +9,7 @@
 # with the stage equals the echoes; conntrack's table then holds the ICMP flow (the kernel did run it); without
 # --enable-ct the stage is absent.
 set -uo pipefail
-cd "$(dirname "$0")/../../.." || exit 1
+cd "$(dirname "$0")/../../../.." || exit 1
 . tests/lab/fixtures.sh
 lab_require_lab
 NETTRACE=${NETTRACE:-$PWD/build/nettrace}

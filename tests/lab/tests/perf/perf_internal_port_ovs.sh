@@ -10,7 +10,7 @@
 # once per skb the internal port received. Then the host's tracepoint-only script
 # (tests/integration/perf_backlog.sh) runs here too, where kprobes/fentry give it the function stages.
 set -uo pipefail
-cd "$(dirname "$0")/../../.." || exit 1
+cd "$(dirname "$0")/../../../.." || exit 1
 . tests/lab/fixtures.sh
 lab_require_lab
 NETTRACE=${NETTRACE:-$PWD/build/nettrace}

@@ -7,7 +7,7 @@
 # not, and the records with upcalls agree with the `ovs-appctl dpctl/show` missed delta; fragmented echoes are
 # one record each, with an RTT no larger than ping's.
 set -uo pipefail
-cd "$(dirname "$0")/../../.." || exit 1
+cd "$(dirname "$0")/../../../.." || exit 1
 . tests/lab/fixtures.sh
 lab_require_lab
 NETTRACE=${NETTRACE:-$PWD/build/nettrace}

@@ -6,7 +6,7 @@
 # transfers of a known size pinned to vCPU 0 and vCPU 1 (so XPS sends them through TX queue 0 and TX queue 1), checked
 # against the receiver's byte counts, the taps' and OVS's counters and the per-queue virtio interrupts in the VM.
 set -euo pipefail
-. "$(dirname "$0")/../fixtures.sh"
+. "$(dirname "$0")/../../fixtures.sh"
 lab_require_lab
 Q=2
 lab_vm_pair --queues "$Q" --no-wait # both boot while lab_ovs_bridge waits for uptime >= 12 s

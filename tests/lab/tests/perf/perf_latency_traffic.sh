@@ -17,7 +17,7 @@
 #         one flow per datagram at udp_rcv (N = Udp InDatagrams); the 2N non-first fragments end in reassembly,
 #         counted incomplete at ip_rcv (conntrack's defrag at PRE_ROUTING) or ip_local_deliver (ip_defrag).
 set -uo pipefail
-cd "$(dirname "$0")/../../.." || exit 1
+cd "$(dirname "$0")/../../../.." || exit 1
 . tests/lab/fixtures.sh
 lab_require_lab
 NETTRACE=${NETTRACE:-$PWD/build/nettrace}
@@ -39,6 +39,7 @@ for ns in root ext ovs0 ovs1; do
 	lab_ns $ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 ||
 		lab_fail "cannot disable IPv6 in $ns"
 done
+lab_defer sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.default.disable_ipv6=0 # the next check's lab
 ext_mac=$(lab_ns ext cat /sys/class/net/eth0/address)
 host_mac=$(cat /sys/class/net/port-storage/address)
 ip neigh replace "$EXT" lladdr "$ext_mac" dev port-storage nud permanent || lab_fail "static neighbour $EXT"

@@ -5,7 +5,7 @@
 # checked with ping loss, `ovs-appctl dpctl/show` lookups, the tap's counters, the vhost worker, KVM and the VM's
 # virtio interrupts.
 set -euo pipefail
-. "$(dirname "$0")/../fixtures.sh"
+. "$(dirname "$0")/../../fixtures.sh"
 lab_require_lab
 lab_vm vm0 --no-wait # boots while lab_ovs_bridge waits for uptime >= 12 s; its tap joins br0 when br0 exists
 lab_ovs_bridge
