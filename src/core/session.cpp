@@ -98,8 +98,6 @@ Session::Session(std::string tool, const cli::CommonOptions& common)
   auto forced = cli::apply_common(common_);
   require_bpf_privileges();
   (void)bpf::possible_cpus();  // fail here, loudly, rather than misread a per-CPU map later
-  // Whatever libbpf or we mount, or the kernel automounts when a tracing path is looked up, stays ours.
-  sys::enter_private_mount_namespace();
   if (forced) plan_.force(*forced);
   install_stop_handlers();
 }
@@ -125,6 +123,16 @@ void Session::attach() {
   if (!common_.attach.empty() && !chosen_)
     throw failure(fmt::format("--attach {}: no hook of {} attaches that way", common_.attach, tool_));
   if (!obj_) throw failure(fmt::format("internal: {} attached before load", tool_));
+  // libbpf looks up /sys/kernel/debug/tracing to attach a classic tracepoint or a legacy kprobe, which
+  // automounts tracefs there: only in a mount namespace of our own, so the host never sees it. Not for every
+  // tool: in the lab's chrooted guest, other processes' /proc/PID/root paths (uprobes, user symbols) do not
+  // resolve from another mount namespace.
+  for (const auto& ch : plan_.choices())
+    if (ch.chosen && (ch.candidate.kind == bpf::AttachKind::Tracepoint || ch.candidate.kind == bpf::AttachKind::Kprobe ||
+                      ch.candidate.kind == bpf::AttachKind::Kretprobe)) {
+      sys::enter_private_mount_namespace();
+      break;
+    }
   add_links(plan_.attach(obj_));
   start_ns_ = monotonic_ns();
   spdlog::info("attached: {}", plan_.describe());
