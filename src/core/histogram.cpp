@@ -25,14 +25,6 @@ void Histogram::add_slot(uint32_t slot, uint64_t n) {
   max_ = std::max(max_, slot_high(slot));
 }
 
-void Histogram::merge(const Histogram& other) {
-  for (size_t i = 0; i < counts_.size() && i < other.counts_.size(); i++) counts_[i] += other.counts_[i];
-  exact_sum_ += other.exact_sum_;
-  exact_n_ += other.exact_n_;
-  min_ = std::min(min_, other.min_);
-  max_ = std::max(max_, other.max_);
-}
-
 void Histogram::clear() {
   std::fill(counts_.begin(), counts_.end(), 0);
   exact_sum_ = exact_n_ = 0;
@@ -138,15 +130,6 @@ uint64_t Log2Histogram::slot_high(uint32_t s) const {
   if (s == 0) return 0;
   if (s >= 64) return UINT64_MAX;
   return (1ULL << s) - 1;
-}
-
-LinearHistogram::LinearHistogram(uint64_t min, uint64_t step, uint32_t nslots)
-    : Histogram(nslots ? nslots : 1), min_value_(min), step_(step ? step : 1), nslots_(nslots ? nslots : 1) {}
-uint32_t LinearHistogram::slot_of(uint64_t v) const { return nt_linear_slot(v, min_value_, step_, nslots_); }
-uint64_t LinearHistogram::slot_low(uint32_t s) const { return s == 0 ? 0 : min_value_ + s * step_; }
-uint64_t LinearHistogram::slot_high(uint32_t s) const {
-  if (s + 1 >= nslots_) return UINT64_MAX;
-  return min_value_ + (s + 1) * step_ - 1;
 }
 
 }  // namespace nettrace::core

@@ -21,15 +21,4 @@ NT_INLINE __u32 nt_log2_slot(__u64 v)
 	return v ? r + 1 : 0;
 }
 
-/* Linear slots of width step from min; the last slot collects everything above. */
-NT_INLINE __u32 nt_linear_slot(__u64 v, __u64 min, __u64 step, __u32 nslots)
-{
-	__u64 s;
-
-	if (v < min || step == 0)
-		return 0;
-	s = (v - min) / step;
-	return s >= nslots ? nslots - 1 : (__u32)s;
-}
-
 #endif

@@ -22,7 +22,6 @@ class Histogram {
   virtual ~Histogram() = default;
   void add(uint64_t value, uint64_t n = 1);
   void add_slot(uint32_t slot, uint64_t n);
-  void merge(const Histogram& other);
   void clear();
   [[nodiscard]] uint64_t count() const;
   [[nodiscard]] bool empty() const { return count() == 0; }
@@ -62,21 +61,6 @@ class Log2Histogram : public Histogram {
   [[nodiscard]] uint32_t slot_of(uint64_t v) const override;
   [[nodiscard]] uint64_t slot_low(uint32_t s) const override;
   [[nodiscard]] uint64_t slot_high(uint32_t s) const override;
-};
-
-// Fixed-width buckets from min; the last bucket is open-ended.
-class LinearHistogram : public Histogram {
- public:
-  LinearHistogram(uint64_t min, uint64_t step, uint32_t nslots);
-
- protected:
-  [[nodiscard]] uint32_t slot_of(uint64_t v) const override;
-  [[nodiscard]] uint64_t slot_low(uint32_t s) const override;
-  [[nodiscard]] uint64_t slot_high(uint32_t s) const override;
-
- private:
-  uint64_t min_value_, step_;
-  uint32_t nslots_;
 };
 
 }  // namespace nettrace::core
