@@ -41,6 +41,12 @@ lost=$(jq -s '[.[] | select(.type=="drop_summary")][0].lost_events // "none"' "$
 [ "$lost" != none ] || { tail -c 500 "$out"; fail "no drop_summary"; }
 echo "flood: $sent datagrams sent; nettrace: $records records + $lost lost_events; kernel: Udp NoPorts delta $kernel"
 [ $((records + lost)) -eq "$kernel" ] || fail "records $records + lost_events $lost = $((records + lost)), Udp NoPorts delta $kernel"
+# Under ASan (scripts/test_asan.sh) freed memory sits in the allocator's quarantine and RSS grows by design:
+# the counts are checked there, the memory only in the plain build. LeakSanitizer checks for leaks at exit.
+if [ -n "${ASAN_OPTIONS:-}" ]; then
+  pass "60 s flood: records + lost_events = Udp NoPorts delta $kernel (RSS not judged under ASan: quarantine)"
+  exit 0
+fi
 mapfile -t rss <"$TMP/rss"
 n=${#rss[@]}
 [ "$n" -ge 20 ] || fail "only $n VmRSS samples"
