@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib/common.sh"
 BUILD=$NETTRACE_BUILD
 MUTEX=$BUILD/tests/workloads/nt_mutex
-[ -x "$MUTEX" ] || skip "$MUTEX not built"
+[ -x "$MUTEX" ] || fail "$MUTEX not built (a broken build, not a missing kernel feature)"
 # has_tracepoint mounts tracefs first: whether this kernel has the tracepoint must not depend on which test ran first.
 has_tracepoint syscalls/sys_enter_futex || [ -d /sys/kernel/debug/tracing/events/syscalls/sys_enter_futex ] ||
   skip "kernel has no syscalls:sys_enter_futex tracepoint (CONFIG_FTRACE_SYSCALLS)"

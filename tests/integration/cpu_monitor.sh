@@ -13,7 +13,7 @@
 . "$(dirname "$0")/lib/common.sh"
 BUILD=$NETTRACE_BUILD
 SPIN=$BUILD/tests/workloads/nt_spin
-[ -x "$SPIN" ] || skip "$SPIN not built"
+[ -x "$SPIN" ] || fail "$SPIN not built (a broken build, not a missing kernel feature)"
 [ "$(nproc)" -ge 2 ] || skip "needs CPU 1 (2 CPUs)"
 
 # run NAME SPIN_MS ARGS...: monitor with ARGS while a hog spins SPIN_MS on it; output in

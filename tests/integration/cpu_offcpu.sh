@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib/common.sh"
 BUILD=$NETTRACE_BUILD
 SLEEPER=$BUILD/tests/workloads/nt_sleeper
-[ -x "$SLEEPER" ] || skip "$SLEEPER not built"
+[ -x "$SLEEPER" ] || fail "$SLEEPER not built (a broken build, not a missing kernel feature)"
 
 N=50; T_US=20000
 # run NAME ARGS...: starts a sleeper (it stays in pause() afterwards, so its ELF stays readable),

@@ -15,7 +15,7 @@
 . "$(dirname "$0")/lib/common.sh"
 BUILD=$NETTRACE_BUILD
 SLEEPER=$BUILD/tests/workloads/nt_sleeper
-[ -x "$SLEEPER" ] || skip "$SLEEPER not built"
+[ -x "$SLEEPER" ] || fail "$SLEEPER not built (a broken build, not a missing kernel feature)"
 [ "$(nproc)" -ge 2 ] || skip "needs CPU 1 (2 CPUs)"
 
 # run NAME COUNT [MODE...]: writes "nettrace_total_ns schedstat_ns waits pid switches" for the sleeper to
