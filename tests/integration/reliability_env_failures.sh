@@ -25,8 +25,15 @@ for args in "perf qdisc --dev veth-a -i 1 --duration 2" "drop --duration 1" "per
   grep -q "$POSSIBLE" "$TMP/err" || FAILS+=("a. $args: stderr does not name $POSSIBLE")
 done
 
-# b. too few file descriptors.
-for args in "perf latency --phy-interface veth-a --duration 1" "drop --duration 1"; do
+# b. too few file descriptors. Not under the sanitizers: their runtimes need descriptors of their own at the limit
+# (UBSan's vptr check probes memory through a pipe and reports a false "invalid vptr" when pipe(2) fails with EMFILE;
+# the symbolizer and the report log cannot open either), so the plain build's run of this test judges this case.
+B_CASES=("perf latency --phy-interface veth-a --duration 1" "drop --duration 1")
+if [ -n "${ASAN_OPTIONS:-}${UBSAN_OPTIONS:-}" ]; then
+  echo "b. skipped under the sanitizers (the plain build checks the fd limit)"
+  B_CASES=()
+fi
+for args in "${B_CASES[@]}"; do
   # shellcheck disable=SC2086
   (ulimit -n 40; exec ip netns exec "$NS_A" timeout -s KILL 20 "$NETTRACE" $args) >"$TMP/out" 2>"$TMP/err"
   rc=$?
