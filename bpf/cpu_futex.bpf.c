@@ -10,6 +10,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "cpu_common.bpf.h"
+#include "nt/hooks.bpf.h"
 
 #define NT_FUTEX_CMD_MASK 0x7f /* ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME) */
 
@@ -42,8 +43,7 @@ static __always_inline bool is_wait(__u32 cmd)
 	return cmd == 0 || cmd == 6 || cmd == 9 || cmd == 11 || cmd == 13;
 }
 
-SEC("tracepoint/syscalls/sys_enter_futex")
-int tp_sys_enter_futex(struct trace_event_raw_sys_enter *ctx)
+static __always_inline int on_enter(struct trace_event_raw_sys_enter *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id;
@@ -66,8 +66,7 @@ int tp_sys_enter_futex(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_exit_futex")
-int tp_sys_exit_futex(struct trace_event_raw_sys_exit *ctx)
+static __always_inline int on_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid(), now = bpf_ktime_get_ns(), delta;
 	__u32 tid = (__u32)id;
@@ -120,5 +119,9 @@ int tp_sys_exit_futex(struct trace_event_raw_sys_exit *ctx)
 		av->max_ns = delta;
 	return 0;
 }
+
+/* Syscall events exist only as classic tracepoints (no raw tracepoint of their own). */
+NT_HOOK_TP_CLASSIC(syscalls, sys_enter_futex, struct trace_event_raw_sys_enter, args, on_enter(args))
+NT_HOOK_TP_CLASSIC(syscalls, sys_exit_futex, struct trace_event_raw_sys_exit, args, on_exit(args))
 
 char LICENSE[] SEC("license") = "GPL";

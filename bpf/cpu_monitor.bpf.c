@@ -11,6 +11,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "cpu_common.bpf.h"
+#include "nt/hooks.bpf.h"
 
 /*
  * seq is odd while on_switch() updates this CPU's runtime and cur entry: the host's copy of cur is
@@ -85,17 +86,7 @@ static __always_inline int on_switch(struct task_struct *prev, struct task_struc
 	return 0;
 }
 
-SEC("tp_btf/sched_switch")
-int BPF_PROG(tpbtf_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
-{
-	return on_switch(prev, next);
-}
-
-SEC("raw_tp/sched_switch")
-int BPF_PROG(rawtp_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
-{
-	return on_switch(prev, next);
-}
+NT_HOOK_TP(sched_switch, (bool preempt, struct task_struct *prev, struct task_struct *next), on_switch(prev, next))
 
 SEC("perf_event")
 int on_sample(struct bpf_perf_event_data *ctx)

@@ -12,6 +12,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "cpu_common.bpf.h"
+#include "nt/hooks.bpf.h"
 
 const volatile __u64 cfg_min_ns = 1000;
 const volatile __u64 cfg_max_ns = (__u64)-1;
@@ -125,16 +126,6 @@ static __always_inline int on_switch(void *ctx, struct task_struct *prev, struct
 	return 0;
 }
 
-SEC("tp_btf/sched_switch")
-int BPF_PROG(tpbtf_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
-{
-	return on_switch(ctx, prev, next);
-}
-
-SEC("raw_tp/sched_switch")
-int BPF_PROG(rawtp_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
-{
-	return on_switch(ctx, prev, next);
-}
+NT_HOOK_TP(sched_switch, (bool preempt, struct task_struct *prev, struct task_struct *next), on_switch(ctx, prev, next))
 
 char LICENSE[] SEC("license") = "GPL";

@@ -14,6 +14,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "cpu_common.bpf.h"
+#include "nt/hooks.bpf.h"
 
 const volatile bool cfg_per_thread = false; /* key by tgid/tid as well as name */
 const volatile __u64 cfg_event_ns = 1000000;  /* ring buffer events at or above this */
@@ -177,52 +178,9 @@ static __always_inline int on_switch(struct task_struct *prev, struct task_struc
 	return 0;
 }
 
-SEC("tp_btf/sched_waking")
-int BPF_PROG(tpbtf_sched_waking, struct task_struct *p)
-{
-	return on_waking(p);
-}
-
-SEC("raw_tp/sched_waking")
-int BPF_PROG(rawtp_sched_waking, struct task_struct *p)
-{
-	return on_waking(p);
-}
-
-SEC("tp_btf/sched_wakeup")
-int BPF_PROG(tpbtf_sched_wakeup, struct task_struct *p)
-{
-	return on_wakeup(p, false);
-}
-
-SEC("raw_tp/sched_wakeup")
-int BPF_PROG(rawtp_sched_wakeup, struct task_struct *p)
-{
-	return on_wakeup(p, false);
-}
-
-SEC("tp_btf/sched_wakeup_new")
-int BPF_PROG(tpbtf_sched_wakeup_new, struct task_struct *p)
-{
-	return on_wakeup(p, true);
-}
-
-SEC("raw_tp/sched_wakeup_new")
-int BPF_PROG(rawtp_sched_wakeup_new, struct task_struct *p)
-{
-	return on_wakeup(p, true);
-}
-
-SEC("tp_btf/sched_switch")
-int BPF_PROG(tpbtf_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
-{
-	return on_switch(prev, next);
-}
-
-SEC("raw_tp/sched_switch")
-int BPF_PROG(rawtp_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
-{
-	return on_switch(prev, next);
-}
+NT_HOOK_TP(sched_waking, (struct task_struct *p), on_waking(p))
+NT_HOOK_TP(sched_wakeup, (struct task_struct *p), on_wakeup(p, false))
+NT_HOOK_TP(sched_wakeup_new, (struct task_struct *p), on_wakeup(p, true))
+NT_HOOK_TP(sched_switch, (bool preempt, struct task_struct *prev, struct task_struct *next), on_switch(prev, next))
 
 char LICENSE[] SEC("license") = "GPL";

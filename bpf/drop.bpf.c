@@ -14,6 +14,7 @@
 #include "nettrace/abi/drop.h"
 #include "nettrace/abi/filter.h"
 #include "nt/common.bpf.h"
+#include "nt/hooks.bpf.h"
 #include "nt/skb.bpf.h"
 
 const volatile struct nt_filter nt_filter_cfg = {};
@@ -272,20 +273,9 @@ static __always_inline __u32 ctx_reason(unsigned long long *ctx)
 	return 0;
 }
 
-SEC("tp_btf/kfree_skb")
-int BPF_PROG(tpbtf_kfree_skb, struct sk_buff *skb, void *location)
-{
-	return handle_drop(ctx, skb, location, ctx_reason(ctx));
-}
+NT_HOOK_TP(kfree_skb, (struct sk_buff *skb, void *location), handle_drop(ctx, skb, location, ctx_reason(ctx)))
 
-SEC("raw_tp/kfree_skb")
-int BPF_PROG(rawtp_kfree_skb, struct sk_buff *skb, void *location)
-{
-	return handle_drop(ctx, skb, location, ctx_reason(ctx));
-}
-
-SEC("tracepoint/skb/kfree_skb")
-int tp_skb_kfree_skb(struct trace_event_raw_kfree_skb *args)
+static __always_inline int classic_drop(struct trace_event_raw_kfree_skb *args)
 {
 	__u32 reason = 0;
 
@@ -295,34 +285,37 @@ int tp_skb_kfree_skb(struct trace_event_raw_kfree_skb *args)
 			   args->location, reason);
 }
 
+NT_HOOK_TP_CLASSIC(skb, kfree_skb, struct trace_event_raw_kfree_skb, args, classic_drop(args))
+
 /*
  * The transmit return-code view: where kprobes or fentry exist, count what __dev_queue_xmit and
  * dev_hard_start_xmit return per device (the original qdisc_drop_trace's histograms, now filtered by
  * interface as the user asked).
  */
-static __always_inline void xmit_enter(__u32 func, struct net_device *dev, void *ret_ptr)
+static __always_inline int xmit_enter(__u32 func, struct net_device *dev, void *ret_ptr)
 {
 	__u64 key = bpf_get_current_pid_tgid() << 1 | func, slot;
 	struct xmit_stack zero = {}, *stk;
 
 	stk = nt_map_lookup_or_init(&xmit_entry, &key, &zero);
 	if (!stk)
-		return;
+		return 0;
 	slot = stk->depth++;
 	if (slot >= XMIT_DEPTH)
-		return;
+		return 0;
 	barrier_var(slot);
 	slot &= XMIT_DEPTH - 1;
 	stk->e[slot].counted = 0;
 	if (!dev)
-		return;
+		return 0;
 	stk->e[slot].ifindex = BPF_CORE_READ(dev, ifindex);
 	stk->e[slot].netns = nt_net_inum(BPF_CORE_READ(dev, nd_net.net));
 	stk->e[slot].ret_ptr = (__u64)ret_ptr;
 	stk->e[slot].counted = nt_filter_match_dev(&nt_filter_cfg, stk->e[slot].ifindex, stk->e[slot].netns);
+	return 0;
 }
 
-static __always_inline void xmit_exit(__u32 func, long rc)
+static __always_inline int xmit_exit(__u32 func, long rc)
 {
 	__u64 key = bpf_get_current_pid_tgid() << 1 | func, one = 1, *cnt, slot;
 	struct xmit_stack *stk = bpf_map_lookup_elem(&xmit_entry, &key);
@@ -330,14 +323,14 @@ static __always_inline void xmit_exit(__u32 func, long rc)
 	int ret = (int)rc;
 
 	if (!stk || stk->depth == 0)
-		return;
+		return 0;
 	slot = --stk->depth;
 	if (slot >= XMIT_DEPTH)
-		return;
+		return 0;
 	barrier_var(slot);
 	slot &= XMIT_DEPTH - 1;
 	if (!stk->e[slot].counted)
-		return;
+		return 0;
 	if (func == NT_XMIT_HARD_START && stk->e[slot].ret_ptr)
 		bpf_probe_read_kernel(&ret, sizeof(ret), (void *)stk->e[slot].ret_ptr);
 	k.func = func;
@@ -349,64 +342,15 @@ static __always_inline void xmit_exit(__u32 func, long rc)
 		__sync_fetch_and_add(cnt, 1);
 	else if (bpf_map_update_elem(&xmit_rc, &k, &one, BPF_NOEXIST))
 		nt_count(&counters, NT_DROP_MAP_FULL);
-}
-
-SEC("fentry/__dev_queue_xmit")
-int BPF_PROG(fentry_dev_queue_xmit, struct sk_buff *skb)
-{
-	xmit_enter(NT_XMIT_DEV_QUEUE, BPF_CORE_READ(skb, dev), NULL);
 	return 0;
 }
 
-SEC("fexit/__dev_queue_xmit")
-int BPF_PROG(fexit_dev_queue_xmit, struct sk_buff *skb, struct net_device *sb_dev, int ret)
-{
-	xmit_exit(NT_XMIT_DEV_QUEUE, ret);
-	return 0;
-}
-
-SEC("kprobe/__dev_queue_xmit")
-int BPF_KPROBE(kprobe_dev_queue_xmit, struct sk_buff *skb)
-{
-	xmit_enter(NT_XMIT_DEV_QUEUE, BPF_CORE_READ(skb, dev), NULL);
-	return 0;
-}
-
-SEC("kretprobe/__dev_queue_xmit")
-int BPF_KRETPROBE(kretprobe_dev_queue_xmit, int ret)
-{
-	xmit_exit(NT_XMIT_DEV_QUEUE, ret);
-	return 0;
-}
-
-SEC("fentry/dev_hard_start_xmit")
-int BPF_PROG(fentry_dev_hard_start_xmit, struct sk_buff *first, struct net_device *dev, struct netdev_queue *txq,
-	     int *ret)
-{
-	xmit_enter(NT_XMIT_HARD_START, dev, ret);
-	return 0;
-}
-
-SEC("fexit/dev_hard_start_xmit")
-int BPF_PROG(fexit_dev_hard_start_xmit)
-{
-	xmit_exit(NT_XMIT_HARD_START, 0);
-	return 0;
-}
-
-SEC("kprobe/dev_hard_start_xmit")
-int BPF_KPROBE(kprobe_dev_hard_start_xmit, struct sk_buff *first, struct net_device *dev, struct netdev_queue *txq,
-	       int *ret)
-{
-	xmit_enter(NT_XMIT_HARD_START, dev, ret);
-	return 0;
-}
-
-SEC("kretprobe/dev_hard_start_xmit")
-int BPF_KRETPROBE(kretprobe_dev_hard_start_xmit)
-{
-	xmit_exit(NT_XMIT_HARD_START, 0);
-	return 0;
-}
+NT_HOOK_FN(__dev_queue_xmit, (struct sk_buff *skb), xmit_enter(NT_XMIT_DEV_QUEUE, BPF_CORE_READ(skb, dev), NULL))
+NT_HOOK_FN_RET(__dev_queue_xmit, (struct sk_buff *skb, struct net_device *sb_dev, int ret), (int ret),
+	       xmit_exit(NT_XMIT_DEV_QUEUE, ret))
+/* dev_hard_start_xmit returns the skb; its status is written through the ret pointer, read at return. */
+NT_HOOK_FN(dev_hard_start_xmit, (struct sk_buff *first, struct net_device *dev, struct netdev_queue *txq, int *ret),
+	   xmit_enter(NT_XMIT_HARD_START, dev, ret))
+NT_HOOK_FN_RET(dev_hard_start_xmit, (struct sk_buff *first), (void *first_ret), xmit_exit(NT_XMIT_HARD_START, 0))
 
 char LICENSE[] SEC("license") = "GPL";

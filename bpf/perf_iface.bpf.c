@@ -14,6 +14,7 @@
 
 #include "nettrace/abi/iface.h"
 #include "nt/common.bpf.h"
+#include "nt/hooks.bpf.h"
 
 const volatile __u32 cfg_ifindex = 0;
 const volatile __u32 cfg_netns = 0;
@@ -92,40 +93,11 @@ static __always_inline int handle_tx(struct sk_buff *skb)
 	return 0;
 }
 
-SEC("tp_btf/netif_receive_skb")
-int BPF_PROG(tpbtf_netif_receive_skb, struct sk_buff *skb)
-{
-	return handle_rx(skb);
-}
-
-SEC("raw_tp/netif_receive_skb")
-int BPF_PROG(rawtp_netif_receive_skb, struct sk_buff *skb)
-{
-	return handle_rx(skb);
-}
-
-SEC("tracepoint/net/netif_receive_skb")
-int tp_net_netif_receive_skb(struct trace_event_raw_net_dev_template *args)
-{
-	return handle_rx((struct sk_buff *)BPF_CORE_READ(args, skbaddr));
-}
-
-SEC("tp_btf/net_dev_start_xmit")
-int BPF_PROG(tpbtf_net_dev_start_xmit, struct sk_buff *skb)
-{
-	return handle_tx(skb);
-}
-
-SEC("raw_tp/net_dev_start_xmit")
-int BPF_PROG(rawtp_net_dev_start_xmit, struct sk_buff *skb)
-{
-	return handle_tx(skb);
-}
-
-SEC("tracepoint/net/net_dev_start_xmit")
-int tp_net_net_dev_start_xmit(struct trace_event_raw_net_dev_start_xmit *args)
-{
-	return handle_tx((struct sk_buff *)BPF_CORE_READ(args, skbaddr));
-}
+NT_HOOK_TP(netif_receive_skb, (struct sk_buff *skb), handle_rx(skb))
+NT_HOOK_TP_CLASSIC(net, netif_receive_skb, struct trace_event_raw_net_dev_template, args,
+		   handle_rx(NT_TP_SKB(args)))
+NT_HOOK_TP(net_dev_start_xmit, (struct sk_buff *skb), handle_tx(skb))
+NT_HOOK_TP_CLASSIC(net, net_dev_start_xmit, struct trace_event_raw_net_dev_start_xmit, args,
+		   handle_tx(NT_TP_SKB(args)))
 
 char LICENSE[] SEC("license") = "GPL";

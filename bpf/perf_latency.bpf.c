@@ -19,6 +19,7 @@
 #include "nettrace/abi/stage.h"
 #include "nt/common.bpf.h"
 #include "nt/skb.bpf.h"
+#include "nt/hooks.bpf.h"
 
 const volatile struct nt_lat_role cfg_roles[NT_LH_COUNT][NT_LAT_ROLES] = {};
 const volatile struct nt_filter cfg_filter_fwd = {};
@@ -742,137 +743,66 @@ static __always_inline int on_free(struct sk_buff *skb)
 	return 0;
 }
 
-#define NT_TP_FREE(tp)                                                                               \
-	SEC("tp_btf/" #tp)                                                                           \
-	int BPF_PROG(tpbtf_##tp, struct sk_buff *skb)                                                \
-	{                                                                                            \
-		return on_free(skb);                                                                 \
-	}                                                                                            \
-	SEC("raw_tp/" #tp)                                                                           \
-	int BPF_PROG(rawtp_##tp, struct sk_buff *skb)                                                \
-	{                                                                                            \
-		return on_free(skb);                                                                 \
-	}                                                                                            \
-	SEC("tracepoint/skb/" #tp)                                                                   \
-	int tp_skb_##tp(struct trace_event_raw_##tp *a)                                              \
-	{                                                                                            \
-		return on_free((struct sk_buff *)a->skbaddr);                                        \
-	}
-
-NT_TP_FREE(kfree_skb)
-NT_TP_FREE(consume_skb)
+NT_HOOK_TP(kfree_skb, (struct sk_buff *skb), on_free(skb))
+NT_HOOK_TP_CLASSIC(skb, kfree_skb, struct trace_event_raw_kfree_skb, a, on_free(NT_TP_SKB(a)))
+NT_HOOK_TP(consume_skb, (struct sk_buff *skb), on_free(skb))
+NT_HOOK_TP_CLASSIC(skb, consume_skb, struct trace_event_raw_consume_skb, a, on_free(NT_TP_SKB(a)))
 
 /* Tracepoints: tp_btf, raw_tp and (where the format has the skb first) the classic tracepoint. */
-#define NT_TP_SKB(tp, hook)                                                                          \
-	SEC("tp_btf/" #tp)                                                                           \
-	int BPF_PROG(tpbtf_##tp, struct sk_buff *skb)                                                \
-	{                                                                                            \
-		return on_hook(ctx, skb, NULL, hook, true);                                         \
-	}                                                                                            \
-	SEC("raw_tp/" #tp)                                                                           \
-	int BPF_PROG(rawtp_##tp, struct sk_buff *skb)                                                \
-	{                                                                                            \
-		return on_hook(ctx, skb, NULL, hook, false);                                        \
-	}
+#define LAT_TP(tp, hook) NT_HOOK_TP(tp, (struct sk_buff *skb), on_hook(ctx, skb, NULL, hook, nt_direct))
+#define LAT_TP_CLASSIC(tp, hook)                                                                             \
+	NT_HOOK_TP_CLASSIC(net, tp, struct trace_event_raw_net_dev_template, a,                             \
+			   on_hook(a, (struct sk_buff *)a->skbaddr, NULL, hook, nt_direct))
 
-NT_TP_SKB(net_dev_queue, NT_LH_NET_DEV_QUEUE)
-NT_TP_SKB(netif_rx, NT_LH_NETIF_RX)
-NT_TP_SKB(napi_gro_receive_entry, NT_LH_NAPI_GRO_RECEIVE)
-NT_TP_SKB(netif_receive_skb, NT_LH_NETIF_RECEIVE_SKB)
-
-#define NT_TP_CLASSIC(tp, hook)                                                                      \
-	SEC("tracepoint/net/" #tp)                                                                   \
-	int tp_net_##tp(struct trace_event_raw_net_dev_template *a)                                  \
-	{                                                                                            \
-		return on_hook(a, (struct sk_buff *)a->skbaddr, NULL, hook, false);                 \
-	}
-
-NT_TP_CLASSIC(net_dev_queue, NT_LH_NET_DEV_QUEUE)
-NT_TP_CLASSIC(netif_rx, NT_LH_NETIF_RX)
-NT_TP_CLASSIC(netif_receive_skb, NT_LH_NETIF_RECEIVE_SKB)
+LAT_TP(net_dev_queue, NT_LH_NET_DEV_QUEUE)
+LAT_TP(netif_rx, NT_LH_NETIF_RX)
+LAT_TP(napi_gro_receive_entry, NT_LH_NAPI_GRO_RECEIVE)
+LAT_TP(netif_receive_skb, NT_LH_NETIF_RECEIVE_SKB)
+LAT_TP_CLASSIC(net_dev_queue, NT_LH_NET_DEV_QUEUE)
+LAT_TP_CLASSIC(netif_rx, NT_LH_NETIF_RX)
+LAT_TP_CLASSIC(netif_receive_skb, NT_LH_NETIF_RECEIVE_SKB)
 
 /* net_dev_start_xmit(skb, dev): the device the skb is sent on. */
-SEC("tp_btf/net_dev_start_xmit")
-int BPF_PROG(tpbtf_net_dev_start_xmit, struct sk_buff *skb, struct net_device *dev)
-{
-	return on_hook(ctx, skb, dev, NT_LH_NET_DEV_START_XMIT, true);
-}
-
-SEC("raw_tp/net_dev_start_xmit")
-int BPF_PROG(rawtp_net_dev_start_xmit, struct sk_buff *skb, struct net_device *dev)
-{
-	return on_hook(ctx, skb, dev, NT_LH_NET_DEV_START_XMIT, false);
-}
-
+NT_HOOK_TP(net_dev_start_xmit, (struct sk_buff *skb, struct net_device *dev),
+	   on_hook(ctx, skb, dev, NT_LH_NET_DEV_START_XMIT, nt_direct))
 /* net_dev_xmit(skb, rc, dev, len): the skb may already belong to the peer (veth), so the device is the
  * tracepoint's and the key comes from the skb pointer (NT_LAT_BY_SKB), not from the headers. */
-SEC("tp_btf/net_dev_xmit")
-int BPF_PROG(tpbtf_net_dev_xmit, struct sk_buff *skb, int rc, struct net_device *dev)
-{
-	return on_hook(ctx, skb, dev, NT_LH_NET_DEV_XMIT, true);
-}
-
-SEC("raw_tp/net_dev_xmit")
-int BPF_PROG(rawtp_net_dev_xmit, struct sk_buff *skb, int rc, struct net_device *dev)
-{
-	return on_hook(ctx, skb, dev, NT_LH_NET_DEV_XMIT, false);
-}
-
+NT_HOOK_TP(net_dev_xmit, (struct sk_buff *skb, int rc, struct net_device *dev),
+	   on_hook(ctx, skb, dev, NT_LH_NET_DEV_XMIT, nt_direct))
 /* qdisc_dequeue(qdisc, txq, packets, skb): skb is the first of the dequeued batch (NULL when empty). */
-SEC("tp_btf/qdisc_dequeue")
-int BPF_PROG(tpbtf_qdisc_dequeue, struct Qdisc *q, const struct netdev_queue *txq, int packets, struct sk_buff *skb)
-{
-	return on_hook(ctx, skb, NULL, NT_LH_QDISC_DEQUEUE, true);
-}
-
-SEC("raw_tp/qdisc_dequeue")
-int BPF_PROG(rawtp_qdisc_dequeue, struct Qdisc *q, const struct netdev_queue *txq, int packets, struct sk_buff *skb)
-{
-	return on_hook(ctx, skb, NULL, NT_LH_QDISC_DEQUEUE, false);
-}
+NT_HOOK_TP(qdisc_dequeue, (struct Qdisc *q, const struct netdev_queue *txq, int packets, struct sk_buff *skb),
+	   on_hook(ctx, skb, NULL, NT_LH_QDISC_DEQUEUE, nt_direct))
 
 /*
- * Kernel functions: fentry (typed context, arguments as u64 slots) and kprobe. n is the zero-based
- * position of the skb argument. Clones (.isra/.constprop/.part) are resolved by the host for kprobes.
+ * Kernel functions: fentry (typed context) and kprobe; the skb is argument n (zero-based), the arguments before it
+ * are placeholders. Clones (.isra/.constprop/.part) are resolved by the host for kprobes.
  */
-#define NT_KP_ARG0(c) PT_REGS_PARM1(c)
-#define NT_KP_ARG1(c) PT_REGS_PARM2(c)
-#define NT_KP_ARG2(c) PT_REGS_PARM3(c)
-#define NT_KP_ARG3(c) PT_REGS_PARM4(c)
+#define LAT_SKB_AT_0 struct sk_buff *skb
+#define LAT_SKB_AT_1 void *a0, struct sk_buff *skb
+#define LAT_SKB_AT_2 void *a0, void *a1, struct sk_buff *skb
+#define LAT_FN(fn, hook, n) NT_HOOK_FN(fn, (LAT_SKB_AT_##n), on_hook(ctx, skb, NULL, hook, nt_direct))
 
-#define NT_FN(fn, hook, n)                                                                           \
-	SEC("fentry/" #fn)                                                                           \
-	int fentry_##fn(unsigned long long *ctx)                                                     \
-	{                                                                                            \
-		return on_hook(ctx, (struct sk_buff *)ctx[n], NULL, hook, true);                    \
-	}                                                                                            \
-	SEC("kprobe/" #fn)                                                                           \
-	int kprobe_##fn(struct pt_regs *ctx)                                                         \
-	{                                                                                            \
-		return on_hook(ctx, (struct sk_buff *)NT_KP_ARG##n(ctx), NULL, hook, false);        \
-	}
-
-NT_FN(ip_local_out, NT_LH_IP_LOCAL_OUT, 2)
-NT_FN(ip_output, NT_LH_IP_OUTPUT, 2)
-NT_FN(ip_rcv, NT_LH_IP_RCV, 0)
-NT_FN(ip_local_deliver, NT_LH_IP_LOCAL_DELIVER, 0)
-NT_FN(tcp_v4_rcv, NT_LH_TCP_V4_RCV, 0)
-NT_FN(udp_rcv, NT_LH_UDP_RCV, 0)
-NT_FN(icmp_rcv, NT_LH_ICMP_RCV, 0)
-NT_FN(internal_dev_xmit, NT_LH_INTERNAL_DEV_XMIT, 0)
-NT_FN(ovs_vport_receive, NT_LH_OVS_VPORT_RECEIVE, 1)
-NT_FN(ovs_dp_process_packet, NT_LH_OVS_DP_PROCESS_PACKET, 0)
-NT_FN(ovs_dp_upcall, NT_LH_OVS_DP_UPCALL, 1)
-NT_FN(queue_userspace_packet, NT_LH_QUEUE_USERSPACE_PACKET, 1)
-NT_FN(ovs_flow_key_extract_userspace, NT_LH_OVS_FLOW_KEY_EXTRACT_USERSPACE, 2)
-NT_FN(ovs_execute_actions, NT_LH_OVS_EXECUTE_ACTIONS, 1)
-NT_FN(ovs_vport_send, NT_LH_OVS_VPORT_SEND, 1)
-NT_FN(internal_dev_recv, NT_LH_INTERNAL_DEV_RECV, 0)
-NT_FN(nf_conntrack_in, NT_LH_NF_CONNTRACK_IN, 0)
-NT_FN(netif_rx, NT_LH_NETIF_RX_FN, 0)
-NT_FN(netif_rx_internal, NT_LH_NETIF_RX_INTERNAL, 0)
-NT_FN(enqueue_to_backlog, NT_LH_ENQUEUE_TO_BACKLOG, 0)
-NT_FN(__netif_receive_skb, NT_LH_NETIF_RECEIVE_SKB_FN, 0)
+LAT_FN(ip_local_out, NT_LH_IP_LOCAL_OUT, 2)
+LAT_FN(ip_output, NT_LH_IP_OUTPUT, 2)
+LAT_FN(ip_rcv, NT_LH_IP_RCV, 0)
+LAT_FN(ip_local_deliver, NT_LH_IP_LOCAL_DELIVER, 0)
+LAT_FN(tcp_v4_rcv, NT_LH_TCP_V4_RCV, 0)
+LAT_FN(udp_rcv, NT_LH_UDP_RCV, 0)
+LAT_FN(icmp_rcv, NT_LH_ICMP_RCV, 0)
+LAT_FN(internal_dev_xmit, NT_LH_INTERNAL_DEV_XMIT, 0)
+LAT_FN(ovs_vport_receive, NT_LH_OVS_VPORT_RECEIVE, 1)
+LAT_FN(ovs_dp_process_packet, NT_LH_OVS_DP_PROCESS_PACKET, 0)
+LAT_FN(ovs_dp_upcall, NT_LH_OVS_DP_UPCALL, 1)
+LAT_FN(queue_userspace_packet, NT_LH_QUEUE_USERSPACE_PACKET, 1)
+LAT_FN(ovs_flow_key_extract_userspace, NT_LH_OVS_FLOW_KEY_EXTRACT_USERSPACE, 2)
+LAT_FN(ovs_execute_actions, NT_LH_OVS_EXECUTE_ACTIONS, 1)
+LAT_FN(ovs_vport_send, NT_LH_OVS_VPORT_SEND, 1)
+LAT_FN(internal_dev_recv, NT_LH_INTERNAL_DEV_RECV, 0)
+LAT_FN(nf_conntrack_in, NT_LH_NF_CONNTRACK_IN, 0)
+LAT_FN(netif_rx, NT_LH_NETIF_RX_FN, 0)
+LAT_FN(netif_rx_internal, NT_LH_NETIF_RX_INTERNAL, 0)
+LAT_FN(enqueue_to_backlog, NT_LH_ENQUEUE_TO_BACKLOG, 0)
+LAT_FN(__netif_receive_skb, NT_LH_NETIF_RECEIVE_SKB_FN, 0)
 
 /* netdev_frame_hook(struct sk_buff **pskb): OVS's rx_handler. kprobe only: 6.1's verifier refuses an fentry
  * program's read of a pointer-to-pointer argument. */

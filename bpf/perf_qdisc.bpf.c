@@ -19,6 +19,7 @@
 #include "nettrace/abi/qdisc.h"
 #include "nt/common.bpf.h"
 #include "nt/skb.bpf.h"
+#include "nt/hooks.bpf.h"
 
 const volatile struct nt_filter nt_filter_cfg = {};
 const volatile bool cfg_emit_events = true;
@@ -219,95 +220,18 @@ static __always_inline int forget(struct sk_buff *skb, __u32 why)
 	return 0;
 }
 
-SEC("tp_btf/qdisc_enqueue")
-int BPF_PROG(tpbtf_qdisc_enqueue, struct Qdisc *q, const struct netdev_queue *txq, struct sk_buff *skb)
-{
-	return handle_start(skb);
-}
-
-SEC("raw_tp/qdisc_enqueue")
-int BPF_PROG(rawtp_qdisc_enqueue, struct Qdisc *q, const struct netdev_queue *txq, struct sk_buff *skb)
-{
-	return handle_start(skb);
-}
-
-SEC("tracepoint/qdisc/qdisc_enqueue")
-int tp_qdisc_qdisc_enqueue(struct trace_event_raw_qdisc_enqueue *args)
-{
-	return handle_start((struct sk_buff *)BPF_CORE_READ(args, skbaddr));
-}
-
-SEC("tp_btf/net_dev_queue")
-int BPF_PROG(tpbtf_net_dev_queue, struct sk_buff *skb)
-{
-	return handle_start(skb);
-}
-
-SEC("raw_tp/net_dev_queue")
-int BPF_PROG(rawtp_net_dev_queue, struct sk_buff *skb)
-{
-	return handle_start(skb);
-}
-
-SEC("tracepoint/net/net_dev_queue")
-int tp_net_net_dev_queue(struct trace_event_raw_net_dev_template *args)
-{
-	return handle_start((struct sk_buff *)BPF_CORE_READ(args, skbaddr));
-}
-
-SEC("tp_btf/qdisc_dequeue")
-int BPF_PROG(tpbtf_qdisc_dequeue, struct Qdisc *q, const struct netdev_queue *txq, int packets, struct sk_buff *skb)
-{
-	return handle_dequeue(q, packets, skb);
-}
-
-SEC("raw_tp/qdisc_dequeue")
-int BPF_PROG(rawtp_qdisc_dequeue, struct Qdisc *q, const struct netdev_queue *txq, int packets, struct sk_buff *skb)
-{
-	return handle_dequeue(q, packets, skb);
-}
-
-SEC("tracepoint/qdisc/qdisc_dequeue")
-int tp_qdisc_qdisc_dequeue(struct trace_event_raw_qdisc_dequeue *args)
-{
-	return handle_dequeue(BPF_CORE_READ(args, qdisc), BPF_CORE_READ(args, packets),
-			      (struct sk_buff *)BPF_CORE_READ(args, skbaddr));
-}
-
-SEC("tp_btf/net_dev_start_xmit")
-int BPF_PROG(tpbtf_net_dev_start_xmit, struct sk_buff *skb)
-{
-	return forget(skb, NT_QDISC_BYPASSED);
-}
-
-SEC("raw_tp/net_dev_start_xmit")
-int BPF_PROG(rawtp_net_dev_start_xmit, struct sk_buff *skb)
-{
-	return forget(skb, NT_QDISC_BYPASSED);
-}
-
-SEC("tracepoint/net/net_dev_start_xmit")
-int tp_net_net_dev_start_xmit(struct trace_event_raw_net_dev_start_xmit *args)
-{
-	return forget((struct sk_buff *)BPF_CORE_READ(args, skbaddr), NT_QDISC_BYPASSED);
-}
-
-SEC("tp_btf/kfree_skb")
-int BPF_PROG(tpbtf_kfree_skb, struct sk_buff *skb)
-{
-	return forget(skb, NT_QDISC_DROPPED);
-}
-
-SEC("raw_tp/kfree_skb")
-int BPF_PROG(rawtp_kfree_skb, struct sk_buff *skb)
-{
-	return forget(skb, NT_QDISC_DROPPED);
-}
-
-SEC("tracepoint/skb/kfree_skb")
-int tp_skb_kfree_skb(struct trace_event_raw_kfree_skb *args)
-{
-	return forget((struct sk_buff *)BPF_CORE_READ(args, skbaddr), NT_QDISC_DROPPED);
-}
+NT_HOOK_TP(qdisc_enqueue, (struct Qdisc *q, const struct netdev_queue *txq, struct sk_buff *skb), handle_start(skb))
+NT_HOOK_TP_CLASSIC(qdisc, qdisc_enqueue, struct trace_event_raw_qdisc_enqueue, args, handle_start(NT_TP_SKB(args)))
+NT_HOOK_TP(net_dev_queue, (struct sk_buff *skb), handle_start(skb))
+NT_HOOK_TP_CLASSIC(net, net_dev_queue, struct trace_event_raw_net_dev_template, args, handle_start(NT_TP_SKB(args)))
+NT_HOOK_TP(qdisc_dequeue, (struct Qdisc *q, const struct netdev_queue *txq, int packets, struct sk_buff *skb),
+	   handle_dequeue(q, packets, skb))
+NT_HOOK_TP_CLASSIC(qdisc, qdisc_dequeue, struct trace_event_raw_qdisc_dequeue, args,
+		   handle_dequeue(BPF_CORE_READ(args, qdisc), BPF_CORE_READ(args, packets), NT_TP_SKB(args)))
+NT_HOOK_TP(net_dev_start_xmit, (struct sk_buff *skb), forget(skb, NT_QDISC_BYPASSED))
+NT_HOOK_TP_CLASSIC(net, net_dev_start_xmit, struct trace_event_raw_net_dev_start_xmit, args,
+		   forget(NT_TP_SKB(args), NT_QDISC_BYPASSED))
+NT_HOOK_TP(kfree_skb, (struct sk_buff *skb), forget(skb, NT_QDISC_DROPPED))
+NT_HOOK_TP_CLASSIC(skb, kfree_skb, struct trace_event_raw_kfree_skb, args, forget(NT_TP_SKB(args), NT_QDISC_DROPPED))
 
 char LICENSE[] SEC("license") = "GPL";

@@ -157,17 +157,17 @@ void ProbePlan::choose(bpf_object* obj, Features& features) {
       throw failure(fmt::format("--attach {}: no hook can attach that way on this kernel", to_string(forced_kind_)),
                     "see `nettrace doctor` for what this kernel supports");
   }
-  // Autoload exactly the chosen programs.
-  for (const auto& hook : hooks_) {
-    for (const auto& c : hook.candidates) {
-      bpf_program* prog = bpf_object__find_program_by_name(obj, c.program.c_str());
-      if (!prog) throw failure(fmt::format("internal: BPF program {} missing", c.program));
-      bool wanted = false;
-      for (const auto& ch : choices_)
-        if (ch.chosen && ch.candidate.program == c.program) wanted = true;
-      bpf_program__set_autoload(prog, wanted);
-    }
-  }
+  // Autoload exactly the chosen and the kept programs: a variant of a hook this tool did not ask for must not
+  // be loaded (it may not even verify on this kernel).
+  for (const auto& hook : hooks_)
+    for (const auto& c : hook.candidates)
+      if (!bpf_object__find_program_by_name(obj, c.program.c_str()))
+        throw failure(fmt::format("internal: BPF program {} missing", c.program));
+  std::set<std::string> wanted(kept_.begin(), kept_.end());
+  for (const auto& ch : choices_)
+    if (ch.chosen) wanted.insert(ch.candidate.program);
+  bpf_program* prog;
+  bpf_object__for_each_program(prog, obj) bpf_program__set_autoload(prog, wanted.count(bpf_program__name(prog)) > 0);
 }
 
 void ProbePlan::drop(bpf_object* obj, const std::string& hook) {
@@ -211,6 +211,27 @@ std::string ProbePlan::describe() const {
       parts.push_back(ch.chosen ? fmt::format("{} via {}", ch.hook, to_string(ch.candidate.kind))
                               : fmt::format("{} unavailable", ch.hook));
   return fmt::format("{}", fmt::join(parts, ", "));
+}
+
+Hook tracepoint_hook(const std::string& category, const std::string& event, TracepointVariants v) {
+  Hook h{category + ":" + event, {}, v.required, v.group};
+  const Candidate btf{AttachKind::TpBtf, "tpbtf_" + event, event}, raw{AttachKind::RawTp, "rawtp_" + event, event};
+  if (v.btf_first && v.btf) h.candidates.push_back(btf);
+  if (v.raw) h.candidates.push_back(raw);
+  if (!v.btf_first && v.btf) h.candidates.push_back(btf);
+  if (v.classic)
+    h.candidates.push_back({AttachKind::Tracepoint, "tp_" + category + "_" + event, category + "/" + event});
+  return h;
+}
+
+Hook function_hook(const std::string& function, FunctionVariants v) {
+  Hook h{v.name.empty() ? (v.ret ? function + " return" : function) : v.name, {}, v.required, v.group};
+  if (v.fentry)
+    h.candidates.push_back({v.ret ? AttachKind::Fexit : AttachKind::Fentry, (v.ret ? "fexit_" : "fentry_") + function,
+                            function});
+  h.candidates.push_back(
+      {v.ret ? AttachKind::Kretprobe : AttachKind::Kprobe, (v.ret ? "kretprobe_" : "kprobe_") + function, function});
+  return h;
 }
 
 void merge_hooks(std::vector<Hook>& out, std::vector<Hook> more) {

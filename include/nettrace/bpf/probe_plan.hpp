@@ -31,6 +31,29 @@ struct Hook {
   std::string group;  // optional hooks of one group are reported once, under this name
 };
 
+// Builders for the program names bpf/include/nt/hooks.bpf.h gives a hook's variants.
+struct TracepointVariants {
+  bool btf = true;        // tpbtf_<event> (NT_HOOK_TP)
+  bool raw = true;        // rawtp_<event> (NT_HOOK_TP)
+  bool classic = false;   // tp_<category>_<event> (NT_HOOK_TP_CLASSIC)
+  // tp_btf before raw_tp: per-event handlers that read the arguments directly (hot per-packet paths). Otherwise
+  // raw_tp first: the same arguments, without libbpf parsing all of vmlinux BTF at start-up (docs/benchmarks.md).
+  bool btf_first = false;
+  bool required = true;
+  std::string group;      // see Hook::group
+};
+// The hook "category:event".
+[[nodiscard]] Hook tracepoint_hook(const std::string& category, const std::string& event, TracepointVariants v = {});
+
+struct FunctionVariants {
+  bool ret = false;     // the return variants fexit_<fn> / kretprobe_<fn> (NT_HOOK_FN_RET); else fentry_ / kprobe_
+  bool fentry = true;   // false: kprobe only
+  bool required = true;
+  std::string group;
+  std::string name;     // what the user reads; default "<fn>", "<fn> return" for the return variants
+};
+[[nodiscard]] Hook function_hook(const std::string& function, FunctionVariants v = {});
+
 // Appends the hooks of `more` not yet in `out` (by name): a module's hook list for `nettrace doctor` is
 // the union of its tools' lists.
 void merge_hooks(std::vector<Hook>& out, std::vector<Hook> more);
@@ -55,7 +78,10 @@ class ProbePlan {
     forced_ = true;
     forced_kind_ = kind;
   }
-  // Picks a candidate per hook and turns autoload off for all others. Call after open, before load.
+  // A program the tool attaches itself (perf_event, uprobe): loaded, not planned.
+  void keep(std::string program) { kept_.push_back(std::move(program)); }
+  // Picks a candidate per hook; autoload stays on only for the chosen programs and the kept ones. Call after open,
+  // before load.
   // Throws nettrace::Error (exit 1) naming the hook when a required hook has no usable variant.
   void choose(bpf_object* obj, Features& features);
   // A chosen hook the caller found it does not need after all: neither loaded nor attached nor listed.
@@ -70,6 +96,7 @@ class ProbePlan {
  private:
   std::vector<Hook> hooks_;
   std::vector<Choice> choices_;
+  std::vector<std::string> kept_;
   bool forced_ = false;
   AttachKind forced_kind_ = AttachKind::TpBtf;
 };

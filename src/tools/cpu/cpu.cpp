@@ -15,13 +15,8 @@
 
 namespace nettrace::tools::cpu {
 
-// raw_tp before tp_btf: the same hook and arguments (handlers read through CO-RE), without libbpf parsing
-// all of vmlinux BTF to resolve a tp_btf attach target.
 bpf::Hook sched_hook(const std::string& event, bool required) {
-  using bpf::AttachKind;
-  return {"sched:" + event,
-          {{AttachKind::RawTp, "rawtp_" + event, event}, {AttachKind::TpBtf, "tpbtf_" + event, event}},
-          required};
+  return bpf::tracepoint_hook("sched", event, {.required = required});
 }
 
 std::vector<bpf::Hook> schedlat_hooks() {
@@ -33,9 +28,10 @@ std::vector<bpf::Hook> schedlat_hooks() {
 std::vector<bpf::Hook> offcpu_hooks() { return {sched_hook("sched_switch")}; }
 
 std::vector<bpf::Hook> futex_hooks() {
-  using bpf::AttachKind;
-  return {{"syscalls:sys_enter_futex", {{AttachKind::Tracepoint, "tp_sys_enter_futex", "syscalls/sys_enter_futex"}}, true},
-          {"syscalls:sys_exit_futex", {{AttachKind::Tracepoint, "tp_sys_exit_futex", "syscalls/sys_exit_futex"}}, true}};
+  // Syscall events are classic tracepoints only.
+  const bpf::TracepointVariants classic{.btf = false, .raw = false, .classic = true};
+  return {bpf::tracepoint_hook("syscalls", "sys_enter_futex", classic),
+          bpf::tracepoint_hook("syscalls", "sys_exit_futex", classic)};
 }
 
 std::vector<bpf::Hook> monitor_hooks() { return {sched_hook("sched_switch")}; }

@@ -91,6 +91,7 @@ class Monitor final : public core::SessionTool {
     f.cpus = o_.cpus;
     configure_filter(skel.get(), f);
     for (auto& h : monitor_hooks()) s_.plan().add(h);
+    s_.plan().keep(bpf_program__name(skel->progs.on_sample));  // attached per CPU below
     s_.load(skel);
     if (o_.threshold > 0) ksyms_ = std::make_unique<sys::Ksyms>(ksyms_future.get());
     s_.attach();

@@ -77,7 +77,9 @@ class Rwlock final : public core::SessionTool {
     TaskFilter f;
     configure_filter(skel.get(), f);  // the uprobes are attached to this pid only
     skel->rodata->cfg_stacks = o_.stacks;
-    s_.load(skel);  // no planned hooks: the uprobes below are the only programs
+    // No planned hooks: the uprobes below are the only programs.
+    for (auto* prog : {skel->progs.uprobe_wrlock, skel->progs.uretprobe_wrlock}) s_.plan().keep(bpf_program__name(prog));
+    s_.load(skel);
     for (bool ret : {false, true}) {
       LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = ret);
       auto* prog = ret ? skel->progs.uretprobe_wrlock : skel->progs.uprobe_wrlock;

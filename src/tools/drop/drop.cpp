@@ -123,11 +123,8 @@ class DropTool final : public core::SessionTool {
     for (auto& h : hooks()) s_.plan().add(h);
     // The transmit return-code view (qdisc mode without --drops-only) needs fentry or kprobes; elsewhere it
     // stays unloaded.
-    for (auto& h : xmit_hooks()) {
-      for (auto& c : h.candidates)
-        if (auto* prog = bpf_object__find_program_by_name(skel->obj, c.program.c_str())) bpf_program__set_autoload(prog, false);
-      if (o_.mode == Mode::Qdisc && !o_.drops_only) s_.plan().add(h);
-    }
+    if (o_.mode == Mode::Qdisc && !o_.drops_only)
+      for (auto& h : xmit_hooks()) s_.plan().add(h);
     s_.choose(skel->obj);
     phase("plan");
     s_.load(skel);
@@ -549,36 +546,16 @@ void add_common_drop_flags(CLI::App& app, DropOptions& o) {
 
 }  // namespace
 
-std::vector<bpf::Hook> hooks() {
-  using bpf::AttachKind;
-  // raw_tp before tp_btf: the same hook and arguments (the handler reads through CO-RE either way),
-  // but tp_btf makes libbpf parse all of vmlinux BTF to find the attach target (docs/benchmarks.md).
-  return {{"skb:kfree_skb",
-           {{AttachKind::RawTp, "rawtp_kfree_skb", "kfree_skb"},
-            {AttachKind::TpBtf, "tpbtf_kfree_skb", "kfree_skb"},
-            {AttachKind::Tracepoint, "tp_skb_kfree_skb", "skb/kfree_skb"}},
-           true}};
-}
+std::vector<bpf::Hook> hooks() { return {bpf::tracepoint_hook("skb", "kfree_skb", {.classic = true})}; }
 
 std::vector<bpf::Hook> xmit_hooks() {
-  using bpf::AttachKind;
   static const char kXmitGroup[] = "transmit return codes (needs fentry or kprobes)";
-  return {{"__dev_queue_xmit entry",
-           {{AttachKind::Fentry, "fentry_dev_queue_xmit", "__dev_queue_xmit"},
-            {AttachKind::Kprobe, "kprobe_dev_queue_xmit", "__dev_queue_xmit"}},
-           false, kXmitGroup},
-          {"__dev_queue_xmit return",
-           {{AttachKind::Fexit, "fexit_dev_queue_xmit", "__dev_queue_xmit"},
-            {AttachKind::Kretprobe, "kretprobe_dev_queue_xmit", "__dev_queue_xmit"}},
-           false, kXmitGroup},
-          {"dev_hard_start_xmit entry",
-           {{AttachKind::Fentry, "fentry_dev_hard_start_xmit", "dev_hard_start_xmit"},
-            {AttachKind::Kprobe, "kprobe_dev_hard_start_xmit", "dev_hard_start_xmit"}},
-           false, kXmitGroup},
-          {"dev_hard_start_xmit return",
-           {{AttachKind::Fexit, "fexit_dev_hard_start_xmit", "dev_hard_start_xmit"},
-            {AttachKind::Kretprobe, "kretprobe_dev_hard_start_xmit", "dev_hard_start_xmit"}},
-           false, kXmitGroup}};
+  std::vector<bpf::Hook> out;
+  for (const std::string fn : {"__dev_queue_xmit", "dev_hard_start_xmit"})
+    for (bool ret : {false, true})
+      out.push_back(bpf::function_hook(
+          fn, {.ret = ret, .required = false, .group = kXmitGroup, .name = fn + (ret ? " return" : " entry")}));
+  return out;
 }
 
 int run(const DropOptions& o) { return DropTool(o).run(); }

@@ -77,8 +77,6 @@ class Engine final : public core::SessionTool {
     // Plan every hook the table uses; programs of other hooks stay unloaded.
     std::set<nt_lat_hook> used;
     for (const auto& s : t_.stages) used.insert(s.hook);
-    bpf_program* prog;
-    bpf_object__for_each_program(prog, skel->obj) bpf_program__set_autoload(prog, false);
     bpf::ProbePlan& plan = s_.plan();
     for (auto h : used) {
       // Stages that cannot run anyway (device class not configured, conntrack not asked) need no hook.

@@ -84,11 +84,6 @@ using Roles = std::array<std::array<nt_lat_role, NT_LAT_ROLES>, NT_LH_COUNT>;
 
 // The attach candidates of a hook (tp_btf -> raw_tp -> tracepoint, fentry -> kprobe).
 [[nodiscard]] bpf::Hook hook_spec(nt_lat_hook h);
-// A tracepoint hook as the perf tools attach it: tp_btf, then raw_tp, then the classic tracepoint; programs named
-// tpbtf_<prog>, rawtp_<prog>, tp_<cat>_<prog>. name: "qdisc:qdisc_enqueue".
-[[nodiscard]] bpf::Hook tp_hook(const std::string& name, const std::string& cat, const std::string& tp,
-                                const std::string& prog, bool required, const std::string& group = {});
-
 // skb:kfree_skb and skb:consume_skb: what TRY_SKB stages need to take a key by pointer.
 [[nodiscard]] std::vector<bpf::Hook> skb_free_hooks();
 [[nodiscard]] const char* hook_label(nt_lat_hook h);

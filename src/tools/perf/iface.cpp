@@ -139,8 +139,8 @@ class IfaceTool final : public core::SessionTool {
 }  // namespace
 
 std::vector<bpf::Hook> iface_hooks() {
-  return {tp_hook("net:netif_receive_skb", "net", "netif_receive_skb", "netif_receive_skb", true),
-          tp_hook("net:net_dev_start_xmit", "net", "net_dev_start_xmit", "net_dev_start_xmit", true)};
+  return {bpf::tracepoint_hook("net", "netif_receive_skb", {.classic = true}),
+          bpf::tracepoint_hook("net", "net_dev_start_xmit", {.classic = true})};
 }
 
 void setup_iface(CLI::App& perf, Context& ctx) {

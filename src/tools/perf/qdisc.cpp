@@ -37,14 +37,19 @@ struct QdiscOptions {
   uint32_t max_entries = 16384;
 };
 
-bpf::Hook enqueue_hook(bool required) { return tp_hook("qdisc:qdisc_enqueue", "qdisc", "qdisc_enqueue", "qdisc_enqueue", required); }
-bpf::Hook dev_queue_hook(bool required) { return tp_hook("net:net_dev_queue", "net", "net_dev_queue", "net_dev_queue", required); }
-bpf::Hook dequeue_hook() { return tp_hook("qdisc:qdisc_dequeue", "qdisc", "qdisc_dequeue", "qdisc_dequeue", true); }
+bpf::Hook enqueue_hook(bool required) {
+  return bpf::tracepoint_hook("qdisc", "qdisc_enqueue", {.classic = true, .required = required});
+}
+bpf::Hook dev_queue_hook(bool required) {
+  return bpf::tracepoint_hook("net", "net_dev_queue", {.classic = true, .required = required});
+}
+bpf::Hook dequeue_hook() { return bpf::tracepoint_hook("qdisc", "qdisc_dequeue", {.classic = true}); }
 bpf::Hook start_xmit_hook(bool required) {
-  return tp_hook("net:net_dev_start_xmit", "net", "net_dev_start_xmit", "net_dev_start_xmit", required);
+  return bpf::tracepoint_hook("net", "net_dev_start_xmit", {.classic = true, .required = required});
 }
 bpf::Hook kfree_hook() {
-  return tp_hook("skb:kfree_skb", "skb", "kfree_skb", "kfree_skb", false, "drops in the queue (skb:kfree_skb)");
+  return bpf::tracepoint_hook("skb", "kfree_skb",
+                              {.classic = true, .required = false, .group = "drops in the queue (skb:kfree_skb)"});
 }
 
 bool hook_viable(const bpf::Hook& h, bpf::Features& f) {
@@ -68,8 +73,6 @@ class QdiscTool final : public core::SessionTool {
     skel->rodata->cfg_threshold_ns = static_cast<uint64_t>(o_.threshold_us * 1e3);
     bpf_map__set_max_entries(skel->maps.starts, o_.max_entries);
     if (o_.summary) bpf_map__set_max_entries(skel->maps.events, 4096);
-    bpf_program* prog;
-    bpf_object__for_each_program(prog, skel->obj) bpf_program__set_autoload(prog, false);
 
     bool enqueue = o_.start == "qdisc_enqueue";
     if (o_.start == "auto") enqueue = hook_viable(enqueue_hook(true), s_.features());

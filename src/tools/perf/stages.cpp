@@ -311,38 +311,27 @@ StageTable backlog_table(bool to_ip_rcv) {
 
 const char* hook_label(nt_lat_hook h) { return info(h).label; }
 
-bpf::Hook tp_hook(const std::string& name, const std::string& cat, const std::string& tp, const std::string& prog,
-                  bool required, const std::string& group) {
-  using bpf::AttachKind;
-  return {name,
-          {{AttachKind::TpBtf, "tpbtf_" + prog, tp},
-           {AttachKind::RawTp, "rawtp_" + prog, tp},
-           {AttachKind::Tracepoint, "tp_" + cat + "_" + prog, cat + "/" + tp}},
-          required,
-          group};
-}
-
 std::vector<bpf::Hook> skb_free_hooks() {
   std::vector<bpf::Hook> out;
   for (const std::string tp : {"kfree_skb", "consume_skb"})
-    out.push_back(tp_hook("skb:" + tp, "skb", tp, tp, false, "skb frees (without them every OVS stage parses its packet)"));
+    out.push_back(bpf::tracepoint_hook(
+        "skb", tp,
+        {.classic = true, .btf_first = true, .required = false, .group = "skb frees (without them every OVS stage parses its packet)"}));
   return out;
 }
 
 bpf::Hook hook_spec(nt_lat_hook h) {
-  using bpf::AttachKind;
   const HookInfo& i = info(h);
-  bpf::Hook hook{i.label, {}, false, i.tracepoint ? "" : "kernel-function stages (need fentry or kprobes; bridged)"};
   if (i.tracepoint) {
-    hook.candidates.push_back({AttachKind::TpBtf, fmt::format("tpbtf_{}", i.target), i.target});
-    hook.candidates.push_back({AttachKind::RawTp, fmt::format("rawtp_{}", i.target), i.target});
-    if (i.classic)
-      hook.candidates.push_back({AttachKind::Tracepoint, fmt::format("tp_net_{}", i.target), fmt::format("net/{}", i.target)});
-  } else {
-    if (!i.kprobe_only) hook.candidates.push_back({AttachKind::Fentry, fmt::format("fentry_{}", i.target), i.target});
-    hook.candidates.push_back({AttachKind::Kprobe, fmt::format("kprobe_{}", i.target), i.target});
+    // tp_btf first: the handlers read the skb directly, on every packet.
+    const std::string label = i.label;
+    return bpf::tracepoint_hook(label.substr(0, label.find(':')), i.target,
+                                {.classic = i.classic, .btf_first = true, .required = false});
   }
-  return hook;
+  return bpf::function_hook(i.target, {.fentry = !i.kprobe_only,
+                                       .required = false,
+                                       .group = "kernel-function stages (need fentry or kprobes; bridged)",
+                                       .name = i.label});
 }
 
 StageTable system_latency_table(Direction d) {
