@@ -1,7 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 // The hook builders must name exactly the programs bpf/include/nt/hooks.bpf.h emits.
+#include <memory>
+#include <set>
+
 #include <gtest/gtest.h>
 
+#include "nettrace/abi/drop.h"
+#include "nettrace/abi/filter.h"
+#include "drop.skel.h"
 #include "nettrace/bpf/probe_plan.hpp"
 
 namespace nettrace::bpf {
@@ -54,6 +60,37 @@ TEST(HookBuilders, FunctionEntryAndReturn) {
   const Hook kp = function_hook("netdev_frame_hook", {.fentry = false, .name = "ovs rx"});
   EXPECT_EQ(kp.name, "ovs rx");
   EXPECT_EQ(programs(kp), (std::vector<std::string>{"kprobe_netdev_frame_hook"}));
+}
+
+}  // namespace
+}  // namespace nettrace::bpf
+
+
+namespace nettrace::bpf {
+namespace {
+
+struct SkelClose {
+  void operator()(drop_bpf* s) const { drop_bpf::destroy(s); }
+};
+
+// Whatever this machine allows (root or not, tracepoints or not), autoload ends up on for exactly the chosen
+// variants and the kept programs: every other program of the object, planned or not, stays unloaded.
+TEST(ProbePlanChoose, AutoloadOnlyForChosenAndKept) {
+  std::unique_ptr<drop_bpf, SkelClose> skel(drop_bpf::open());
+  ASSERT_TRUE(skel);
+  ProbePlan plan;
+  plan.add(tracepoint_hook("skb", "kfree_skb", {.classic = true, .required = false}));
+  plan.keep("kprobe_dev_hard_start_xmit");
+  Features features;
+  plan.choose(skel->obj, features);
+  std::set<std::string> expected{"kprobe_dev_hard_start_xmit"};
+  for (const auto& ch : plan.choices())
+    if (ch.chosen) expected.insert(ch.candidate.program);
+  std::set<std::string> on;
+  bpf_program* prog;
+  bpf_object__for_each_program(prog, skel->obj) if (bpf_program__autoload(prog)) on.insert(bpf_program__name(prog));
+  EXPECT_EQ(on, expected);
+  EXPECT_LE(on.size(), 2u);
 }
 
 }  // namespace
