@@ -16,6 +16,7 @@
 
 #include "nettrace/abi/filter.h"
 #include "nettrace/abi/hist.h"
+#include "nettrace/abi/qdisc.h"
 #include "nettrace/abi/stage.h"
 #include "nt/common.bpf.h"
 #include "nt/skb.bpf.h"
@@ -769,9 +770,24 @@ NT_HOOK_TP(net_dev_start_xmit, (struct sk_buff *skb, struct net_device *dev),
  * tracepoint's and the key comes from the skb pointer (NT_LAT_BY_SKB), not from the headers. */
 NT_HOOK_TP(net_dev_xmit, (struct sk_buff *skb, int rc, struct net_device *dev),
 	   on_hook(ctx, skb, dev, NT_LH_NET_DEV_XMIT, nt_direct))
-/* qdisc_dequeue(qdisc, txq, packets, skb): skb is the first of the dequeued batch (NULL when empty). */
+/*
+ * qdisc_dequeue(qdisc, txq, packets, skb): skb heads the dequeued batch (NULL when empty), linked through
+ * skb->next. A qdisc that cannot bulk by bytes still hands over up to 8 skbs of one queue
+ * (try_bulk_dequeue_skb_slow) once it has a backlog, e.g. a tbf whose tokens piled up: each is dequeued.
+ */
+static __always_inline int on_dequeue(void *ctx, struct sk_buff *skb, int packets, const bool direct)
+{
+	for (int i = 0; i < NT_QDISC_BULK_MAX; i++) {
+		if (!skb || i >= packets)
+			break;
+		on_hook(ctx, skb, NULL, NT_LH_QDISC_DEQUEUE, direct);
+		skb = direct ? skb->next : BPF_CORE_READ(skb, next);
+	}
+	return 0;
+}
+
 NT_HOOK_TP(qdisc_dequeue, (struct Qdisc *q, const struct netdev_queue *txq, int packets, struct sk_buff *skb),
-	   on_hook(ctx, skb, NULL, NT_LH_QDISC_DEQUEUE, nt_direct))
+	   on_dequeue(ctx, skb, packets, nt_direct))
 
 /*
  * Kernel functions: fentry (typed context) and kprobe; the skb is argument n (zero-based), the arguments before it

@@ -9,9 +9,13 @@
 . "$(dirname "$0")/lib/common.sh"
 two_ns
 # Nothing but the test's datagrams through veth-a's qdisc: static neighbours (no ARP probe when an entry goes
-# stale), no IPv6 (no ND/MLD).
+# stale), no IPv6 (no ND/MLD). A tbf that has a backlog dequeues in batches (the tracepoint names the head only).
 ip -n "$NS_A" neigh replace 10.200.0.2 lladdr "$(ip netns exec "$NS_B" cat /sys/class/net/veth-b/address)" \
   dev veth-a nud permanent || fail "cannot pin the neighbour entry"
+# And B's: its ICMP port-unreachable replies would otherwise re-resolve 10.200.0.1 once the entry goes stale, and
+# veth-a would send an ARP reply among the counted packets.
+ip -n "$NS_B" neigh replace 10.200.0.1 lladdr "$(ip netns exec "$NS_A" cat /sys/class/net/veth-a/address)" \
+  dev veth-b nud permanent || fail "cannot pin the neighbour entry"
 for ns in "$NS_A" "$NS_B"; do ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1; done
 N=${N:-60}
 FILTER=(--src-ip 10.200.0.1 --dst-ip 10.200.0.2 --protocol udp --dst-port 9999)
