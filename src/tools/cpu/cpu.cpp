@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "nettrace/bpf/maps.hpp"
 #include "nettrace/core/error.hpp"
 #include "tools/cpu/cpu_hooks.hpp"
 #include "tools/cpu/cpu_util.hpp"
@@ -90,7 +91,8 @@ void setup_schedlat(CLI::App& cpu, Context& ctx) {
   cli::add_duration_option(*app, o->common, "-d,--duration");
   app->callback([o, &ctx] {
     resolve_filter(o->filter, o->pid_list, o->tid_list, o->process, o->allow_absent);
-    if (!o->cpu_list.empty()) o->filter.cpus = parse_cpu_list(o->cpu_list, possible_cpus(), "--cpu");
+    if (!o->cpu_list.empty())
+      o->filter.cpus = parse_cpu_list(o->cpu_list, static_cast<int>(bpf::possible_cpus()), "--cpu");
     ctx.action = [o] { return run_schedlat(*o); };
   });
 }
@@ -180,7 +182,7 @@ void setup_monitor(CLI::App& cpu, Context& ctx) {
   cli::add_interval_option(*app, o->common, "-i,--interval", 5);
   cli::add_duration_option(*app, o->common, "-d,--duration");
   app->callback([o, &ctx] {
-    if (!o->cpu_list.empty()) o->cpus = parse_cpu_list(o->cpu_list, possible_cpus(), "--cpus");
+    if (!o->cpu_list.empty()) o->cpus = parse_cpu_list(o->cpu_list, static_cast<int>(bpf::possible_cpus()), "--cpus");
     if (!o->log_file.empty()) {
       FILE* f = fopen(o->log_file.c_str(), "ae");
       if (f == nullptr) throw usage_error(fmt::format("--log: cannot open '{}': {}", o->log_file, strerror(errno)));

@@ -3,7 +3,6 @@
 
 #include <dirent.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
@@ -81,19 +80,6 @@ std::vector<uint32_t> parse_id_list(const std::string& value, const std::string&
   }
   if (out.empty()) throw usage_error(fmt::format("{}: empty list", flag));
   return out;
-}
-
-int possible_cpus() {
-  std::string line = read_first_line("/sys/devices/system/cpu/possible");
-  int maxc = -1;
-  for (auto part : split(line, ',')) {
-    auto dash = part.find('-');
-    uint64_t hi = 0;
-    if (parse_uint(dash == std::string_view::npos ? part : part.substr(dash + 1), hi))
-      maxc = std::max(maxc, static_cast<int>(hi));
-  }
-  if (maxc < 0) return static_cast<int>(std::max(1L, sysconf(_SC_NPROCESSORS_CONF)));
-  return maxc + 1;
 }
 
 std::vector<std::pair<uint32_t, std::string>> threads_named(std::string_view prefix, const std::string& proc) {

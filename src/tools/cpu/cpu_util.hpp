@@ -16,8 +16,6 @@ namespace nettrace::tools::cpu {
 [[nodiscard]] std::vector<int> parse_cpu_list(const std::string& value, int ncpus, const std::string& flag = "--cpus");
 // "123,456" -> ids; throws usage error naming flag and value.
 [[nodiscard]] std::vector<uint32_t> parse_id_list(const std::string& value, const std::string& flag);
-// Number of CPUs the kernel may bring up (/sys/devices/system/cpu/possible).
-[[nodiscard]] int possible_cpus();
 
 // Threads (tid, comm) whose name starts with prefix, from /proc/*/task/*/comm.
 [[nodiscard]] std::vector<std::pair<uint32_t, std::string>> threads_named(std::string_view prefix,

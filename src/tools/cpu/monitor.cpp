@@ -119,7 +119,7 @@ class Monitor final : public core::SessionTool {
     // runtime before cur: a slice that ends in between is then missed this time and counted in the next
     // report, never twice (report() keeps the earlier total as the floor).
     for (auto& [k, v] : bpf::dump_map<nt_cpurun_key, uint64_t>(runtime_fd_)) add_runtime(r, k, v, v);
-    const int n = possible_cpus();
+    const int n = static_cast<int>(bpf::possible_cpus());
     for (int cpu = 0; cpu < n && cpu < NT_CPU_MAX_CPUS; cpu++) {
       if (!cpus_.empty() && !cpus_.count(cpu)) continue;
       uint32_t key = static_cast<uint32_t>(cpu);
