@@ -30,6 +30,9 @@ struct {
 	__type(value, struct nt_futex_val);
 } hists SEC(".maps");
 
+/* A new key's first value: global, the histogram is too large for the BPF stack. */
+static struct nt_futex_val hist_zero;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
@@ -72,7 +75,7 @@ static __always_inline int on_exit(struct trace_event_raw_sys_exit *ctx)
 	__u32 tid = (__u32)id;
 	struct nt_futex_start *s;
 	struct nt_futex_key key = {};
-	struct nt_futex_val *v, zero = {};
+	struct nt_futex_val *v;
 	struct nt_futex_addr_key ak = {};
 	struct nt_futex_addr_val *av, azero = {};
 	long ret = ctx->ret;
@@ -93,15 +96,11 @@ static __always_inline int on_exit(struct trace_event_raw_sys_exit *ctx)
 	if (cfg_per_thread)
 		key.tid = tid;
 	bpf_get_current_comm(key.comm, sizeof(key.comm));
-	v = nt_map_lookup_or_init(&hists, &key, &zero);
+	v = nt_map_lookup_or_init(&hists, &key, &hist_zero);
 	if (v) {
-		__sync_fetch_and_add(&v->count, 1);
-		__sync_fetch_and_add(&v->total_ns, delta);
+		nt_hist_add(&v->hist, delta);
 		if (ret < 0)
 			__sync_fetch_and_add(&v->errors, 1);
-		if (delta > v->max_ns)
-			v->max_ns = delta;
-		__sync_fetch_and_add(&v->slots[nt_cpu_us_slot(delta) & (NT_CPU_HIST_SLOTS - 1)], 1);
 	} else {
 		nt_count(&counters, NT_CPU_MAP_FULL);
 	}

@@ -28,6 +28,9 @@ struct {
 	__type(value, struct nt_rwlock_val);
 } hists SEC(".maps");
 
+/* A new key's first value: global, the histogram is too large for the BPF stack. */
+static struct nt_rwlock_val hist_zero;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
 	__uint(max_entries, 16384);
@@ -70,7 +73,7 @@ int BPF_KRETPROBE(uretprobe_wrlock, int ret)
 	__u32 tid = (__u32)id;
 	struct nt_rwlock_start *s;
 	struct nt_rwlock_key key = {};
-	struct nt_rwlock_val *v, zero = {};
+	struct nt_rwlock_val *v;
 	struct nt_rwlock_stack_key sk = {};
 	struct nt_rwlock_stack_val *sv, szero = {};
 
@@ -88,15 +91,11 @@ int BPF_KRETPROBE(uretprobe_wrlock, int ret)
 	key.tgid = id >> 32;
 	key.tid = tid;
 	bpf_get_current_comm(key.comm, sizeof(key.comm));
-	v = nt_map_lookup_or_init(&hists, &key, &zero);
+	v = nt_map_lookup_or_init(&hists, &key, &hist_zero);
 	if (v) {
-		__sync_fetch_and_add(&v->count, 1);
-		__sync_fetch_and_add(&v->total_ns, delta);
+		nt_hist_add(&v->hist, delta);
 		if (ret != 0)
 			__sync_fetch_and_add(&v->errors, 1);
-		if (delta > v->max_ns)
-			v->max_ns = delta;
-		__sync_fetch_and_add(&v->slots[nt_cpu_us_slot(delta) & (NT_CPU_HIST_SLOTS - 1)], 1);
 	} else {
 		nt_count(&counters, NT_CPU_MAP_FULL);
 	}

@@ -33,6 +33,9 @@ struct {
 	__type(value, struct nt_schedlat_val);
 } hists SEC(".maps");
 
+/* A new key's first value: global, the histogram is too large for the BPF stack. */
+static struct nt_schedlat_val hist_zero;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 20);
@@ -97,7 +100,7 @@ static __always_inline int on_wakeup(struct task_struct *p, bool new_task)
 static __always_inline void account(struct nt_schedlat_start *s, struct task_struct *next, __u32 tid, __u64 now)
 {
 	struct nt_schedlat_key key = {};
-	struct nt_schedlat_val *v, zero = {};
+	struct nt_schedlat_val *v;
 	struct nt_schedlat_event *e;
 	__u64 delta = now - s->ts_ns;
 	__u32 cpu = bpf_get_smp_processor_id();
@@ -114,18 +117,14 @@ static __always_inline void account(struct nt_schedlat_start *s, struct task_str
 		key.tgid = BPF_CORE_READ(next, tgid);
 		key.tid = tid;
 	}
-	v = nt_map_lookup_or_init(&hists, &key, &zero);
+	v = nt_map_lookup_or_init(&hists, &key, &hist_zero);
 	if (!v) {
 		nt_count(&counters, NT_CPU_MAP_FULL);
 		return;
 	}
-	__sync_fetch_and_add(&v->count, 1);
-	__sync_fetch_and_add(&v->total_ns, delta);
+	nt_hist_add(&v->hist, delta);
 	if (s->preempted)
 		__sync_fetch_and_add(&v->preempted, 1);
-	if (delta > v->max_ns)
-		v->max_ns = delta; /* racy by design: a lost max update only under concurrent updates */
-	__sync_fetch_and_add(&v->slots[nt_cpu_us_slot(delta) & (NT_CPU_HIST_SLOTS - 1)], 1);
 
 	if (delta < cfg_event_ns)
 		return;

@@ -105,7 +105,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 1024);
 	__type(key, struct nt_lat_hist_key);
-	__type(value, struct nt_lat_hist);
+	__type(value, struct nt_hist);
 } hists SEC(".maps");
 
 /* The common histograms (nt_lat_fast_slot); the rest are in hists. */
@@ -113,7 +113,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, NT_LAT_FAST_SLOTS);
 	__type(key, __u32);
-	__type(value, struct nt_lat_hist);
+	__type(value, struct nt_hist);
 } fast_hists SEC(".maps");
 
 struct {
@@ -142,25 +142,10 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 4096);
 	__type(key, struct nt_lat_cpu_key);
-	__type(value, struct nt_lat_hist);
+	__type(value, struct nt_hist);
 } cpu_pairs SEC(".maps");
 
-static struct nt_lat_hist hist_zero;
-
-static __always_inline void hist_put(struct nt_lat_hist *h, __u64 v)
-{
-	__u32 slot = nt_log2_slot(v);
-
-	if (slot >= NT_LAT_HIST_SLOTS)
-		slot = NT_LAT_HIST_SLOTS - 1;
-	h->count++;
-	h->sum_ns += v;
-	if (v > h->max_ns)
-		h->max_ns = v;
-	if (h->count == 1 || v < h->min_ns)
-		h->min_ns = v;
-	h->slots[slot]++;
-}
+static struct nt_hist hist_zero;
 
 /*
  * The heavy parts are global functions: the verifier checks each once, not once per call site and role
@@ -171,7 +156,7 @@ __noinline int lat_hist_add(__u32 kind, __u32 dir, __u32 from, __u32 to, __u64 v
 	struct nt_lat_hist_key k = {.kind = kind, .dir = dir, .from = from, .to = to};
 	int slot = nt_lat_fast_slot(cfg_fast.prev[dir & 1][nt_lat_stage_idx(to)], cfg_fast.first[dir & 1], kind, dir,
 				    from, to);
-	struct nt_lat_hist *h;
+	struct nt_hist *h;
 
 	if (slot >= 0) {
 		__u32 s = slot;
@@ -185,7 +170,7 @@ __noinline int lat_hist_add(__u32 kind, __u32 dir, __u32 from, __u32 to, __u64 v
 		nt_count(&counters, NT_LAT_C_MAP_FULL);
 		return 0;
 	}
-	hist_put(h, v);
+	nt_hist_add(h, v);
 	return 0;
 }
 
@@ -206,7 +191,7 @@ __noinline int lat_cpu_pair(struct nt_lat_flow *f, __u32 what)
 {
 	struct nt_lat_cpu_cfg c = {.from = cfg_cpu.from, .to = cfg_cpu.to, .dir = cfg_cpu.dir};
 	struct nt_lat_cpu_key k = {};
-	struct nt_lat_hist *h;
+	struct nt_hist *h;
 	__u64 delta = 0;
 
 	if (!f || !nt_lat_cpu_pair(f, &c, what & 0xff, (what >> 8) & 1, bpf_get_smp_processor_id(), &k, &delta))
@@ -217,7 +202,7 @@ __noinline int lat_cpu_pair(struct nt_lat_flow *f, __u32 what)
 		nt_count(&counters, NT_LAT_C_MAP_FULL);
 		return 0;
 	}
-	hist_put(h, delta);
+	nt_hist_add(h, delta);
 	return 0;
 }
 

@@ -41,7 +41,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct nt_qdisc_stats);
+	__type(value, struct nt_hist);
 } stats SEC(".maps");
 
 struct {
@@ -129,12 +129,12 @@ __noinline int nt_qdisc_finish(__u64 skbp, __u64 qp, __u64 now)
 	struct sk_buff *skb = (struct sk_buff *)skbp;
 	struct Qdisc *q = (struct Qdisc *)qp;
 	struct nt_qdisc_start *s;
-	struct nt_qdisc_stats *st;
+	struct nt_hist *st;
 	struct nt_qdisc_extrema *ex;
 	struct nt_qdisc_event *e;
 	struct net_device *dev;
 	__u64 key = skbp, d, enq;
-	__u32 zero = 0, ifindex, netns, slot;
+	__u32 zero = 0, ifindex, netns;
 
 	nt_count(&counters, NT_QDISC_DEQ_SEEN);
 	s = bpf_map_lookup_elem(&starts, &key);
@@ -148,13 +148,8 @@ __noinline int nt_qdisc_finish(__u64 skbp, __u64 qp, __u64 now)
 	d = now > enq ? now - enq : 0;
 
 	st = bpf_map_lookup_elem(&stats, &zero);
-	if (st) {
-		st->count++;
-		st->sum_ns += d;
-		slot = nt_log2_slot(d / 1000);
-		if (slot < NT_LOG2_SLOTS)
-			st->hist[slot]++;
-	}
+	if (st)
+		nt_hist_add(st, d);
 	ex = bpf_map_lookup_elem(&extrema, &zero);
 	if (ex) {
 		/* 0 means "none yet"; a 0 ns sojourn is stored as 1 ns. */

@@ -34,7 +34,7 @@ echo "mutex $mutex: nettrace $waits waits, ${kern:-0} ns in FUTEX_WAIT; the thre
 [ "${kern:-0}" -le "$user_wait" ] || fail "futex wait time exceeds the lock-wait time the threads measured"
 [ "$(( kern * 10 ))" -ge "$(( user_wait * 9 ))" ] || fail "futex wait time is below 90% of the measured lock-wait time"
 [ "$kern" -ge 100000000 ] || fail "less than the 100 ms of waiting the holds guarantee"
-jq -e -s '[.[] | select(.type=="futex_summary")][0].groups | any(.op=="WAIT" and .hist_us.count > 0)' "$TMP/out" >/dev/null ||
+jq -e -s '[.[] | select(.type=="futex_summary")][0].groups | any(.op=="WAIT" and .hist.count > 0)' "$TMP/out" >/dev/null ||
   fail "no FUTEX_WAIT histogram"
 
 "$NETTRACE" cpu futex -p no-such-task -d 1 >/dev/null 2>"$TMP/e"; rc=$?

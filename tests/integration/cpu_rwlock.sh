@@ -47,7 +47,7 @@ echo "nettrace: $kcalls calls, $kern ns waiting in $nthreads threads; workload: 
 [ "$kern" -le "$user_wait" ] || fail "traced wait exceeds the wait the threads measured"
 [ "$(( kern * 10 ))" -ge "$(( user_wait * 9 ))" ] || fail "traced wait is not within 10% of the measured wait"
 [ "$user_wait" -ge 80000000 ] || fail "less than the 80 ms of waiting the holds guarantee"
-jq -e -s "$sum.process_exited == true and $sum.hist_us.count == $calls" "$TMP/out" >/dev/null ||
+jq -e -s "$sum.process_exited == true and $sum.hist.count == $calls" "$TMP/out" >/dev/null ||
   fail "summary histogram does not hold every call, or the exit was not noticed"
 
 # The -stack alias: per user stack counts, symbolized.

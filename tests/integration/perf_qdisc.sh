@@ -33,7 +33,7 @@ counted() {  # counted LABEL SENT
   read -r measured unmatched <<<"$(jq -rs '[.[] | select(.type=="qdisc_latency_summary")][0] |
     "\(.packets) \(.restarted + .in_flight + .bypassed)"' "$out")"
   [ $((measured + unmatched)) -eq "$sent" ] && [ "$unmatched" -le $((1 + sent / 100)) ] ||
-    fail "$label: nettrace measured $measured + $unmatched unmatched, tc sent $sent; summary: $(jq -sc '[.[] | select(.type=="qdisc_latency_summary")][0] | del(.hist_us)' "$out")"
+    fail "$label: nettrace measured $measured + $unmatched unmatched, tc sent $sent; summary: $(jq -sc '[.[] | select(.type=="qdisc_latency_summary")][0] | del(.hist)' "$out")"
   [ "$unmatched" -eq 0 ] || echo "note: $label: $unmatched packet(s) sent without a traced dequeue, reported as unmatched"
 }
 

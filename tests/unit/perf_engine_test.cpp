@@ -671,27 +671,5 @@ TEST(BacklogRender, HighLatencyEventNamesBothCpus) {
   EXPECT_EQ(flow_to_text(FlowView{&f, &t, 0, nullptr, 8}, false).find("MIGRATION"), std::string::npos);
 }
 
-TEST(LatencyHistTest, PercentilesAndIntervalDelta) {
-  nt_lat_hist h{};
-  for (uint64_t v : {1000ULL, 2000ULL, 3000ULL, 100000ULL}) {
-    h.count++;
-    h.sum_ns += v;
-    h.slots[nt_log2_slot(v)]++;
-    h.max_ns = std::max<uint64_t>(h.max_ns, v);
-    h.min_ns = h.count == 1 ? v : std::min<uint64_t>(h.min_ns, v);
-  }
-  LatencyHist a;
-  a.add(h);
-  EXPECT_EQ(a.count, 4u);
-  EXPECT_DOUBLE_EQ(a.avg_us(), 26.5);
-  EXPECT_LE(a.percentile_us(100), 100.0);
-  EXPECT_GE(a.percentile_us(0), 1.0);
-  LatencyHist b = a;
-  b.add(h);
-  auto d = b.minus(a);
-  EXPECT_EQ(d.count, 4u);
-  EXPECT_EQ(d.sum_ns, a.sum_ns);
-}
-
 }  // namespace
 }  // namespace nettrace::tools::perf

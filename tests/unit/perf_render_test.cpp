@@ -114,19 +114,16 @@ TEST(IfaceRender, HumanRates) {
 }
 
 TEST(QdiscRender, SumsCpusWithExtremes) {
-  nt_qdisc_stats st[2] = {};
+  nt_hist st[2] = {};
   nt_qdisc_extrema ex[2] = {};
-  st[0].count = 2;
-  st[0].sum_ns = 40000000;
-  st[0].hist[nt_log2_slot(20000)] = 2;
-  st[1].count = 1;
-  st[1].sum_ns = 10000000;
-  st[1].hist[nt_log2_slot(10000)] = 1;
+  nt_hist_add(&st[0], 19000000);
+  nt_hist_add(&st[0], 21000000);
+  nt_hist_add(&st[1], 10000000);
   ex[0] = {19000000, 21000000};
   ex[1] = {10000000, 10000000};
   auto s = qd::sum_cpus(st, ex, 2);
-  EXPECT_EQ(s.count, 3u);
-  EXPECT_EQ(s.sum_ns, 50000000u);
+  EXPECT_EQ(s.hist.count(), 3u);
+  EXPECT_EQ(s.hist.sum(), 50000000u);
   EXPECT_EQ(s.min_ns, 10000000u);
   EXPECT_EQ(s.max_ns, 21000000u);
   ex[1] = {0, 0};  // a CPU with nothing: 0 is "none", not a minimum
@@ -136,13 +133,9 @@ TEST(QdiscRender, SumsCpusWithExtremes) {
 
 TEST(QdiscRender, WindowJson) {
   qd::Stats before, now;
-  before.count = 1;
-  before.sum_ns = 5000;
-  before.hist[nt_log2_slot(5)] = 1;
-  now.count = 4;
-  now.sum_ns = 5000 + 3 * 20000000ULL;
-  now.hist[nt_log2_slot(5)] = 1;
-  now.hist[nt_log2_slot(20000)] = 3;
+  before.hist.add(5000);
+  now.hist = before.hist;
+  for (uint64_t v : {19990000ULL, 20000000ULL, 20010000ULL}) now.hist.add(v);
   now.min_ns = 19990000;
   now.max_ns = 20010000;
   qd::Window w{"qdisc_latency_interval"};
@@ -160,7 +153,8 @@ TEST(QdiscRender, WindowJson) {
   EXPECT_DOUBLE_EQ(j["max_us"].get<double>(), 20010.0);
   EXPECT_EQ(j["dequeued_without_start"], 1u);
   EXPECT_EQ(j["dropped_in_queue"], 2u);
-  EXPECT_EQ(j["hist_us"]["count"], 3u);
+  EXPECT_EQ(j["hist"]["count"], 3u);
+  EXPECT_LE(j["p99_us"].get<double>(), 20010.0);  // never above the window's exact maximum
   EXPECT_FALSE(j.contains("in_flight"));
   w.type = "qdisc_latency_summary";
   w.in_flight = 0;

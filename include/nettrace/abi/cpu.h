@@ -7,7 +7,6 @@
 
 #define NT_CPU_COMMLEN 16
 #define NT_CPU_STACK_DEPTH 127   /* the kernel's default perf_event_max_stack */
-#define NT_CPU_HIST_SLOTS 32     /* log2 slots of microseconds; the last one collects the rest */
 #define NT_CPU_MAX_CPUS 1024     /* CPU filter bitmap size */
 #define NT_CPU_MAX_FILTER_IDS 64 /* --pid / --tid list length */
 
@@ -46,11 +45,8 @@ struct nt_schedlat_key {
 };
 
 struct nt_schedlat_val {
-	__u64 count;
-	__u64 total_ns;
-	__u64 max_ns;
-	__u64 preempted;                   /* of count, waits that began with a preemption */
-	__u64 slots[NT_CPU_HIST_SLOTS];    /* log2(latency in us) */
+	struct nt_hist hist;
+	__u64 preempted; /* of hist.count, waits that began with a preemption */
 };
 
 /* One slow wakeup (latency >= the threshold), for the worst list and -v. */
@@ -111,11 +107,8 @@ struct nt_futex_key {
 };
 
 struct nt_futex_val {
-	__u64 count;
-	__u64 total_ns;
-	__u64 max_ns;
+	struct nt_hist hist;
 	__u64 errors; /* returned < 0 (EAGAIN, ETIMEDOUT, EINTR, …) */
-	__u64 slots[NT_CPU_HIST_SLOTS];
 };
 
 struct nt_futex_addr_key {
@@ -145,11 +138,8 @@ struct nt_rwlock_key {
 };
 
 struct nt_rwlock_val {
-	__u64 count;
-	__u64 total_ns;
-	__u64 max_ns;
+	struct nt_hist hist;
 	__u64 errors; /* returned non-zero (EDEADLK, …) */
-	__u64 slots[NT_CPU_HIST_SLOTS];
 };
 
 struct nt_rwlock_stack_key {
@@ -184,13 +174,5 @@ struct nt_cpusample_key {
 	__u32 _pad;
 	char comm[NT_CPU_COMMLEN];
 };
-
-/* Microsecond log2 slot (the shared nt_log2_slot), clamped to the last slot. */
-NT_INLINE __u32 nt_cpu_us_slot(__u64 ns)
-{
-	__u32 s = nt_log2_slot(ns / 1000);
-
-	return s >= NT_CPU_HIST_SLOTS ? NT_CPU_HIST_SLOTS - 1 : s;
-}
 
 #endif

@@ -28,14 +28,7 @@ enum nt_qdisc_counter {
 	NT_QDISC_NCOUNTERS,
 };
 
-/* Per-CPU sojourn statistics of finished packets. */
-struct nt_qdisc_stats {
-	__u64 count;
-	__u64 sum_ns;
-	__u64 hist[NT_LOG2_SLOTS]; /* log2 slots of the sojourn in microseconds */
-};
-
-/* Per-CPU extremes since the host last reset them (min_ns == 0: none). */
+/* Per-CPU extremes since the host last reset them (min_ns == 0: none); the sojourns are a struct nt_hist. */
 struct nt_qdisc_extrema {
 	__u64 min_ns;
 	__u64 max_ns;

@@ -223,16 +223,6 @@ struct nt_lat_hist_key {
 	__u8 to;   /* stage index (PAIR: this; TOTAL: end stage; SPLIT: split stage) */
 };
 
-#define NT_LAT_HIST_SLOTS 40 /* log2 of nanoseconds: up to ~9 minutes */
-
-struct nt_lat_hist {
-	__u64 count;
-	__u64 sum_ns;
-	__u64 max_ns;
-	__u64 min_ns; /* 0 also means "none yet": the host treats min from slots when count == 0 */
-	__u64 slots[NT_LAT_HIST_SLOTS];
-};
-
 /*
  * CPU pair (struct nt_lat_cpu_cfg in .rodata): two stages of one direction whose CPUs are compared, e.g.
  * where a packet was queued to a backlog and where the backlog was processed. When a flow reaches `to`

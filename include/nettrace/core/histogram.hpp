@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 #pragma once
-// Host-side histograms. Bucket indices come from nettrace/abi/hist.h, the same code the BPF side runs,
-// so a histogram filled in the kernel and one filled here agree bucket for bucket.
+// The host side of the one histogram layout (struct nt_hist, nettrace/abi/hist.h): values the kernel filled are
+// merged as they are, and a value added here goes through the same nt_hist_add() the BPF programs run, so both
+// agree bucket for bucket. One text style (bcc's table) and one JSON shape for every tool.
 
 #include <cstdint>
 #include <string>
@@ -9,58 +10,48 @@
 
 #include <nlohmann/json.hpp>
 
+#include "nettrace/abi/hist.h"
+
 namespace nettrace::core {
 
 struct Bucket {
-  uint64_t low;   // inclusive
+  uint64_t low;   // inclusive, nanoseconds
   uint64_t high;  // inclusive
   uint64_t count;
 };
 
+// Log2 histogram of durations in nanoseconds.
 class Histogram {
  public:
-  virtual ~Histogram() = default;
-  void add(uint64_t value, uint64_t n = 1);
-  void add_slot(uint32_t slot, uint64_t n);
-  void clear();
-  [[nodiscard]] uint64_t count() const;
-  [[nodiscard]] bool empty() const { return count() == 0; }
-  // Percentile p in [0, 100], interpolated linearly inside the bucket that holds it.
-  // Exact to within the width of that bucket.
-  [[nodiscard]] double percentile(double p) const;
-  // Mean of the bucket midpoints unless exact values were added with add().
-  [[nodiscard]] double mean() const;
-  [[nodiscard]] uint64_t min() const { return min_; }
-  [[nodiscard]] uint64_t max() const { return max_; }
-  [[nodiscard]] std::vector<Bucket> buckets() const;  // non-empty range, empty buckets inside kept
-  // bcc-style table: "     low -> high       : count    |****   |".
-  [[nodiscard]] std::string render(const std::string& unit) const;
-  [[nodiscard]] nlohmann::json to_json() const;
-  [[nodiscard]] size_t slots() const { return counts_.size(); }
+  Histogram() = default;
+  explicit Histogram(const nt_hist& h) { add(h); }
 
- protected:
-  explicit Histogram(size_t nslots) : counts_(nslots, 0) {}
-  [[nodiscard]] virtual uint32_t slot_of(uint64_t v) const = 0;
-  [[nodiscard]] virtual uint64_t slot_low(uint32_t s) const = 0;
-  [[nodiscard]] virtual uint64_t slot_high(uint32_t s) const = 0;
+  void add(uint64_t ns);
+  void add(const nt_hist& h);  // merge: one CPU's value of a per-CPU map, or another histogram
+  // The interval since `earlier`, a previous read of the same cumulative histogram. min/max are exact when they
+  // changed in the interval, else the bounds of the interval's buckets kept inside the cumulative extremes.
+  [[nodiscard]] Histogram minus(const Histogram& earlier) const;
+  [[nodiscard]] const nt_hist& raw() const { return h_; }
+
+  [[nodiscard]] uint64_t count() const { return h_.count; }
+  [[nodiscard]] bool empty() const { return h_.count == 0; }
+  [[nodiscard]] uint64_t sum() const { return h_.sum; }
+  [[nodiscard]] uint64_t min() const { return h_.min; }
+  [[nodiscard]] uint64_t max() const { return h_.max; }
+  [[nodiscard]] double mean() const;  // exact
+  // Percentile p in [0, 100], interpolated linearly inside the bucket that holds it and kept inside
+  // [min, max]: exact to within the width of that bucket.
+  [[nodiscard]] double percentile(double p) const;
+  [[nodiscard]] std::vector<Bucket> buckets() const;  // non-empty range, empty buckets inside kept
+  // bcc's table ("     usecs : count | distribution |"), the unit (nsecs, usecs, msecs, secs) chosen by the
+  // smallest bucket; an empty histogram is the header alone.
+  [[nodiscard]] std::string render() const;
+  // {count, min_us, avg_us, p50_us, p90_us, p95_us, p99_us, max_us, buckets: [{low_ns, high_ns, count}]};
+  // the statistics only when count > 0, the buckets only the non-empty ones.
+  [[nodiscard]] nlohmann::json to_json() const;
 
  private:
-  std::vector<uint64_t> counts_;
-  long double exact_sum_ = 0;  // wide: sums of large values must not wrap
-  uint64_t exact_n_ = 0;
-  uint64_t min_ = UINT64_MAX;
-  uint64_t max_ = 0;
-};
-
-// Power-of-two buckets: slot 0 is 0, slot k holds [2^(k-1), 2^k).
-class Log2Histogram : public Histogram {
- public:
-  Log2Histogram();
-
- protected:
-  [[nodiscard]] uint32_t slot_of(uint64_t v) const override;
-  [[nodiscard]] uint64_t slot_low(uint32_t s) const override;
-  [[nodiscard]] uint64_t slot_high(uint32_t s) const override;
+  nt_hist h_{};
 };
 
 }  // namespace nettrace::core

@@ -77,14 +77,6 @@ inline void add_summary(nlohmann::json& j, const core::Summary& s, bool ring_buf
   if (!ring_buffer) j.erase("events_received");
 }
 
-// The log2 histogram (microseconds) of a value with NT_CPU_HIST_SLOTS slots.
-template <class V>
-core::Log2Histogram hist_of(const V& v) {
-  core::Log2Histogram h;
-  for (uint32_t s = 0; s < NT_CPU_HIST_SLOTS; s++) h.add_slot(s, v.slots[s]);
-  return h;
-}
-
 // The frames of a stack-trace map entry, innermost first; empty for a failed capture (id < 0).
 inline std::vector<uint64_t> read_stack(int fd, int32_t id) {
   std::vector<uint64_t> out;
@@ -98,14 +90,12 @@ inline std::vector<uint64_t> read_stack(int fd, int32_t id) {
   return out;
 }
 
-// MapDeltas' subtract for the wait histograms of futex and rwlock (count, total, errors, log2 slots).
+// MapDeltas' subtract for the wait histograms of futex and rwlock (histogram, errors).
 template <class V>
 bool subtract_waits(V& d, const V& earlier) {
-  d.count -= earlier.count;
-  d.total_ns -= earlier.total_ns;
+  d.hist = core::Histogram(d.hist).minus(core::Histogram(earlier.hist)).raw();
   d.errors -= earlier.errors;
-  for (int s = 0; s < NT_CPU_HIST_SLOTS; s++) d.slots[s] -= earlier.slots[s];
-  return d.count != 0;
+  return d.hist.count != 0;
 }
 
 inline std::string comm_str(const char* c) { return std::string(c, strnlen(c, NT_CPU_COMMLEN)); }

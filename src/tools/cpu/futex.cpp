@@ -58,7 +58,7 @@ class Futex final : public core::SessionTool {
     const bool final_report = sum != nullptr;
     auto rows = hists_.read(final_report, subtract_waits<nt_futex_val>);
     std::erase_if(rows, [this](const auto& r) { return !o_.all_ops && !is_wait(r.first.op); });
-    std::sort(rows.begin(), rows.end(), [](auto& a, auto& b) { return a.second.total_ns > b.second.total_ns; });
+    std::sort(rows.begin(), rows.end(), [](auto& a, auto& b) { return a.second.hist.sum > b.second.hist.sum; });
 
     auto addrs = addrs_.read(final_report, [](nt_futex_addr_val& d, const nt_futex_addr_val& e) {
       d.waits -= e.waits;
@@ -77,10 +77,11 @@ class Futex final : public core::SessionTool {
       if (sum) add_summary(j, *sum, false);
       auto groups = nlohmann::json::array();
       for (const auto& [k, v] : rows) {
-        nlohmann::json g{{"pid", k.tgid}, {"comm", comm_str(k.comm)}, {"op", futex_op_name(k.op)}, {"count", v.count},
-                         {"total_ns", v.total_ns}, {"errors", v.errors}, {"hist_us", hist_of(v).to_json()}};
+        nlohmann::json g{{"pid", k.tgid}, {"comm", comm_str(k.comm)}, {"op", futex_op_name(k.op)},
+                         {"count", v.hist.count}, {"total_ns", v.hist.sum}, {"errors", v.errors},
+                         {"hist", core::Histogram(v.hist).to_json()}};
         if (o_.per_thread) g["tid"] = k.tid;
-        if (final_report) g["max_ns"] = v.max_ns;
+        if (final_report) g["max_ns"] = v.hist.max;
         groups.push_back(g);
       }
       j["groups"] = groups;
@@ -99,10 +100,10 @@ class Futex final : public core::SessionTool {
     if (rows.empty()) t += o_.all_ops ? "No futex calls.\n" : "No futex waits (use --all-ops for wakes and requeues).\n";
     for (const auto& [k, v] : rows) {
       t += fmt::format("\n{} pid {}{} op {}: {} calls, {:.3f} ms total, avg {:.1f} us{}\n", comm_str(k.comm), k.tgid,
-                       o_.per_thread ? fmt::format(" tid {}", k.tid) : "", futex_op_name(k.op), v.count, v.total_ns / 1e6,
-                       v.total_ns / 1e3 / static_cast<double>(v.count),
+                       o_.per_thread ? fmt::format(" tid {}", k.tid) : "", futex_op_name(k.op), v.hist.count,
+                       v.hist.sum / 1e6, v.hist.sum / 1e3 / static_cast<double>(v.hist.count),
                        v.errors ? fmt::format(", {} returned an error (EAGAIN/ETIMEDOUT/EINTR)", v.errors) : "");
-      t += hist_of(v).render("usecs");
+      t += core::Histogram(v.hist).render();
     }
     if (!addrs.empty()) {
       t += fmt::format("\nMost contended futex words (waits):\n  {:>8} {:>18} {:>8} {:>12} {:>10}\n", "PID", "UADDR",

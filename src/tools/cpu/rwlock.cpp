@@ -130,15 +130,13 @@ class Rwlock final : public core::SessionTool {
     const bool final_report = sum != nullptr, exited = final_report && exited_;
     // Intervals: what happened since the last report; the summary: the whole run.
     auto rows = hists_.read(final_report, subtract_waits<nt_rwlock_val>);
-    nt_rwlock_val total{};
+    core::Histogram total;
+    uint64_t errors = 0;
     for (const auto& [k, d] : rows) {
-      total.count += d.count;
-      total.total_ns += d.total_ns;
-      total.errors += d.errors;
-      total.max_ns = std::max(total.max_ns, d.max_ns);
-      for (int s = 0; s < NT_CPU_HIST_SLOTS; s++) total.slots[s] += d.slots[s];
+      total.add(d.hist);
+      errors += d.errors;
     }
-    std::sort(rows.begin(), rows.end(), [](auto& a, auto& b) { return a.second.total_ns > b.second.total_ns; });
+    std::sort(rows.begin(), rows.end(), [](auto& a, auto& b) { return a.second.hist.sum > b.second.hist.sum; });
 
     std::vector<std::pair<nt_rwlock_stack_key, nt_rwlock_stack_val>> stacks;
     if (o_.stacks) {
@@ -161,23 +159,23 @@ class Rwlock final : public core::SessionTool {
                        {"time", core::format_iso8601(core::realtime_ns())},
                        {"interval_s", secs},
                        {"pid", o_.pid},
-                       {"calls", total.count},
-                       {"total_ns", total.total_ns},
-                       {"errors", total.errors},
-                       {"hist_us", hist_of(total).to_json()},
+                       {"calls", total.count()},
+                       {"total_ns", total.sum()},
+                       {"errors", errors},
+                       {"hist", total.to_json()},
                        {"start_map_full", c[NT_CPU_START_FULL]},
                        {"user_stack_failures", c[NT_CPU_USTACK_FAIL]}};
       hk.add_to(j);
       if (sum) add_summary(j, *sum, false);
       if (final_report) {
-        j["max_ns"] = total.max_ns;
+        j["max_ns"] = total.max();
         j["process_exited"] = exited;
       }
       auto threads = nlohmann::json::array();
       for (const auto& [k, v] : rows) {
-        nlohmann::json t{{"pid", k.tgid}, {"tid", k.tid}, {"comm", comm_str(k.comm)}, {"count", v.count},
-                         {"total_ns", v.total_ns}, {"errors", v.errors}, {"hist_us", hist_of(v).to_json()}};
-        if (final_report) t["max_ns"] = v.max_ns;
+        nlohmann::json t{{"pid", k.tgid}, {"tid", k.tid}, {"comm", comm_str(k.comm)}, {"count", v.hist.count},
+                         {"total_ns", v.hist.sum}, {"errors", v.errors}, {"hist", core::Histogram(v.hist).to_json()}};
+        if (final_report) t["max_ns"] = v.hist.max;
         threads.push_back(t);
       }
       j["threads"] = threads;
@@ -196,14 +194,13 @@ class Rwlock final : public core::SessionTool {
                                 final_report ? "summary" : "interval", secs, exited ? ", process exited" : "");
     if (rows.empty()) t += "No write-lock calls.\n";
     else
-      t += fmt::format("{} calls, {:.3f} ms total wait, avg {:.1f} us{}\n", total.count, total.total_ns / 1e6,
-                       total.total_ns / 1e3 / static_cast<double>(total.count),
-                       total.errors ? fmt::format(", {} returned an error", total.errors) : "");
+      t += fmt::format("{} calls, {:.3f} ms total wait, avg {:.1f} us{}\n", total.count(), total.sum() / 1e6,
+                       total.mean() / 1e3, errors ? fmt::format(", {} returned an error", errors) : "");
     for (const auto& [k, v] : rows) {
       t += fmt::format("\n{} pid {} tid {}: {} calls, {:.3f} ms total, avg {:.1f} us{}\n", comm_str(k.comm), k.tgid,
-                       k.tid, v.count, v.total_ns / 1e6, v.total_ns / 1e3 / static_cast<double>(v.count),
-                       final_report ? fmt::format(", max {:.1f} us", v.max_ns / 1e3) : "");
-      t += hist_of(v).render("usecs");
+                       k.tid, v.hist.count, v.hist.sum / 1e6, v.hist.sum / 1e3 / static_cast<double>(v.hist.count),
+                       final_report ? fmt::format(", max {:.1f} us", v.hist.max / 1e3) : "");
+      t += core::Histogram(v.hist).render();
     }
     if (o_.stacks && !stacks.empty()) {
       t += "\nWrite-lock calls by user stack:\n";

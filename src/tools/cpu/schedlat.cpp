@@ -4,6 +4,7 @@
 // ksoftirqd_sched_latency_summary.py. See docs/tools/cpu.md.
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <tuple>
 
@@ -30,7 +31,7 @@ using Snapshot = std::map<nt_schedlat_key, nt_schedlat_val, bpf::MemLess<nt_sche
 struct Row {
   nt_schedlat_key key;
   nt_schedlat_val val;  // delta (interval) or cumulative (summary)
-  bool max_exact;       // val.max_ns is exact (else an upper bound from the histogram)
+  bool max_exact;       // val.hist.max is exact (else an upper bound from the histogram)
 };
 
 class Schedlat final : public core::SessionTool {
@@ -115,42 +116,34 @@ class Schedlat final : public core::SessionTool {
       if (!cumulative) {
         if (auto it = prev_.find(k); it != prev_.end()) {
           const auto& p = it->second;
-          r.val.count -= p.count;
-          r.val.total_ns -= p.total_ns;
+          r.val.hist = core::Histogram(v.hist).minus(core::Histogram(p.hist)).raw();
           r.val.preempted -= p.preempted;
-          for (int s = 0; s < NT_CPU_HIST_SLOTS; s++) r.val.slots[s] -= p.slots[s];
-          r.max_exact = v.max_ns != p.max_ns;  // it grew during this interval
+          r.max_exact = v.hist.max != p.hist.max;  // it grew during this interval
         }
       }
-      if (r.val.count) out.push_back(r);
+      if (r.val.hist.count) out.push_back(r);
     }
     if (!cumulative) prev_ = std::move(now);
-    std::sort(out.begin(), out.end(), [](const Row& a, const Row& b) { return a.val.total_ns > b.val.total_ns; });
+    std::sort(out.begin(), out.end(), [](const Row& a, const Row& b) { return a.val.hist.sum > b.val.hist.sum; });
     return out;
   }
 
-  // Percentile in us, never above the exact maximum when it is known.
-  static double pct(const Row& r, const core::Log2Histogram& h, double p) {
-    double v = h.percentile(p);
-    return r.max_exact ? std::min(v, static_cast<double>(r.val.max_ns) / 1e3) : v;
-  }
-
   nlohmann::json row_json(const Row& r) const {
-    auto h = hist_of(r.val);
+    const core::Histogram h(r.val.hist);
     nlohmann::json j{{"comm", comm_str(r.key.comm)},
-                     {"count", r.val.count},
-                     {"total_ns", r.val.total_ns},
-                     {"avg_ns", r.val.count ? r.val.total_ns / r.val.count : 0},
+                     {"count", h.count()},
+                     {"total_ns", h.sum()},
+                     {"avg_ns", h.count() ? h.sum() / h.count() : 0},
                      {"preempted", r.val.preempted},
-                     {"p50_us", pct(r, h, 50)},
-                     {"p99_us", pct(r, h, 99)},
-                     {"hist_us", h.to_json()}};
+                     {"p50_us", h.percentile(50) / 1e3},
+                     {"p99_us", h.percentile(99) / 1e3},
+                     {"hist", h.to_json()}};
     if (o_.per_thread) {
       j["pid"] = r.key.tgid;
       j["tid"] = r.key.tid;
     }
-    if (r.max_exact) j["max_ns"] = r.val.max_ns;
-    else j["max_ns_le"] = static_cast<uint64_t>(h.max()) * 1000 + 999;
+    if (r.max_exact) j["max_ns"] = h.max();
+    else j["max_ns_le"] = h.max();
     return j;
   }
 
@@ -159,14 +152,14 @@ class Schedlat final : public core::SessionTool {
     t += fmt::format("{:>8} {:>10} {:>9} {:>9} {:>11} {:>8}\n", "WAITS", "AVG(us)", "P99(us)", "MAX(us)",
                      "TOTAL(ms)", "PREEMPT");
     for (const auto& r : rs) {
-      auto h = hist_of(r.val);
+      const core::Histogram h(r.val.hist);
       t += o_.per_thread ? fmt::format("{:<16} {:>7} {:>7} ", comm_str(r.key.comm), r.key.tgid, r.key.tid)
                          : fmt::format("{:<16} ", comm_str(r.key.comm));
-      const std::string mx = r.max_exact ? fmt::format("{:.1f}", r.val.max_ns / 1e3) : fmt::format("<{}", h.max() + 1);
-      t += fmt::format("{:>8} {:>10.1f} {:>9.0f} {:>9} {:>11.3f} {:>8}\n", r.val.count,
-                       r.val.count ? r.val.total_ns / 1e3 / static_cast<double>(r.val.count) : 0.0, pct(r, h, 99),
-                       mx, r.val.total_ns / 1e6, r.val.preempted);
-      if (hist) t += fmt::format("\n{}\n", h.render("usecs"));
+      const std::string mx = r.max_exact ? fmt::format("{:.1f}", h.max() / 1e3)
+                                         : fmt::format("<{:.0f}", std::ceil(static_cast<double>(h.max() + 1) / 1e3));
+      t += fmt::format("{:>8} {:>10.1f} {:>9.0f} {:>9} {:>11.3f} {:>8}\n", h.count(), h.mean() / 1e3,
+                       h.percentile(99) / 1e3, mx, h.sum() / 1e6, r.val.preempted);
+      if (hist) t += fmt::format("\n{}\n", h.render());
     }
     return t;
   }

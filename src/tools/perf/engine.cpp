@@ -40,9 +40,9 @@ struct HistKeyLess {
     return std::tie(a.kind, a.dir, a.from, a.to) < std::tie(b.kind, b.dir, b.from, b.to);
   }
 };
-using Hists = std::map<nt_lat_hist_key, LatencyHist, HistKeyLess>;
+using Hists = std::map<nt_lat_hist_key, core::Histogram, HistKeyLess>;
 using CpuDist = std::map<nt_lat_hist_key, std::map<int, uint64_t>, HistKeyLess>;
-using CpuPairs = std::map<std::pair<int, int>, LatencyHist>;
+using CpuPairs = std::map<std::pair<int, int>, core::Histogram>;
 
 nt_lat_dev resolve_dev(const std::string& name, const char* flag) {
   auto idx = sys::ifindex_of(name);
@@ -249,9 +249,9 @@ class Engine final : public core::SessionTool {
 
   // The histograms of both maps: the per-CPU array's slots (nt_lat_fast_key) and the hash.
   void read_hists(Hists& h, CpuDist& cpu) const {
-    auto merge = [&](const nt_lat_hist_key& k, const std::vector<nt_lat_hist>& vals) {
+    auto merge = [&](const nt_lat_hist_key& k, const std::vector<nt_hist>& vals) {
       if (vals.empty()) return;  // gone since the key was read
-      LatencyHist& lh = h[k];
+      core::Histogram& lh = h[k];
       for (size_t c = 0; c < vals.size(); c++) {
         lh.add(vals[c]);
         if (k.kind == NT_LAT_H_TOTAL && vals[c].count) cpu[k][static_cast<int>(c)] += vals[c].count;
@@ -259,15 +259,15 @@ class Engine final : public core::SessionTool {
     };
     for (uint32_t slot = 0; slot < NT_LAT_FAST_SLOTS; slot++) {
       nt_lat_hist_key k{};
-      if (nt_lat_fast_key(&fast_, slot, &k)) merge(k, bpf::read_percpu<nt_lat_hist>(fast_hists_fd_, slot));
+      if (nt_lat_fast_key(&fast_, slot, &k)) merge(k, bpf::read_percpu<nt_hist>(fast_hists_fd_, slot));
     }
-    for (const auto& k : bpf::map_keys<nt_lat_hist_key>(hists_fd_)) merge(k, bpf::read_percpu<nt_lat_hist>(hists_fd_, k));
+    for (const auto& k : bpf::map_keys<nt_lat_hist_key>(hists_fd_)) merge(k, bpf::read_percpu<nt_hist>(hists_fd_, k));
   }
 
   CpuPairs read_cpu_pairs() const {
     CpuPairs out;
     for (const auto& k : bpf::map_keys<nt_lat_cpu_key>(cpu_pairs_fd_))
-      for (const auto& v : bpf::read_percpu<nt_lat_hist>(cpu_pairs_fd_, k)) out[{k.from_cpu, k.to_cpu}].add(v);
+      for (const auto& v : bpf::read_percpu<nt_hist>(cpu_pairs_fd_, k)) out[{k.from_cpu, k.to_cpu}].add(v);
     return out;
   }
 
@@ -285,16 +285,16 @@ class Engine final : public core::SessionTool {
                         from, t_.cpu_to_label, to, dc[NT_LAT_C_CPU_SAME], dc[NT_LAT_C_CPU_MIGRATED]);
     auto pairs = nlohmann::json::array();
     for (const auto& [k, h] : cur) {
-      const LatencyHist v = final ? h : h.minus(prev_cpu_pairs_[k]);
-      if (!v.count) continue;
-      nlohmann::json hj = hist_json(v);
+      const core::Histogram v = final ? h : h.minus(prev_cpu_pairs_[k]);
+      if (v.empty()) continue;
+      nlohmann::json hj = v.to_json();
       hj[t_.cpu_from_label + "_cpu"] = k.first;
       hj[t_.cpu_to_label + "_cpu"] = k.second;
       pairs.push_back(hj);
       text += fmt::format("  CPU {} -> {}{}: count {} avg {:.3f} p50 {:.3f} p99 {:.3f} max {:.3f} us\n", k.first,
-                          k.second, k.first != k.second ? " (cross-CPU)" : "", v.count, v.avg_us(),
-                          v.percentile_us(50), v.percentile_us(99), v.max_ns / 1e3);
-      if (o_.verbose || k.first != k.second) text += hist_text(v);
+                          k.second, k.first != k.second ? " (cross-CPU)" : "", v.count(), v.mean() / 1e3,
+                          v.percentile(50) / 1e3, v.percentile(99) / 1e3, v.max() / 1e3);
+      if (o_.verbose || k.first != k.second) text += v.render();
     }
     cj["pairs"] = pairs;
     j["cpu_migration"] = cj;
@@ -378,31 +378,31 @@ class Engine final : public core::SessionTool {
       if (!used) continue;
       nlohmann::json dj;
       auto pairs = nlohmann::json::array();
-      LatencyHist total_all;
-      std::vector<std::pair<nt_lat_hist_key, LatencyHist>> rows;
+      uint64_t completed = 0, total_ns = 0;  // end to end, for the pairs' shares
+      std::vector<std::pair<nt_lat_hist_key, core::Histogram>> rows;
       for (const auto& [k, h] : cur) {
         if (k.dir != d) continue;
-        LatencyHist v = final ? h : h.minus(prev_hists_[k]);
-        rows.emplace_back(k, v);
+        core::Histogram v = final ? h : h.minus(prev_hists_[k]);
         if (k.kind == NT_LAT_H_TOTAL) {
-          total_all.count += v.count;
-          total_all.sum_ns += v.sum_ns;
+          completed += v.count();
+          total_ns += v.sum();
         }
+        rows.emplace_back(k, std::move(v));
       }
       std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
         return std::tie(a.first.kind, a.first.to, a.first.from) < std::tie(b.first.kind, b.first.to, b.first.from);
       });
       std::string dtext = fmt::format("\n-- {} --\n", t_.dir_names[d]);
       for (const auto& [k, v] : rows) {
-        if (!v.count) continue;
+        if (v.empty()) continue;
         const std::string from = stage_name(d, k.from), to = stage_name(d, k.to);
-        nlohmann::json hj = hist_json(v);
+        nlohmann::json hj = v.to_json();
         hj["from"] = from;
         hj["to"] = to;
         const char* label = k.kind == NT_LAT_H_PAIR ? "pair" : k.kind == NT_LAT_H_TOTAL ? "end_to_end" : "rtt";
         hj["kind"] = label;
-        if (k.kind == NT_LAT_H_PAIR && total_all.sum_ns)
-          hj["share"] = static_cast<double>(v.sum_ns) / static_cast<double>(total_all.sum_ns);
+        if (k.kind == NT_LAT_H_PAIR && total_ns)
+          hj["share"] = static_cast<double>(v.sum()) / static_cast<double>(total_ns);
         if (k.kind == NT_LAT_H_TOTAL) {
           auto cj = nlohmann::json::object();
           for (const auto& [cpu_id, n] : cpu[k]) cj[std::to_string(cpu_id)] = n;
@@ -411,15 +411,15 @@ class Engine final : public core::SessionTool {
         pairs.push_back(hj);
         dtext += fmt::format("{} {} -> {}: count {} avg {:.3f} p50 {:.3f} p95 {:.3f} p99 {:.3f} max {:.3f} us{}\n",
                              k.kind == NT_LAT_H_PAIR ? "  " : k.kind == NT_LAT_H_TOTAL ? "End-to-end" : "RTT", from, to,
-                             v.count, v.avg_us(), v.percentile_us(50), v.percentile_us(95), v.percentile_us(99),
-                             v.max_ns / 1e3,
-                             k.kind == NT_LAT_H_PAIR && total_all.sum_ns
-                                 ? fmt::format(" ({:.1f}% of total)", 100.0 * v.sum_ns / total_all.sum_ns)
+                             v.count(), v.mean() / 1e3, v.percentile(50) / 1e3, v.percentile(95) / 1e3,
+                             v.percentile(99) / 1e3, v.max() / 1e3,
+                             k.kind == NT_LAT_H_PAIR && total_ns
+                                 ? fmt::format(" ({:.1f}% of total)", 100.0 * v.sum() / total_ns)
                                  : "");
-        if (k.kind != NT_LAT_H_PAIR || o_.verbose) dtext += hist_text(v);
+        if (k.kind != NT_LAT_H_PAIR || o_.verbose) dtext += v.render();
       }
       dj["histograms"] = pairs;
-      dj["completed"] = total_all.count;
+      dj["completed"] = completed;
       auto ij = nlohmann::json::object();
       uint64_t incomplete = 0;
       for (const auto& [slot, n] : inc) {
@@ -431,7 +431,7 @@ class Engine final : public core::SessionTool {
       }
       dj["incomplete"] = incomplete;
       dj["incomplete_by_last_stage"] = ij;
-      dtext += fmt::format("Flows: completed {}, incomplete {}", total_all.count, incomplete);
+      dtext += fmt::format("Flows: completed {}, incomplete {}", completed, incomplete);
       for (const auto& [name, n] : ij.items()) dtext += fmt::format(" [{}: {}]", name, n.get<uint64_t>());
       dtext += "\n";
       dirs[t_.dir_names[d]] = dj;

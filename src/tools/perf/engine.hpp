@@ -133,16 +133,4 @@ struct FlowView {
 // "icmp 10.0.0.1 -> 10.0.0.2 id 5 seq 3", "tcp 10.0.0.1:5 -> 10.0.0.2:80 seq 1", …
 [[nodiscard]] std::string key_string(const nt_lat_key& k);
 
-// One histogram from the kernel's slots (log2 of nanoseconds).
-struct LatencyHist {
-  uint64_t count = 0, sum_ns = 0, min_ns = 0, max_ns = 0;
-  std::array<uint64_t, NT_LAT_HIST_SLOTS> slots{};
-  void add(const nt_lat_hist& h);  // merge a per-CPU value
-  [[nodiscard]] LatencyHist minus(const LatencyHist& before) const;
-  [[nodiscard]] double percentile_us(double p) const;
-  [[nodiscard]] double avg_us() const { return count ? static_cast<double>(sum_ns) / count / 1e3 : 0; }
-};
-[[nodiscard]] nlohmann::json hist_json(const LatencyHist& h);
-[[nodiscard]] std::string hist_text(const LatencyHist& h);  // bcc-style rows in microseconds
-
 }  // namespace nettrace::tools::perf

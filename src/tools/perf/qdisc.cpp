@@ -121,20 +121,17 @@ class QdiscTool final : public core::SessionTool {
 
   qdisc::Counters read_counters() const { return bpf::read_percpu_counters<NT_QDISC_NCOUNTERS>(counters_fd_); }
 
-  // Cumulative counts and histogram; min/max of the window, reset for the next one.
+  // The cumulative histogram; min/max of the window, reset for the next one.
   qdisc::Stats read_stats() {
     const uint32_t zero = 0;
     const size_t ncpu = bpf::possible_cpus();
-    auto st = bpf::read_percpu<nt_qdisc_stats>(stats_fd_, zero);
+    auto st = bpf::read_percpu<nt_hist>(stats_fd_, zero);
     auto ex = bpf::read_percpu<nt_qdisc_extrema>(extrema_fd_, zero);
-    if (st.empty()) st.assign(ncpu, nt_qdisc_stats{});
+    if (st.empty()) st.assign(ncpu, nt_hist{});
     if (ex.empty()) ex.assign(ncpu, nt_qdisc_extrema{});
     std::vector<nt_qdisc_extrema> cleared(ncpu);
     bpf_map_update_elem(extrema_fd_, &zero, cleared.data(), BPF_ANY);
-    auto s = qdisc::sum_cpus(st.data(), ex.data(), ncpu);
-    if (s.min_ns && (!min_all_ || s.min_ns < min_all_)) min_all_ = s.min_ns;
-    max_all_ = std::max(max_all_, s.max_ns);
-    return s;
+    return qdisc::sum_cpus(st.data(), ex.data(), ncpu);
   }
 
   uint64_t in_flight() const { return bpf::map_keys<uint64_t>(starts_fd_).size(); }
@@ -169,8 +166,8 @@ class QdiscTool final : public core::SessionTool {
     w.wall_ns = core::realtime_ns();
     w.secs = sum.seconds;
     w.stats = read_stats();
-    w.stats.min_ns = min_all_;
-    w.stats.max_ns = max_all_;
+    w.stats.min_ns = w.stats.hist.min();  // the run's extremes, kept by the histogram
+    w.stats.max_ns = w.stats.hist.max();
     w.counters = read_counters();
     w.in_flight = in_flight();
     w.events_received = sum.events_received;
@@ -181,7 +178,6 @@ class QdiscTool final : public core::SessionTool {
   core::Session s_;
   output::Output& out_;
   int counters_fd_ = -1, stats_fd_ = -1, extrema_fd_ = -1, starts_fd_ = -1;
-  uint64_t min_all_ = 0, max_all_ = 0;
   qdisc::Stats prev_stats_;
   qdisc::Counters prev_counters_{};
 };

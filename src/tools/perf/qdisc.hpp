@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "nettrace/abi/qdisc.h"
+#include "nettrace/core/histogram.hpp"
 
 namespace nettrace::tools::perf::qdisc {
 
@@ -18,16 +19,15 @@ using Counters = std::array<uint64_t, NT_QDISC_NCOUNTERS>;
 
 // Sojourn statistics of finished packets over some window.
 struct Stats {
-  uint64_t count = 0;
-  uint64_t sum_ns = 0;
-  std::array<uint64_t, NT_LOG2_SLOTS> hist{};  // log2 slots of microseconds
-  uint64_t min_ns = 0;                          // 0: none
+  core::Histogram hist;
+  uint64_t min_ns = 0;  // exact extremes of the window (the kernel resets them per window); 0: none
   uint64_t max_ns = 0;
-  // Counts and histogram as deltas; min/max are taken from this (the kernel resets them per window).
+  // The histogram as a delta; min/max are taken from this.
   [[nodiscard]] Stats minus(const Stats& before) const;
 };
 
-[[nodiscard]] Stats sum_cpus(const nt_qdisc_stats* stats, const nt_qdisc_extrema* extrema, size_t ncpu);
+// stats: the per-CPU histograms; extrema: the per-CPU extremes of the window.
+[[nodiscard]] Stats sum_cpus(const nt_hist* stats, const nt_qdisc_extrema* extrema, size_t ncpu);
 [[nodiscard]] Counters minus(const Counters& now, const Counters& before);
 
 struct Window {

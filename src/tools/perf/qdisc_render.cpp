@@ -6,7 +6,6 @@
 #include <fmt/format.h>
 
 #include "nettrace/cli/filter_options.hpp"
-#include "nettrace/core/histogram.hpp"
 #include "nettrace/core/timefmt.hpp"
 #include "tools/drop/drop.hpp"
 #include "tools/perf/qdisc.hpp"
@@ -17,13 +16,6 @@ namespace {
 
 uint64_t sub(uint64_t a, uint64_t b) { return a > b ? a - b : 0; }
 
-core::Log2Histogram histogram(const Stats& s) {
-  core::Log2Histogram h;
-  for (uint32_t i = 0; i < s.hist.size(); i++)
-    if (s.hist[i]) h.add_slot(i, s.hist[i]);
-  return h;
-}
-
 std::string ifname(const nt_qdisc_event& e) {
   std::string n(e.ifname, strnlen(e.ifname, sizeof(e.ifname)));
   return n.empty() ? fmt::format("ifindex {}", e.ifindex) : n;
@@ -33,18 +25,14 @@ std::string ifname(const nt_qdisc_event& e) {
 
 Stats Stats::minus(const Stats& b) const {
   Stats r = *this;
-  r.count = sub(count, b.count);
-  r.sum_ns = sub(sum_ns, b.sum_ns);
-  for (size_t i = 0; i < hist.size(); i++) r.hist[i] = sub(hist[i], b.hist[i]);
+  r.hist = hist.minus(b.hist);
   return r;
 }
 
-Stats sum_cpus(const nt_qdisc_stats* st, const nt_qdisc_extrema* ex, size_t ncpu) {
+Stats sum_cpus(const nt_hist* st, const nt_qdisc_extrema* ex, size_t ncpu) {
   Stats s;
   for (size_t c = 0; c < ncpu; c++) {
-    s.count += st[c].count;
-    s.sum_ns += st[c].sum_ns;
-    for (size_t i = 0; i < s.hist.size(); i++) s.hist[i] += st[c].hist[i];
+    s.hist.add(st[c]);
     if (ex && ex[c].min_ns && (!s.min_ns || ex[c].min_ns < s.min_ns)) s.min_ns = ex[c].min_ns;
     if (ex && ex[c].max_ns > s.max_ns) s.max_ns = ex[c].max_ns;
   }
@@ -62,10 +50,11 @@ std::string handle_string(uint32_t handle) { return fmt::format("{:x}:{:x}", han
 nlohmann::json window_json(const Window& w) {
   const auto& c = w.counters;
   const bool summary = std::string(w.type) == "qdisc_latency_summary";
+  const core::Histogram& h = w.stats.hist;
   nlohmann::json j{{"type", w.type},
                    {"time", core::format_iso8601(w.wall_ns)},
                    {summary ? "duration_s" : "interval_s", w.secs},
-                   {"packets", w.stats.count},
+                   {"packets", h.count()},
                    {"started", c[NT_QDISC_STARTED]},
                    {"dequeued", c[NT_QDISC_DEQ_SEEN]},
                    {"dequeued_without_start", sub(c[NT_QDISC_DEQ_SEEN], c[NT_QDISC_FINISHED])},
@@ -73,15 +62,14 @@ nlohmann::json window_json(const Window& w) {
                    {"bypassed", c[NT_QDISC_BYPASSED]},
                    {"restarted", c[NT_QDISC_RESTARTED]},
                    {"start_hook_hits", c[NT_QDISC_START_SEEN]}};
-  if (w.stats.count) {
-    auto h = histogram(w.stats);
-    j["avg_us"] = static_cast<double>(w.stats.sum_ns) / static_cast<double>(w.stats.count) / 1e3;
+  if (!h.empty()) {
+    j["avg_us"] = h.mean() / 1e3;
     j["min_us"] = static_cast<double>(w.stats.min_ns) / 1e3;
     j["max_us"] = static_cast<double>(w.stats.max_ns) / 1e3;
-    j["p50_us"] = h.percentile(50);
-    j["p90_us"] = h.percentile(90);
-    j["p99_us"] = h.percentile(99);
-    j["hist_us"] = h.to_json();
+    j["p50_us"] = h.percentile(50) / 1e3;
+    j["p90_us"] = h.percentile(90) / 1e3;
+    j["p99_us"] = h.percentile(99) / 1e3;
+    j["hist"] = h.to_json();
   }
   if (w.in_flight) j["in_flight"] = *w.in_flight;
   if (w.events_received) j["events_received"] = *w.events_received;
@@ -91,24 +79,23 @@ nlohmann::json window_json(const Window& w) {
 std::string window_text(const Window& w, const std::string& housekeeping) {
   const auto& c = w.counters;
   const bool summary = std::string(w.type) == "qdisc_latency_summary";
+  const core::Histogram& h = w.stats.hist;
   std::string t = summary ? fmt::format("\n=== Qdisc sojourn summary ({:.1f} s) ===\n", w.secs)
                           : fmt::format("[{}] === Qdisc sojourn (interval {:.1f} s) ===\n",
                                         core::format_local(w.wall_ns, false), w.secs);
-  t += fmt::format("Packets: {}", w.stats.count);
-  if (w.stats.count) {
-    auto h = histogram(w.stats);
+  t += fmt::format("Packets: {}", h.count());
+  if (!h.empty())
     t += fmt::format("  avg {:.3f} us  min {:.3f} us  max {:.3f} us  p50 {:.1f} us  p90 {:.1f} us  p99 {:.1f} us",
-                     static_cast<double>(w.stats.sum_ns) / static_cast<double>(w.stats.count) / 1e3,
-                     static_cast<double>(w.stats.min_ns) / 1e3, static_cast<double>(w.stats.max_ns) / 1e3,
-                     h.percentile(50), h.percentile(90), h.percentile(99));
-  }
+                     h.mean() / 1e3, static_cast<double>(w.stats.min_ns) / 1e3,
+                     static_cast<double>(w.stats.max_ns) / 1e3, h.percentile(50) / 1e3, h.percentile(90) / 1e3,
+                     h.percentile(99) / 1e3);
   t += "\n";
   t += fmt::format("Started: {}, dequeued without a start: {}, dropped in queue: {}, bypassed: {}, restarted: {}",
                    c[NT_QDISC_STARTED], sub(c[NT_QDISC_DEQ_SEEN], c[NT_QDISC_FINISHED]), c[NT_QDISC_DROPPED],
                    c[NT_QDISC_BYPASSED], c[NT_QDISC_RESTARTED]);
   if (w.in_flight) t += fmt::format(", still queued at exit: {}", *w.in_flight);
   t += "\n" + housekeeping;
-  if (w.stats.count) t += "\n" + histogram(w.stats).render("usecs");
+  if (!h.empty()) t += "\n" + h.render();
   return t + "\n";
 }
 
