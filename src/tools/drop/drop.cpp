@@ -114,6 +114,9 @@ class DropTool final : public core::SessionTool {
 
     phase("start");
     reasons_ = sys::DropReasons::from_kernel();
+    // --reason cannot be honoured without reasons: one usage error, before any warning (bad input gets one line).
+    if (!reasons_.available() && !o_.reasons.empty())
+      throw usage_error(fmt::format("--reason {}: this kernel has no skb drop reasons (before 5.17)", fmt::join(o_.reasons, ",")));
     if (!reasons_.available())
       spdlog::warn("kernel has no skb drop reasons (before 5.17): reasons are reported as UNKNOWN");
 
