@@ -34,6 +34,14 @@ has_tracepoint() {
   [ -d "/sys/kernel/tracing/events/$1" ]
 }
 
+# has_drop_reasons: the kernel passes a drop reason to skb:kfree_skb (5.17+). Before that (the lab's 5.10) nettrace
+# reports every drop's reason as UNKNOWN and warns so; the location and the stack still say where it was dropped.
+has_drop_reasons() {
+  has_tracepoint skb/kfree_skb && grep -q 'reason' /sys/kernel/tracing/events/skb/kfree_skb/format
+}
+# reason_or_unknown NAME: the reason nettrace must report for a drop of reason NAME on this kernel.
+reason_or_unknown() { if has_drop_reasons; then echo "$1"; else echo UNKNOWN; fi; }
+
 # Two namespaces joined by a veth pair: $NS_A/veth-a 10.200.0.1, fd00::1 <-> $NS_B/veth-b 10.200.0.2, fd00::2
 two_ns() {
   # On modular kernels (the lab's) load what the tests use; built-in or absent modules are fine here.
