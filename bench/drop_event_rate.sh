@@ -6,13 +6,15 @@
 # truth (Udp NoPorts delta), events delivered, events lost, delivered events per second of the tracer's CPU
 # time, peak RSS.
 # Usage: bench/drop_event_rate.sh [NETTRACE] [COUNT] [ROUNDS]   (root; bpftrace, tests/tools/nt_pktsend)
+# TRACERS="nettrace" skips bpftrace (default: "nettrace bpftrace", alternating in each round).
 set -u
 NETTRACE=${1:-build/nettrace}
 COUNT=${2:-300000}
 ROUNDS=${3:-1}
 NETTRACE_ARGS=${NETTRACE_ARGS:-}
+TRACERS=${TRACERS:-nettrace bpftrace}
 PKTSEND=${PKTSEND:-$(dirname "$NETTRACE")/tests/nt_pktsend}
-command -v bpftrace >/dev/null || { echo "bpftrace not installed" >&2; exit 1; }
+[[ " $TRACERS " != *" bpftrace "* ]] || command -v bpftrace >/dev/null || { echo "bpftrace not installed" >&2; exit 1; }
 [ -x "$PKTSEND" ] || { echo "nt_pktsend not found at $PKTSEND" >&2; exit 1; }
 tmp=$(mktemp -d) A=ntb$$a B=ntb$$b
 cleanup() { ip netns del $A 2>/dev/null; ip netns del $B 2>/dev/null; rm -rf "$tmp"; }
@@ -74,6 +76,5 @@ report() {
 
 printf '%-9s %8s %10s %8s %12s %8s\n' tracer kernel delivered lost "ev/cpu-s" "rss_MB"
 for _ in $(seq 1 "$ROUNDS"); do
-  run_nettrace
-  run_bpftrace
+  for t in $TRACERS; do "run_$t"; done
 done
