@@ -31,12 +31,14 @@ const volatile __u64 cfg_qdisc_reasons[NT_DROP_REASON_BITS / 64] = {};
 __u32 normal_n = 0;
 struct nt_drop_range normal[NT_DROP_NORMAL_RANGES] = {};
 
-/* 512 KiB: ~800 events of ~650 bytes in flight. Its pages count twice in the reader's RSS (the data
- * area is mapped twice for wrap-around); lost events are counted and reported. */
+/* Sized by the host for the mode (src/tools/drop/drop.cpp); lost events are counted and reported. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 19);
 } events SEC(".maps");
+
+/* When the reader was last woken (bpf_ktime_get_ns); races between CPUs only move a wake-up. */
+__u64 last_wakeup_ns = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -194,12 +196,28 @@ static __always_inline void aggregate(void *ctx, struct nt_drop_event *e)
 	}
 }
 
+/*
+ * Wake the reader for a batch (a sixteenth of the ring waiting) or when its last wake-up is 5 ms old, not
+ * for every event: in a storm the reader then pays one epoll round per batch instead of one per event, and
+ * a lone drop still wakes it at once. Events behind a skipped wake-up wait at most for the reader's own poll
+ * timeout.
+ */
+static __always_inline __u64 wakeup_flag(__u64 now)
+{
+	if (now - last_wakeup_ns >= 5000000 ||
+	    bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 16) {
+		last_wakeup_ns = now;
+		return BPF_RB_FORCE_WAKEUP;
+	}
+	return BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline int handle_drop(void *ctx, struct sk_buff *skb, void *location, __u32 reason)
 {
 	const volatile struct nt_filter *f = &nt_filter_cfg;
 	struct nt_drop_event *e;
 	struct net_device *dev;
-	__u32 zero = 0, ifindex = 0, netns;
+	__u32 zero = 0, ifindex = 0, netns, stack = 0;
 	__u64 id;
 
 	nt_count(&counters, NT_DROP_SEEN);
@@ -259,8 +277,14 @@ static __always_inline int handle_drop(void *ctx, struct sk_buff *skb, void *loc
 		e->stack_bytes = bpf_get_stack(ctx, e->stack, sizeof(e->stack), 0);
 		if (e->stack_bytes < 0)
 			nt_count(&counters, NT_DROP_STACK_FAIL);
+		else
+			stack = e->stack_bytes;
 	}
-	if (bpf_ringbuf_output(&events, e, sizeof(*e), 0))
+	/* The record ends after the captured frames: more records fit the ring in a storm. */
+	barrier_var(stack);
+	if (stack > sizeof(e->stack))
+		stack = sizeof(e->stack);
+	if (bpf_ringbuf_output(&events, e, offsetof(struct nt_drop_event, stack) + stack, wakeup_flag(e->ts_ns)))
 		nt_count(&counters, NT_DROP_RB_LOST);
 	return 0;
 }

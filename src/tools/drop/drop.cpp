@@ -37,6 +37,16 @@ namespace {
 
 using Counters = std::array<uint64_t, NT_DROP_NCOUNTERS>;
 
+// The event ring buffer of the per-event modes: 8 MiB, ≈ 20 000 records (248 bytes plus the captured frames,
+// ≈ 420 with a stack), ≈ 150 ms of a 140 k/s drop storm while the reader is off CPU. The kernel maps all its
+// pages when the reader maps the ring, the data area twice: ≈ 16 MB of the reader's RSS from the start
+// (docs/benchmarks.md); summaries use one page. Said in --help (kRingHelp).
+constexpr uint32_t kEventRing = 8u << 20;
+constexpr const char* kRingHelp =
+    "Per-drop events pass through an 8 MiB ring buffer (about 20000 events with stacks, woken per batch in a "
+    "storm); events it cannot hold are counted as lost_events. Summaries (drop stacks, drop qdisc --summary) "
+    "emit no events.";
+
 // Callers whose frees the original tools treated as normal (eth_drop's filter list).
 constexpr const char* kNormalFreeCallers[] = {"icmp_rcv",        "tcp_v4_rcv",      "tcp_v4_do_rcv",
                                               "skb_release_data", "__kfree_skb",     "tcp_recvmsg",
@@ -136,7 +146,10 @@ class DropTool final : public core::SessionTool {
     obj_ = skel->obj;
     s_.add_ring_buffer(bpf_map__fd(skel->maps.events),
                        [this](const void* data, size_t size) {
-                         if (size >= sizeof(nt_drop_event)) handle_event(*static_cast<const nt_drop_event*>(data));
+                         // A record ends after its captured frames (stack_bytes); the rest is never read.
+                         if (size < offsetof(nt_drop_event, stack) || size > sizeof(nt_drop_event)) return;
+                         memcpy(&record_, data, size);
+                         handle_event(record_);
                        });
     counters_fd_ = bpf_map__fd(skel->maps.counters);
     s_.set_counters({counters_fd_, NT_DROP_RB_LOST, NT_DROP_MAP_FULL, {NT_DROP_STACK_FAIL}});
@@ -195,7 +208,7 @@ class DropTool final : public core::SessionTool {
     // Size maps to the mode: unused ones shrink to one entry.
     bpf_map__set_max_entries(skel->maps.drops, aggregate ? o_.max_entries : 1);
     bpf_map__set_max_entries(skel->maps.stacks, aggregate && (group & NT_GROUP_STACK) ? 8192 : 1);
-    if (!events) bpf_map__set_max_entries(skel->maps.events, 4096);
+    bpf_map__set_max_entries(skel->maps.events, events ? kEventRing : 4096);
   }
 
   void fill_normal_ranges(bpf::Skeleton<drop_bpf>& skel) {
@@ -539,6 +552,7 @@ class DropTool final : public core::SessionTool {
   std::unordered_map<uint64_t, uint64_t> by_location_raw_;
   std::map<std::string, uint64_t, std::less<>> by_interface_raw_;
   RenderCache cache_;
+  nt_drop_event record_{};  // the event being handled, copied out of the ring
   RenderContext rc_{[this](uint64_t a) { return ksyms().symbolize(a); }, &reasons_, o_.verbose, !o_.no_stack, &cache_};
 };
 
@@ -571,6 +585,7 @@ void setup(CLI::App& root, Context& ctx) {
   app->require_subcommand(0, 1);
   auto events = std::make_shared<DropOptions>();
   add_common_drop_flags(*app, *events);
+  app->footer(kRingHelp);
   cli::add_filter_options(*app, events->filter, cli::kFilterAll);
   app->add_flag("--disable-normal-filter", events->disable_normal_filter,
                 "Also report frees of the normal-path callers the original tools filtered");
@@ -612,6 +627,7 @@ void setup(CLI::App& root, Context& ctx) {
   qdisc->mode = Mode::Qdisc;
   auto* qd = app->add_subcommand("qdisc", "Drops in the traffic-control layer with qdisc state (qdisc_drop_trace)");
   add_common_drop_flags(*qd, *qdisc);
+  qd->footer(kRingHelp);
   cli::add_filter_options(*qd, qdisc->filter, cli::kFilterAll);
   cli::add_interval_option(*qd, qdisc->common, "-i,--interval", 10);
   cli::add_duration_option(*qd, qdisc->common, "-d,--duration");

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include <iterator>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -73,27 +74,65 @@ std::vector<uint64_t> event_stack(const nt_drop_event& e) {
 
 static std::string cstr(const char* s, size_t n) { return std::string(s, strnlen(s, n)); }
 
+// Appenders for the event path: straight into the output buffer, without format strings or temporaries
+// (a drop storm renders hundreds of thousands of these a second).
+static void put_uint(std::string& out, uint64_t v) {
+  const fmt::format_int f(v);
+  out.append(f.data(), f.size());
+}
+
+static void put_hex(std::string& out, uint64_t v, int min_digits = 1) {
+  char buf[16];
+  int i = 16;
+  do {
+    buf[--i] = "0123456789abcdef"[v & 0xf];
+    v >>= 4;
+  } while (v || 16 - i < min_digits);
+  out.append(buf + i, 16 - i);
+}
+
+static void put_ipv4(std::string& out, const uint8_t* a) {
+  for (int i = 0; i < 4; i++) {
+    if (i) out.push_back('.');
+    put_uint(out, a[i]);
+  }
+}
+
+static void put_mac(std::string& out, const uint8_t* m) {
+  for (int i = 0; i < 6; i++) {
+    if (i) out.push_back(':');
+    put_hex(out, m[i], 2);
+  }
+}
+
 // JSON string contents: quotes, backslashes and control bytes escaped, invalid UTF-8 replaced by U+FFFD
-// (a comm or ifname may hold any bytes).
+// (a comm or ifname may hold any bytes). Runs of plain ASCII are appended at once.
 static void json_escape(std::string& out, std::string_view s) {
   for (size_t i = 0; i < s.size();) {
+    size_t plain = i;
+    while (plain < s.size()) {
+      const auto c = static_cast<unsigned char>(s[plain]);
+      if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') break;
+      plain++;
+    }
+    out.append(s.data() + i, plain - i);
+    i = plain;
+    if (i == s.size()) break;
     const auto c = static_cast<unsigned char>(s[i]);
     if (c == '"' || c == '\\') {
       out.push_back('\\');
       out.push_back(static_cast<char>(c));
       i++;
-    } else if (c < 0x20 || c == 0x7f) {
-      fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
-      i++;
     } else if (c < 0x80) {
-      out.push_back(static_cast<char>(c));
+      out += "\\u00";
+      put_hex(out, c, 2);
       i++;
     } else {
       size_t n = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c <= 0xdf ? 2 : 0;
       bool ok = n && i + n <= s.size() && !(c >= 0xf8);
       for (size_t k = 1; ok && k < n; k++) ok = (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80;
       if (ok) {
-        out.append(s.substr(i, n));
+        out.append(s.data() + i, n);
         i += n;
       } else {
         out += "\xef\xbf\xbd";
@@ -103,17 +142,22 @@ static void json_escape(std::string& out, std::string_view s) {
   }
 }
 
-static void json_str(std::string& out, std::string_view key, std::string_view value) {
+static void json_key(std::string& out, std::string_view key) {
   out += ",\"";
   out += key;
-  out += "\":\"";
+  out += "\":";
+}
+
+static void json_str(std::string& out, std::string_view key, std::string_view value) {
+  json_key(out, key);
+  out.push_back('"');
   json_escape(out, value);
   out.push_back('"');
 }
 
-template <class T>
-static void json_num(std::string& out, std::string_view key, T value) {
-  fmt::format_to(std::back_inserter(out), ",\"{}\":{}", key, value);
+static void json_num(std::string& out, std::string_view key, uint64_t value) {
+  json_key(out, key);
+  put_uint(out, value);
 }
 
 const std::string& RenderCache::symbol(uint64_t addr, const RenderContext& rc) {
@@ -137,7 +181,15 @@ const RenderCache::Stack& RenderCache::stack(const nt_drop_event& e, const Rende
   uint64_t h = 1469598103934665603ULL;  // FNV-1a over the frame addresses
   for (int i = 0; i < n; i++) h = (h ^ e.stack[i]) * 1099511628211ULL;
   auto it = stacks_.find(h);
-  if (it != stacks_.end() && it->second.addrs == event_stack(e)) return it->second;
+  if (it != stacks_.end()) {
+    // The frame list compared in place (event_stack() without its vector): a hit allocates nothing.
+    const auto& addrs = it->second.addrs;
+    size_t k = 0;
+    bool same = true;
+    for (int i = 0; i < n && same; i++)
+      if (e.stack[i]) same = k < addrs.size() && addrs[k++] == e.stack[i];
+    if (same && k == addrs.size()) return it->second;
+  }
   if (stacks_.size() > 4096) stacks_.clear();
   Stack st;
   st.addrs = event_stack(e);
@@ -173,17 +225,28 @@ static void append_iso8601(std::string& out, uint64_t ns) {
     strftime(prefix, sizeof(prefix), "%Y-%m-%dT%H:%M:%S", &tmv);
     cached_sec = sec;
   }
-  fmt::format_to(std::back_inserter(out), "{}.{:06}Z", prefix, (ns / 1000ULL) % 1000000);
+  out += prefix;
+  const uint64_t us = (ns / 1000ULL) % 1000000;
+  char frac[8] = {'.', 0, 0, 0, 0, 0, 0, 'Z'};
+  for (int i = 6, v = static_cast<int>(us); i >= 1; i--, v /= 10) frac[i] = static_cast<char>('0' + v % 10);
+  out.append(frac, sizeof(frac));
 }
 
 void append_event_json(std::string& out, const nt_drop_event& e, uint64_t wall_ns, const RenderContext& rc) {
-  RenderCache local;
-  RenderCache& cache = rc.cache ? *rc.cache : local;
+  std::optional<RenderCache> local;
+  RenderCache& cache = rc.cache ? *rc.cache : local.emplace();
   const nt_pkt& p = e.pkt;
-  char ip[INET6_ADDRSTRLEN];
-  auto ip_str = [&](const uint8_t* a, uint8_t fam) {
-    inet_ntop(fam == NT_L3_IPV6 ? AF_INET6 : AF_INET, a, ip, sizeof(ip));
-    return std::string_view(ip);
+  auto ip_field = [&](std::string_view key, const uint8_t* a, uint8_t fam) {
+    json_key(out, key);
+    out.push_back('"');
+    if (fam == NT_L3_IPV6) {
+      char ip[INET6_ADDRSTRLEN];
+      inet_ntop(AF_INET6, a, ip, sizeof(ip));
+      out += ip;
+    } else {
+      put_ipv4(out, a);  // glibc's inet_ntop formats IPv4 through sprintf
+    }
+    out.push_back('"');
   };
   out += "{\"type\":\"drop\",\"time\":\"";
   append_iso8601(out, wall_ns);
@@ -192,7 +255,9 @@ void append_event_json(std::string& out, const nt_drop_event& e, uint64_t wall_n
   json_str(out, "reason", cache.reason(e.reason, rc));
   json_num(out, "reason_code", e.reason);
   json_str(out, "location", cache.symbol(e.location, rc));
-  fmt::format_to(std::back_inserter(out), ",\"location_addr\":\"0x{:x}\"", e.location);
+  out += ",\"location_addr\":\"0x";
+  put_hex(out, e.location);
+  out.push_back('"');
   json_num(out, "ifindex", e.ifindex);
   json_str(out, "interface", std::string_view(e.ifname, strnlen(e.ifname, sizeof(e.ifname))));
   json_num(out, "netns", e.netns);
@@ -201,20 +266,27 @@ void append_event_json(std::string& out, const nt_drop_event& e, uint64_t wall_n
   json_num(out, "tid", e.tid);
   json_str(out, "comm", std::string_view(e.comm, strnlen(e.comm, sizeof(e.comm))));
   json_num(out, "len", e.len);
-  json_str(out, "eth_type", p.eth_proto ? eth_type_name(p.eth_proto) : eth_type_name(e.skb_protocol));
+  json_str(out, "eth_type", eth_type_name(p.eth_proto ? p.eth_proto : e.skb_protocol));
   if (p.flags & NT_PKT_HAS_L2) {
-    json_str(out, "src_mac", mac_to_string(p.src_mac));
-    json_str(out, "dst_mac", mac_to_string(p.dst_mac));
+    json_key(out, "src_mac");
+    out.push_back('"');
+    put_mac(out, p.src_mac);
+    out += "\",\"dst_mac\":\"";
+    put_mac(out, p.dst_mac);
+    out.push_back('"');
   }
   if (p.vlan_depth) {
     out += ",\"vlan\":[";
-    for (int i = 0; i < p.vlan_depth && i < 2; i++) fmt::format_to(std::back_inserter(out), "{}{}", i ? "," : "", p.vlan[i]);
+    for (int i = 0; i < p.vlan_depth && i < 2; i++) {
+      if (i) out.push_back(',');
+      put_uint(out, p.vlan[i]);
+    }
     out.push_back(']');
   }
   if (p.l3 == NT_L3_IPV4 || p.l3 == NT_L3_IPV6 || p.l3 == NT_L3_ARP) {
     const uint8_t fam = p.l3 == NT_L3_ARP ? static_cast<uint8_t>(NT_L3_IPV4) : p.l3;
-    json_str(out, "src_ip", ip_str(p.saddr, fam));
-    json_str(out, "dst_ip", ip_str(p.daddr, fam));
+    ip_field("src_ip", p.saddr, fam);
+    ip_field("dst_ip", p.daddr, fam);
   }
   if (p.l3 == NT_L3_IPV4 || p.l3 == NT_L3_IPV6) {
     json_str(out, "protocol", l4_name(p.l4_proto));
