@@ -85,6 +85,7 @@ void DropReasons::load_subsystem(uint32_t subsys) const {
 }
 
 std::string DropReasons::name(uint32_t value) const {
+  if (!available()) return "UNKNOWN";  // before 5.17 the kernel passes no reason
   if (auto it = core_.find(value); it != core_.end()) return it->second;
   uint32_t subsys = value >> 16;
   if (subsys != 0) {

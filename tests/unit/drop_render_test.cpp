@@ -356,5 +356,12 @@ TEST(DropRender, FlowString) {
   EXPECT_EQ(flow_string(nt_pkt{}), "unparsed");
 }
 
+TEST(DropReasonNames, KernelWithoutReasonsSaysUnknown) {
+  const sys::DropReasons none;  // what from_kernel() gives before 5.17
+  ASSERT_FALSE(none.available());
+  EXPECT_EQ(none.name(0), "UNKNOWN");
+  EXPECT_EQ(none.name(5), "UNKNOWN");
+}
+
 }  // namespace
 }  // namespace nettrace::tools::drop

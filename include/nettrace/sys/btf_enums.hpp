@@ -25,7 +25,8 @@ class DropReasons {
   DropReasons() = default;
 
   [[nodiscard]] bool available() const { return !core_.empty(); }
-  // Name for a reason value; "UNKNOWN(n)" when the kernel does not say.
+  // Name for a reason value; "UNKNOWN(n)" for a value the kernel does not name, "UNKNOWN" on kernels without
+  // drop reasons (before 5.17: every value is 0, so the number says nothing).
   [[nodiscard]] std::string name(uint32_t value) const;
   // Value for a name given with or without the SKB_DROP_REASON_ prefix, case-insensitive.
   [[nodiscard]] std::optional<uint32_t> value(const std::string& name) const;

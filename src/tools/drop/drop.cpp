@@ -220,9 +220,6 @@ class DropTool final : public core::SessionTool {
     not_specified_ = reasons_.value("NOT_SPECIFIED");
   }
 
-  // A reason's name; UNKNOWN on kernels without drop reasons (before 5.17), as in the events.
-  std::string reason_name(uint32_t v) const { return reasons_.available() ? reasons_.name(v) : "UNKNOWN"; }
-
   // The kernel-side normal-free test, for events that passed before the ranges were set.
   bool is_normal_free(const nt_drop_event& e) const {
     if (reasons_.available() && (!not_specified_ || e.reason != *not_specified_)) return false;
@@ -278,7 +275,7 @@ class DropTool final : public core::SessionTool {
 
   // The summary's tables, by name.
   void tallies() {
-    for (const auto& [v, n] : by_reason_raw_) by_reason_[reason_name(v)] += n;
+    for (const auto& [v, n] : by_reason_raw_) by_reason_[reasons_.name(v)] += n;
     for (const auto& [a, n] : by_location_raw_) by_location_[ksyms().function(a)] += n;
     for (const auto& [k, n] : by_protocol_raw_) {
       nt_pkt p{};
@@ -365,7 +362,7 @@ class DropTool final : public core::SessionTool {
       t += fmt::format("{:<16} {:<24} {:>10}\n", "DEVICE", "REASON", "DROPS");
       for (const auto& r : rows)
         t += fmt::format("{:<16} {:<24} {:>10}\n", std::string(r.key.ifname, strnlen(r.key.ifname, NT_IFNAMSIZ)),
-                         reason_name(r.key.reason), r.count);
+                         reasons_.name(r.key.reason), r.count);
       t += fmt::format("Total qdisc drops: {}, lost events: {}\n", total, hk_.lost_events);
       if (xmit_active_) {
         t += "Return code distribution:\n";
@@ -390,7 +387,7 @@ class DropTool final : public core::SessionTool {
       const auto& r = rows[i];
       std::string dev(r.key.ifname, strnlen(r.key.ifname, NT_IFNAMSIZ));
       t += fmt::format("\n#{} Count: {} ({}) [device: {}] [reason: {}]", i + 1, r.count, pct(r.count, total),
-                       dev.empty() ? "-" : dev, reason_name(r.key.reason));
+                       dev.empty() ? "-" : dev, reasons_.name(r.key.reason));
       if (o_.group_by != "stack") t += fmt::format(" [flow: {}]", key_flow(r.key));
       if (r.key.stack_id >= 0) t += fmt::format(" [stack_id: {}]", r.key.stack_id);
       t += "\n";
@@ -462,7 +459,7 @@ class DropTool final : public core::SessionTool {
                      {"interface", std::string(r.key.ifname, strnlen(r.key.ifname, NT_IFNAMSIZ))},
                      {"ifindex", r.key.ifindex},
                      {"netns", r.key.netns},
-                     {"reason", reason_name(r.key.reason)},
+                     {"reason", reasons_.name(r.key.reason)},
                      {"reason_code", r.key.reason},
                      {"location", ksyms().symbolize(r.key.location)}};
     if (o_.mode == Mode::Stacks && o_.group_by != "stack" && (r.key.l3 == NT_L3_IPV4 || r.key.l3 == NT_L3_IPV6 || r.key.l3 == NT_L3_ARP)) {

@@ -172,7 +172,7 @@ const std::string& RenderCache::symbol(uint64_t addr, const RenderContext& rc) {
 const std::string& RenderCache::reason(uint32_t value, const RenderContext& rc) {
   auto it = reasons_.find(value);
   if (it == reasons_.end())
-    it = reasons_.emplace(value, !rc.reasons || !rc.reasons->available() ? "UNKNOWN" : rc.reasons->name(value)).first;
+    it = reasons_.emplace(value, !rc.reasons ? "UNKNOWN" : rc.reasons->name(value)).first;
   return it->second;
 }
 
@@ -338,7 +338,7 @@ std::string event_to_text(const nt_drop_event& e, uint64_t wall_ns, const Render
   const nt_pkt& p = e.pkt;
   std::string out = fmt::format("[{}] DROP DETECTED:\n", core::format_local(wall_ns));
   out += fmt::format("Location: {}\n", rc.cache ? rc.cache->symbol(e.location, rc) : rc.symbolize(e.location));
-  out += fmt::format("Reason: {}\n", !rc.reasons || !rc.reasons->available() ? std::string("UNKNOWN") : rc.reasons->name(e.reason));
+  out += fmt::format("Reason: {}\n", !rc.reasons ? std::string("UNKNOWN") : rc.reasons->name(e.reason));
   out += "Packet info:\n";
   const uint16_t eth = p.eth_proto ? p.eth_proto : e.skb_protocol;
   if (p.l3 == NT_L3_IPV4 || p.l3 == NT_L3_IPV6) {
