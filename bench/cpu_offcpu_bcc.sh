@@ -73,7 +73,7 @@ round() {
 	t0=$(now_ms)
 	case $tool in
 	nettrace)
-		"$NETTRACE" cpu offcpu -p "$wpid" --json --ready-file "$tmp/ready" $DURATION >"$tmp/out" 2>"$tmp/err" &
+		"$NETTRACE" cpu offcpu -p "$wpid" --json --ready-file "$tmp/ready" -d $DURATION >"$tmp/out" 2>"$tmp/err" &
 		pid=$!
 		until [ -e "$tmp/ready" ]; do kill -0 $pid 2>/dev/null || { cat "$tmp/err" >&2; exit 1; }; sleep 0.005; done ;;
 	bcc)

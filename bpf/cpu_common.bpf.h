@@ -15,6 +15,9 @@ const volatile bool cfg_filter_tgid = false; /* only tgids in filter_tgids */
 const volatile bool cfg_filter_tid = false;  /* only tids in filter_tids */
 const volatile __u32 cfg_comm_len = 0;       /* comm prefix filter length, 0: none */
 const volatile char cfg_comm[NT_CPU_COMMLEN] = {};
+/* nettrace itself: never matched by a name filter (the alias ksoftirqd_sched_latency_summary runs as
+ * "ksoftirqd_sched", which the prefix "ksoftirqd" would match). */
+const volatile __u32 cfg_self_tgid = 0;
 const volatile bool cfg_filter_cpu = false;
 const volatile __u64 cfg_cpus[NT_CPU_MAX_CPUS / 64] = {};
 
@@ -117,6 +120,8 @@ static __always_inline bool nt_task_matches(struct task_struct *t, char *comm_ou
 	if (!nt_ids_match(tgid, tid))
 		return false;
 	bpf_core_read_str(comm_out, NT_CPU_COMMLEN, &t->comm);
+	if (cfg_comm_len && tgid == cfg_self_tgid)
+		return false;
 	return nt_comm_matches(comm_out);
 }
 

@@ -58,7 +58,7 @@ static __always_inline int on_enter(struct trace_event_raw_sys_enter *ctx)
 		char comm[NT_CPU_COMMLEN];
 
 		bpf_get_current_comm(comm, sizeof(comm));
-		if (!nt_comm_matches(comm))
+		if (!nt_comm_matches(comm) || (id >> 32) == cfg_self_tgid)
 			return 0;
 	}
 	s.ts_ns = bpf_ktime_get_ns();

@@ -1,5 +1,5 @@
 # Creates one symlink to nettrace per alias the binary itself lists (`nettrace --list-aliases`), so the
-# registry in src/tools/registry.cpp stays the only list of alias names.
+# alias table in src/tools/aliases.cpp stays the only list of alias names.
 # Usage: cmake -DNETTRACE=<binary> -DDIR=<directory> -P NettraceAliases.cmake
 execute_process(COMMAND ${NETTRACE} --list-aliases OUTPUT_VARIABLE out RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)

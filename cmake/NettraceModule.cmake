@@ -1,7 +1,7 @@
 # One module = one folder src/tools/<module>/ whose CMakeLists.txt calls nettrace_module() once: the module's
 # sources, BPF programs, extra libraries and unit tests are listed there and nowhere else. The top CMakeLists.txt
 # adds every src/tools/*/CMakeLists.txt and then builds the nettrace binary from what the modules listed; the tool
-# and alias names are lines in src/tools/registry.cpp (the alias symlinks come from `nettrace --list-aliases`).
+# and alias names are lines in src/tools/aliases.cpp (the alias symlinks come from `nettrace --list-aliases`).
 #
 # nettrace_module(<name>
 #   SOURCES file.cpp...        sources of the nettrace binary, relative to the module folder

@@ -28,8 +28,10 @@ void build_app(CLI::App& app, RootFlags& flags, tools::Context& ctx);
 
 // The basename of argv[0] ("nettrace" when null).
 [[nodiscard]] std::string invoked_name(const char* argv0);
-// The arguments an invocation by that name stands for before its own: an alias's command, nothing for
-// nettrace itself (any name starting with "nettrace"), nullopt for an unknown name.
-[[nodiscard]] std::optional<std::vector<std::string>> invocation_args(const std::string& invoked);
+// The native arguments of an invocation by that name (app built by build_app): an alias's translation of its
+// original's arguments (tools/aliases.hpp), the arguments themselves for nettrace (any name starting with
+// "nettrace"), nullopt for an unknown name. Throws nettrace::Error (usage) for arguments an alias cannot place.
+[[nodiscard]] std::optional<std::vector<std::string>> native_args(const std::string& invoked,
+                                                                  const std::vector<std::string>& args, CLI::App& app);
 
 }  // namespace nettrace

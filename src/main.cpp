@@ -33,19 +33,24 @@ void setup_logging() {
 
 int main(int argc, char** argv) {
   setup_logging();
-  const std::string invoked = invoked_name(argv[0]);
-  auto prefix = invocation_args(invoked);
-  if (!prefix) {
-    fmt::print(stderr, "nettrace: tool '{}' not found\n", invoked);
-    return 127;
-  }
-  std::vector<std::string> args = std::move(*prefix);
-  for (int i = 1; i < argc; i++) args.emplace_back(argv[i]);
-
   CLI::App app{kAppDescription, kAppName};
   RootFlags flags;
   tools::Context ctx;
   build_app(app, flags, ctx);
+
+  const std::string invoked = invoked_name(argv[0]);
+  std::vector<std::string> args;
+  try {
+    auto native = native_args(invoked, std::vector<std::string>(argv + 1, argv + argc), app);
+    if (!native) {
+      fmt::print(stderr, "nettrace: tool '{}' not found\n", core::printable(invoked));
+      return 127;
+    }
+    args = std::move(*native);
+  } catch (const Error& e) {
+    fmt::print(stderr, "nettrace: error: {}\n", core::printable(e.what()));
+    return e.exit_code();
+  }
 
   std::reverse(args.begin(), args.end());  // CLI11 consumes the vector from its back
   try {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "nettrace/cli/common_options.hpp"
 
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 
@@ -23,6 +24,8 @@ double parse_seconds(const std::string& value, const std::string& flag) {
   double scale = 1;
   if (unit.empty() || unit == "s") scale = 1;
   else if (unit == "ms") scale = 1e-3;
+  else if (unit == "us") scale = 1e-6;
+  else if (unit == "ns") scale = 1e-9;
   else if (unit == "m" || unit == "min") scale = 60;
   else if (unit == "h") scale = 3600;
   else throw usage_error(fmt::format("{}: invalid duration '{}' (use e.g. 10, 1.5s, 500ms, 2m)", flag, value));
@@ -68,19 +71,54 @@ void add_output_options(CLI::App& app, CommonOptions& o) {
   app.add_option("--ready-file", o.ready_file, "Create this file once attached")->group("");
 }
 
-void add_duration_option(CLI::App& app, CommonOptions& o, const std::string& names, double default_s) {
+double parse_threshold_us(const std::string& value, const std::string& flag, const std::string& bare_unit) {
+  bool bare = !value.empty() && (std::isdigit(static_cast<unsigned char>(value.back())) || value.back() == '.');
+  return parse_seconds(bare ? value + bare_unit : value, flag) * 1e6;
+}
+
+namespace {
+std::string with_synonyms(const std::string& names, const std::string& synonyms) {
+  return synonyms.empty() ? names : names + "," + synonyms;
+}
+}  // namespace
+
+CLI::Option* add_threshold_option(CLI::App& app, double& threshold_us, const std::string& what,
+                                  const std::string& bare_unit, const std::string& synonyms) {
+  const std::string names = with_synonyms("--threshold", synonyms);
+  return app
+      .add_option_function<std::string>(
+          names, [&threshold_us, bare_unit](const std::string& v) { threshold_us = parse_threshold_us(v, "--threshold", bare_unit); },
+          fmt::format("{}; 500us, 10ms, 1s, or a bare number in {}", what, bare_unit))
+      ->option_text("DURATION")
+      ->check([bare_unit](const std::string& v) {
+        try {
+          (void)parse_threshold_us(v, "--threshold", bare_unit);
+          return std::string();
+        } catch (const Error&) {
+          return fmt::format("invalid duration '{}'", v);
+        }
+      });
+}
+
+void add_duration_option(CLI::App& app, CommonOptions& o, double default_s, const std::string& synonyms) {
+  const std::string names = with_synonyms("-d,--duration", synonyms);
   o.duration_s = default_s;
   app.add_option_function<std::string>(
          names, [&o, names](const std::string& v) { o.duration_s = parse_seconds(v, names); },
-         "Stop after this long (seconds, or 500ms/2m); 0 runs until Ctrl-C")
+         default_s > 0 ? fmt::format("Stop after this long (seconds, or 500ms/2m; default {})", default_s)
+                       : std::string("Stop after this long (seconds, or 500ms/2m); default: until Ctrl-C"))
+      ->option_text("DURATION")
       ->check([names](const std::string& v) { return check_seconds(names, v); });
 }
 
-void add_interval_option(CLI::App& app, CommonOptions& o, const std::string& names, double default_s) {
+void add_interval_option(CLI::App& app, CommonOptions& o, double default_s, const std::string& synonyms) {
+  const std::string names = with_synonyms("-i,--interval", synonyms);
   o.interval_s = default_s;
   app.add_option_function<std::string>(
          names, [&o, names](const std::string& v) { o.interval_s = parse_seconds(v, names); },
-         fmt::format("Report every interval (seconds; default {})", default_s))
+         default_s > 0 ? fmt::format("Report every interval (seconds, or 500ms/2m; default {})", default_s)
+                       : std::string("Report every interval (seconds, or 500ms/2m); default: only the summary"))
+      ->option_text("DURATION")
       ->check([names](const std::string& v) {
         std::string err = check_seconds(names, v);
         if (!err.empty()) return err;

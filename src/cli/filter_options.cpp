@@ -87,11 +87,11 @@ std::string check_interface(const std::string& v) {
   return fmt::format("interface '{}' does not exist in this network namespace", v);
 }
 
-void add_filter_options(CLI::App& app, FilterOptions& f, unsigned fields, const std::string& interface_names) {
+void add_filter_options(CLI::App& app, FilterOptions& f, unsigned fields) {
   const char* group = "Filter";
   if (fields & kFilterAddresses) {
-    app.add_option("--src-ip,--src", f.src_ip, "Source IPv4/IPv6 address")->group(group)->check(check_ip);
-    app.add_option("--dst-ip,--dst", f.dst_ip, "Destination IPv4/IPv6 address")->group(group)->check(check_ip);
+    app.add_option("--src-ip,--src", f.src_ip, "Source IPv4/IPv6 address")->group(group)->option_text("ADDR")->check(check_ip);
+    app.add_option("--dst-ip,--dst", f.dst_ip, "Destination IPv4/IPv6 address")->group(group)->option_text("ADDR")->check(check_ip);
   }
   if (fields & kFilterPorts) {
     auto port_check = [](const std::string& v) {
@@ -107,7 +107,7 @@ void add_filter_options(CLI::App& app, FilterOptions& f, unsigned fields, const 
     app.add_option("--dst-port,--dport", f.dst_port, "Destination TCP/UDP port")->group(group)->check(port_check);
   }
   if (fields & kFilterProtocol)
-    app.add_option("--l4-protocol,--protocol,--proto", f.protocol, "L4 protocol: tcp, udp, icmp, all")
+    app.add_option("--protocol,--l4-protocol,--proto", f.protocol, "L4 protocol: tcp, udp, icmp, icmpv6, all, or a number")
         ->group(group)
         ->check(check_protocol);
   if (fields & kFilterEthType)
@@ -127,7 +127,7 @@ void add_filter_options(CLI::App& app, FilterOptions& f, unsigned fields, const 
           return fmt::format("invalid VLAN id '{}' (0-4095)", v);
         });
   if (fields & kFilterInterface)
-    app.add_option(interface_names, f.interface, "Network interface (in this network namespace)")
+    app.add_option("-I,--interface,--device,--dev", f.interface, "Network interface (in this network namespace)")
         ->group(group)
         ->check(check_interface);
 }

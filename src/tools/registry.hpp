@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #pragma once
-// The only list of tools and of the aliases named after the original scripts.
+// The only list of tools (the aliases named after the original scripts: aliases.hpp).
 
 #include <functional>
 #include <string>
@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include "nettrace/bpf/probe_plan.hpp"
+#include "tools/aliases.hpp"
 
 namespace nettrace::tools {
 
@@ -26,14 +27,6 @@ struct ToolSpec {
   std::vector<bpf::Hook> (*hooks)();
 };
 
-struct AliasSpec {
-  const char* alias;                // original script name without .py/.bt
-  std::vector<std::string> command; // nettrace arguments it stands for
-};
-
 [[nodiscard]] const std::vector<ToolSpec>& tools();
-[[nodiscard]] const std::vector<AliasSpec>& aliases();
-// The alias for an argv[0] basename ("eth_drop.py" -> eth_drop), or nullptr.
-[[nodiscard]] const AliasSpec* find_alias(std::string name);
 
 }  // namespace nettrace::tools

@@ -114,19 +114,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   const size_t ntools = tools::tools().size();
   const size_t sel = data[0] % choices();
-  std::vector<std::string> args;
+  std::string invoked = "nettrace";
   if (sel == 0) {  // argv[0], resolved as main() does
     if (fuzzed.empty()) return -1;
-    auto prefix = invocation_args(invoked_name(fuzzed[0].c_str()));
-    if (!prefix) return 0;  // main() exits 127: tool not found
-    args = std::move(*prefix);
+    invoked = invoked_name(fuzzed[0].c_str());
     fuzzed.erase(fuzzed.begin());
   } else if (sel <= ntools) {
-    args.emplace_back(tools::tools()[sel - 1].name);
+    fuzzed.insert(fuzzed.begin(), tools::tools()[sel - 1].name);
   } else {
-    args = tools::aliases()[sel - 1 - ntools].command;
+    invoked = tools::aliases()[sel - 1 - ntools].alias;
   }
-  args.insert(args.end(), fuzzed.begin(), fuzzed.end());
 
   const int cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (cwd < 0 || fchdir(g_scratch_fd) != 0) abort();
@@ -135,11 +132,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     RootFlags flags;
     tools::Context ctx;
     build_app(app, flags, ctx);
-    std::reverse(args.begin(), args.end());  // CLI11 consumes the vector from its back, as in main()
     std::ostringstream out;
     try {
-      app.parse(args);
-      if (!ctx.action) out << app.help();  // main() prints the help when no tool was chosen
+      // As main() does: an alias translates its original's flags; an unknown name exits (nothing parsed).
+      if (auto native = native_args(invoked, fuzzed, app)) {
+        std::vector<std::string> args = std::move(*native);
+        std::reverse(args.begin(), args.end());  // CLI11 consumes the vector from its back, as in main()
+        app.parse(args);
+        if (!ctx.action) out << app.help();  // main() prints the help when no tool was chosen
+      }
     } catch (const CLI::ParseError& e) {
       app.exit(e, out, out);  // help, or the error; main() prints the same
     } catch (const Error& e) {

@@ -37,6 +37,6 @@ echo "mutex $mutex: nettrace $waits waits, ${kern:-0} ns in FUTEX_WAIT; the thre
 jq -e -s '[.[] | select(.type=="futex_summary")][0].groups | any(.op=="WAIT" and .hist.count > 0)' "$TMP/out" >/dev/null ||
   fail "no FUTEX_WAIT histogram"
 
-"$NETTRACE" cpu futex -p no-such-task -d 1 >/dev/null 2>"$TMP/e"; rc=$?
+"$NETTRACE" cpu futex --comm no-such-task -d 1 >/dev/null 2>"$TMP/e"; rc=$?
 [ "$rc" = 2 ] && grep -q no-such-task "$TMP/e" || fail "unknown name: exit $rc, $(cat "$TMP/e")"
 echo "PASS"

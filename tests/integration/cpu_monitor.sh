@@ -36,7 +36,7 @@ run() {
 # after the line that was already in the file.
 echo "earlier line" >"$TMP/usage.log"
 # All CPUs: schedstat also counts the pid's time on CPU 0 before taskset pinned it (fork, exec of taskset).
-run usage 3000 -k 64 -l "$TMP/usage.log"
+run usage 3000 --top 64 --log-file "$TMP/usage.log"
 [ "$(head -n1 "$TMP/usage.log")" = "earlier line" ] || fail "--log did not append to the existing file"
 tail -n +2 "$TMP/usage.log" >"$TMP/out"
 cmp -s "$TMP/out" "$TMP/usage.out" || fail "--log file differs from stdout ($(wc -l <"$TMP/out") vs $(wc -l <"$TMP/usage.out") lines)"
@@ -62,7 +62,7 @@ tol=$(( cpu_ns / 20 + 20000000 ))
 awk -v b="$min_busy" 'BEGIN { exit !(b >= 95) }' || fail "CPU 1 was only $min_busy% busy while the hog ran"
 
 # Stack sampling: CPU 1 crosses the 90% threshold, a cpu-clock perf event samples it for the next interval.
-run stacks 2000 -c 1 -k 8 -t 90
+run stacks 2000 -C 1 --top 8 --min-busy 90
 hog=$(jq -r .pid "$TMP/stacks.w")
 jq -e -s --argjson p "$hog" '[.[] | select(.type=="cpu_stacks" and .cpu==1) | .stacks[] | select(.pid==$p)] |
    any(.user_stack | any(startswith("nt_spin_loop")))' "$TMP/stacks.out" >/dev/null ||
@@ -70,17 +70,17 @@ jq -e -s --argjson p "$hog" '[.[] | select(.type=="cpu_stacks" and .cpu==1) | .s
 echo "sampled hog stacks on CPU 1: $(jq -s --argjson p "$hog" '[.[] | select(.type=="cpu_stacks" and .cpu==1) | .stacks[] | select(.pid==$p) | .count] | add' "$TMP/stacks.out") samples"
 
 # Text mode logs the same text: two 0.5 s intervals in 1.2 s, each with a CPU 1 row, stdout and log equal.
-"$NETTRACE" cpu monitor -c 1 -i 0.5 -d 1.2 -l "$TMP/text.log" >"$TMP/text.out" 2>"$TMP/text.err" || { cat "$TMP/text.err"; fail "text run failed"; }
+"$NETTRACE" cpu monitor -C 1 -i 0.5 -d 1.2 --log-file "$TMP/text.log" >"$TMP/text.out" 2>"$TMP/text.err" || { cat "$TMP/text.err"; fail "text run failed"; }
 cmp -s "$TMP/text.log" "$TMP/text.out" || fail "--log text differs from stdout"
 rows=$(grep -c '^ *1 ' "$TMP/text.log")
 [ "$rows" -ge 2 ] || fail "--log text has $rows CPU 1 rows, expected at least 2: $(cat "$TMP/text.log")"
-"$NETTRACE" cpu monitor -d 1 -l /nonexistent-dir/m.log >/dev/null 2>"$TMP/e"; rc=$?
+"$NETTRACE" cpu monitor -d 1 --log-file /nonexistent-dir/m.log >/dev/null 2>"$TMP/e"; rc=$?
 [ "$rc" = 2 ] && grep -q /nonexistent-dir/m.log "$TMP/e" && [ "$(wc -l <"$TMP/e")" = 1 ] ||
   fail "--log to a missing directory: exit $rc, stderr: $(cat "$TMP/e")"
 
 for bad in 0-99 3-1 x; do
-  "$NETTRACE" cpu monitor -c "$bad" -d 1 >/dev/null 2>"$TMP/e"; rc=$?
+  "$NETTRACE" cpu monitor -C "$bad" -d 1 >/dev/null 2>"$TMP/e"; rc=$?
   [ "$rc" = 2 ] && grep -q -- "'$bad'" "$TMP/e" && [ "$(wc -l <"$TMP/e")" = 1 ] ||
-    fail "-c $bad: exit $rc, stderr: $(cat "$TMP/e")"
+    fail "-C $bad: exit $rc, stderr: $(cat "$TMP/e")"
 done
 echo "PASS"

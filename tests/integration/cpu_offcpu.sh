@@ -20,7 +20,7 @@ run() {
   "$SLEEPER" "$TMP/$name.go" $T_US $N pause >"$TMP/$name.w" &
   local wpid=$!
   PIDS+=("$wpid")
-  "$NETTRACE" cpu offcpu -p "$wpid" "$@" --ready-file "$TMP/$name.ready" 4 >"$TMP/$name.json" 2>"$TMP/$name.err" &
+  "$NETTRACE" cpu offcpu -p "$wpid" "$@" --ready-file "$TMP/$name.ready" -d 4 >"$TMP/$name.json" 2>"$TMP/$name.err" &
   local npid=$!
   PIDS+=("$npid")
   wait_file "$TMP/$name.ready" || { cat "$TMP/$name.err"; fail "$name: nettrace did not attach"; }
@@ -62,7 +62,7 @@ jq -e -s '[.[] | select(.type=="offcpu_summary")] | length == 1' "$TMP/json.json
 # next symbol) and the binary's own symbol table (nm -S).
 jq -e -s "[.[] | $sel | .kernel_stack[]] | (any(. == \"do_nanosleep\")) and (all(test(\"[+]0x\") | not))" "$TMP/json.json" >/dev/null ||
   fail "without -s: kernel frames should be bare names (do_nanosleep), got $(jq -c -s "[.[] | $sel | .kernel_stack][0]" "$TMP/json.json")"
-run offset --json -s
+run offset --json --offset
 koff=$(jq -r -s "[.[] | $sel | .kernel_stack[] | select(startswith(\"do_nanosleep+0x\"))][0] // \"\" | ltrimstr(\"do_nanosleep+\")" "$TMP/offset.json")
 uoff=$(jq -r -s "[.[] | $sel | .user_stack[] | select(startswith(\"main+0x\"))][0] // \"\" | ltrimstr(\"main+\") | sub(\" .*\"; \"\")" "$TMP/offset.json")
 [ -n "$koff" ] && [ -n "$uoff" ] || fail "-s: no do_nanosleep+0x… / main+0x… frames: $(jq -c -s "[.[] | $sel][0] | [.kernel_stack, .user_stack]" "$TMP/offset.json")"
@@ -74,7 +74,7 @@ echo "-s: do_nanosleep+$koff (function size $ksize from kallsyms), main+$uoff (s
 [ $((koff)) -gt 0 ] && [ $((koff)) -lt "$ksize" ] || fail "kernel offset $koff outside do_nanosleep's $ksize bytes"
 [ $((uoff)) -gt 0 ] && [ $((uoff)) -lt "$usize" ] || fail "user offset $uoff outside main's $usize bytes"
 
-run folded -f
+run folded --folded
 line=$(grep -E '^nt_sleeper;.*clock_nanosleep;.*do_nanosleep' "$TMP/folded.json" | head -n1)
 [ -n "$line" ] || { cat "$TMP/folded.json"; fail "folded output has no nt_sleeper;…clock_nanosleep;…do_nanosleep line"; }
 # The sleeps may fold into more than one stack (different kernel paths into the sleep): sum them.
@@ -82,7 +82,7 @@ us=$(grep -E '^nt_sleeper;.*clock_nanosleep;.*do_nanosleep' "$TMP/folded.json" |
 echo "folded: ${line:0:100}… total $us us"
 [ "$us" -ge $(( want / 1000 * 9 / 10 )) ] || fail "folded total $us us is far below the $(( want / 1000 )) us slept"
 
-"$NETTRACE" cpu offcpu -p 4194304 1 >/dev/null 2>"$TMP/err"; rc=$?
+"$NETTRACE" cpu offcpu -p 4194304 -d 1 >/dev/null 2>"$TMP/err"; rc=$?
 [ "$rc" = 2 ] && grep -q 4194304 "$TMP/err" && [ "$(wc -l <"$TMP/err")" = 1 ] ||
   fail "unknown pid: exit $rc, stderr: $(cat "$TMP/err")"
 echo "PASS"

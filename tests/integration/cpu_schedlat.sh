@@ -98,6 +98,16 @@ jq -e -s --argjson t "$spin_pid" '[.[] | select(.type=="schedlat_summary") | .wo
    all(.tid==$t and .latency_ns >= 500000 and .run_cpu==1)' "$TMP/spin.json" >/dev/null ||
   fail "worst-wakeup list has entries that are not the sleeper's >= 500us waits on CPU 1"
 
+# The ksoftirqd_sched_latency_summary alias runs as comm "ksoftirqd_sched", which its own name filter
+# ("ksoftirqd") matches: it must never report itself. It wakes at least once per interval (its poll).
+ln -sf "$(readlink -f "$NETTRACE")" "$TMP/ksoftirqd_sched_latency_summary.py"
+"$TMP/ksoftirqd_sched_latency_summary.py" --interval 0.5 --duration 2 --json >"$TMP/ksoft.json" 2>"$TMP/ksoft.err" ||
+  { cat "$TMP/ksoft.err"; fail "ksoftirqd_sched_latency_summary alias failed"; }
+self=$(jq -s '[.[] | select(.type=="schedlat_summary") | .groups[] | select(.comm | startswith("ksoftirqd_"))] | length' "$TMP/ksoft.json")
+[ "$self" = 0 ] || fail "ksoftirqd_sched_latency_summary reported its own thread ($self rows)"
+jq -e -s '[.[] | select(.type=="schedlat_summary")] | length == 1' "$TMP/ksoft.json" >/dev/null ||
+  fail "ksoftirqd_sched_latency_summary: no summary"
+
 # Bad input: one line on stderr naming the value, exit 2.
 expect_usage() {
   local want=$1; shift
@@ -107,7 +117,7 @@ expect_usage() {
   grep -q -- "$want" "$TMP/err" || fail "'$*' error does not name '$want': $(cat "$TMP/err")"
 }
 expect_usage 4194304 cpu schedlat --pid 4194304 --duration 1
-expect_usage no-such-task cpu schedlat -p no-such-task --duration 1
+expect_usage no-such-task cpu schedlat --comm no-such-task --duration 1
 expect_usage 0-99 cpu schedlat --cpu 0-99 --duration 1
 expect_usage 3-1 cpu schedlat --cpu 3-1 --duration 1
 echo "PASS"

@@ -12,11 +12,11 @@ check() { # check EXPECTED_RC NEEDLE ARGS…
   [ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] || fail "'$*' printed more than one line: $err"
   [[ $err == *"$needle"* ]] || fail "'$*' error does not name '$needle': $err"
 }
-check 2 "nosuchif0" perf iface -n nosuchif0
-check 2 "--name" perf iface
-check 2 "abc" perf iface -n lo -d abc
-check 2 "0" perf iface -n lo -i 0
-check 2 "-1" perf iface -n lo --interval -1
+check 2 "nosuchif0" perf iface -I nosuchif0
+check 2 "--interface" perf iface
+check 2 "abc" perf iface -I lo -d abc
+check 2 "0" perf iface -I lo -i 0
+check 2 "-1" perf iface -I lo --interval -1
 check 2 "nosuchif0" perf qdisc --dev nosuchif0
 check 2 "10.0.0.300" perf qdisc --src-ip 10.0.0.300
 check 2 "fe80::zz" perf qdisc --dst-ip fe80::zz
@@ -29,7 +29,7 @@ check 2 "--bogus" perf qdisc --bogus
 check 2 "--interface" perf backlog
 check 2 "nosuchif0" perf backlog --interface nosuchif0
 check 2 "bogus" perf backlog --interface lo --mode bogus
-check 2 "--threshold-us" perf backlog --interface lo --threshold 5 --threshold-us 6
+check 2 "--threshold" perf backlog --interface lo --threshold 5 --threshold-us 6
 check 2 "'-1'" perf backlog --interface lo --threshold -1
 check 2 "'abc'" perf backlog --interface lo --threshold-us abc
 check 2 "'0'" perf backlog --interface lo --interval 0
@@ -47,8 +47,9 @@ for a in iface_netstat qdisc_lateny_details qdisc_latency_details system_network
   "$TMP/$a.py" --help >/dev/null || fail "$a.py --help failed"
 done
 "$TMP/iface_netstat.py" --help | grep -q -- "--throughput" || fail "iface_netstat.py --help is not perf iface's"
-"$TMP/qdisc_lateny_details.py" --help | grep -q -- "--latency-us" || fail "qdisc_lateny_details.py --help is not perf qdisc's"
-"$TMP/enqueue_to_iprec_latency_threshold.py" --help | grep -q -- "--threshold-us" ||
+"$TMP/iface_netstat.py" --help | grep -q -- "-n/--name is --interface" || fail "iface_netstat.py --help does not say how -n translates"
+"$TMP/qdisc_lateny_details.py" --help | grep -q -- "runs \`nettrace perf qdisc\`" || fail "qdisc_lateny_details.py --help is not perf qdisc's"
+"$TMP/enqueue_to_iprec_latency_threshold.py" --help | grep -q -- "defaults --mode threshold" ||
   fail "enqueue_to_iprec_latency_threshold.py --help is not perf backlog's"
 "$TMP/system_network_rx_internal_port_latency_details.py" --help | grep -q -- "--internal-interface" ||
   fail "system_network_rx_internal_port_latency_details.py --help is not perf internal-port's"

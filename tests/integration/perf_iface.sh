@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib/perf.sh"
 quiet_pair 4
 out=$TMP/iface.json
-start_nettrace "$NS_A" "$out" perf iface --json -n veth-a -i 0.3
+start_nettrace "$NS_A" "$out" perf iface --json -I veth-a -i 0.3
 declare -A before after
 for f in rx_packets rx_bytes tx_packets tx_bytes; do before[$f]=$(linkstat "$NS_A" veth-a "$f"); done
 # TX from veth-a: 8 flows (distinct source ports, so distinct queues by hash) of four sizes; 3000-byte datagrams

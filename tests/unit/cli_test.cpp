@@ -314,9 +314,16 @@ TEST(FilterOptionsCli, ParsesAndValidates) {
 TEST(FilterOptionsCli, FieldSubsetAndInterfaceSpellings) {
   CLI::App app;
   FilterOptions o;
-  add_filter_options(app, o, kFilterPorts | kFilterInterface, "-n,--netdev");
-  app.parse("-n lo --dport 1", false);
+  add_filter_options(app, o, kFilterPorts | kFilterInterface);
+  app.parse("-I lo --dport 1", false);
   EXPECT_EQ(o.interface, "lo");
+  for (const char* synonym : {"--interface lo", "--dev lo", "--device lo"}) {
+    CLI::App a;
+    FilterOptions f;
+    add_filter_options(a, f, kFilterInterface);
+    a.parse(synonym, false);
+    EXPECT_EQ(f.interface, "lo") << synonym;
+  }
   EXPECT_EQ(o.dst_port, 1);
   CLI::App app2;
   add_filter_options(app2, o, kFilterPorts);
@@ -326,21 +333,48 @@ TEST(FilterOptionsCli, FieldSubsetAndInterfaceSpellings) {
 TEST(CommonOptionsCli, DurationAndInterval) {
   CLI::App app;
   CommonOptions o;
-  add_duration_option(app, o, "-d,--duration", 5);
-  add_interval_option(app, o, "-i,--interval", 1);
+  add_duration_option(app, o, 5);
+  add_interval_option(app, o, 1, "--period");
   EXPECT_DOUBLE_EQ(o.duration_s, 5);
   EXPECT_DOUBLE_EQ(o.interval_s, 1);
   app.parse("--duration 500ms -i 2m", false);
   EXPECT_DOUBLE_EQ(o.duration_s, 0.5);
   EXPECT_DOUBLE_EQ(o.interval_s, 120);
+  CLI::App syn;
+  add_interval_option(syn, o, 1, "--period");
+  syn.parse("--period 3", false);
+  EXPECT_DOUBLE_EQ(o.interval_s, 3);
   for (const char* bad : {"-d abc", "-d -1", "-d 10x", "-i 0"}) {
     SCOPED_TRACE(bad);
     CLI::App a;
     CommonOptions c;
-    add_duration_option(a, c, "-d,--duration");
-    add_interval_option(a, c, "-i,--interval", 1);
+    add_duration_option(a, c);
+    add_interval_option(a, c, 1);
     EXPECT_THROW(a.parse(bad, false), CLI::ValidationError);
   }
+}
+
+TEST(CommonOptionsCli, ThresholdIsADurationWithUnits) {
+  EXPECT_DOUBLE_EQ(parse_threshold_us("500us", "--threshold", "us"), 500);
+  EXPECT_DOUBLE_EQ(parse_threshold_us("10ms", "--threshold", "us"), 10000);
+  EXPECT_DOUBLE_EQ(parse_threshold_us("1s", "--threshold", "us"), 1e6);
+  EXPECT_DOUBLE_EQ(parse_threshold_us("250ns", "--threshold", "us"), 0.25);
+  EXPECT_DOUBLE_EQ(parse_threshold_us("50", "--threshold", "us"), 50);      // bare: the flag's unit
+  EXPECT_DOUBLE_EQ(parse_threshold_us("2", "--latency-ms", "ms"), 2000);
+  EXPECT_DOUBLE_EQ(parse_threshold_us("1.5", "--threshold", "us"), 1.5);
+  for (const char* bad : {"abc", "-1", "10x", "1e400", ""}) EXPECT_THROW((void)parse_threshold_us(bad, "--threshold", "us"), Error) << bad;
+  double us = -1;
+  CLI::App app;
+  add_threshold_option(app, us, "Slow", "us", "--threshold-us");
+  app.parse("--threshold-us 75", false);
+  EXPECT_DOUBLE_EQ(us, 75);
+  CLI::App app2;
+  add_threshold_option(app2, us, "Slow");
+  app2.parse("--threshold 2ms", false);
+  EXPECT_DOUBLE_EQ(us, 2000);
+  CLI::App app3;
+  add_threshold_option(app3, us, "Slow");
+  EXPECT_THROW(app3.parse("--threshold 5parsecs", false), CLI::ValidationError);
 }
 
 }  // namespace

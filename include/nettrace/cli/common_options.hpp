@@ -21,16 +21,25 @@ struct CommonOptions {
   std::string ready_file; // touched once attached (hidden; tests and benchmarks)
 };
 
-// Parses "10", "2.5", "500ms", "10s", "2m", "1h" into seconds, at most kMaxSeconds (so seconds * 1e9 fits a
+// Parses "10", "2.5", "250ns", "50us", "500ms", "10s", "2m", "1h" into seconds, at most kMaxSeconds (so seconds * 1e9 fits a
 // uint64_t next to any monotonic timestamp). Throws nettrace::Error (usage) naming flag and value.
 inline constexpr double kMaxSeconds = 10.0 * 365 * 86400;
 [[nodiscard]] double parse_seconds(const std::string& value, const std::string& flag);
 
 // --json, --debug, hidden --attach and --ready-file.
 void add_output_options(CLI::App& app, CommonOptions& o);
-// Duration/interval with the original tools' flag spellings (e.g. "-d,--duration").
-void add_duration_option(CLI::App& app, CommonOptions& o, const std::string& names, double default_s = 0);
-void add_interval_option(CLI::App& app, CommonOptions& o, const std::string& names, double default_s);
+// -d,--duration and -i,--interval (docs/cli.md): a DURATION, bare numbers in seconds. synonyms: extra long
+// spellings still accepted (shown nowhere in --help).
+void add_duration_option(CLI::App& app, CommonOptions& o, double default_s = 0, const std::string& synonyms = "");
+void add_interval_option(CLI::App& app, CommonOptions& o, double default_s, const std::string& synonyms = "");
+
+// A latency threshold (docs/cli.md): "500us", "10ms", "1s", or a bare number in bare_unit ("us" or "ms").
+// Returns microseconds; throws nettrace::Error (usage) naming flag and value.
+[[nodiscard]] double parse_threshold_us(const std::string& value, const std::string& flag, const std::string& bare_unit);
+// --threshold DURATION (plus synonyms such as "--threshold-us", whose bare numbers are in bare_unit), into
+// threshold_us.
+CLI::Option* add_threshold_option(CLI::App& app, double& threshold_us, const std::string& what,
+                                  const std::string& bare_unit = "us", const std::string& synonyms = "");
 
 // Applies logging level and returns the forced attach kind, if any. Call at the start of a run.
 [[nodiscard]] std::optional<bpf::AttachKind> apply_common(const CommonOptions& o);

@@ -33,9 +33,9 @@ enum FilterField : unsigned {
   kFilterAll = 0x3f,
 };
 
-// Adds the "Filter" option group. interface_names lists the spellings the original tool used.
-void add_filter_options(CLI::App& app, FilterOptions& f, unsigned fields = kFilterAll,
-                        const std::string& interface_names = "--interface,--device,--dev");
+// Adds the "Filter" option group with the spellings of docs/cli.md (-I,--interface; --protocol; older
+// spellings stay accepted as synonyms).
+void add_filter_options(CLI::App& app, FilterOptions& f, unsigned fields = kFilterAll);
 
 // Builds the kernel-side filter; resolves the interface in this network namespace.
 // Throws nettrace::Error (usage) naming the bad value.

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "nettrace/bpf/maps.hpp"
+#include "nettrace/cli/help.hpp"
 #include "nettrace/core/error.hpp"
 #include "tools/cpu/cpu_hooks.hpp"
 #include "tools/cpu/cpu_util.hpp"
@@ -63,9 +64,9 @@ void resolve_filter(TaskFilter& f, const std::string& pids, const std::string& t
   }
   if (!name.empty()) {
     if (name.size() >= 16)
-      throw usage_error(fmt::format("--process: '{}' is longer than a task name (15 characters)", name));
+      throw usage_error(fmt::format("--comm: '{}' is longer than a task name (15 characters)", name));
     if (!allow_absent && threads_named(name).empty())
-      throw usage_error(fmt::format("--process: no process or thread named '{}*' is running", name));
+      throw usage_error(fmt::format("--comm: no process or thread named '{}*' is running", name));
     f.comm = name;
   }
 }
@@ -76,19 +77,24 @@ void setup_schedlat(CLI::App& cpu, Context& ctx) {
                                  "Run-queue latency (wakeup to run) per task name or thread, with the worst wakeups "
                                  "(sched_latency_monitor, vhost_wakeup_latency, ksoftirqd_sched_latency_summary)");
   cli::add_output_options(*app, o->common);
-  app->add_option("-p,--process", o->process, "Only tasks whose name starts with this (ovs-vswitchd, vhost-, ksoftirqd)");
-  app->add_option("--pid", o->pid_list, "Only these processes (comma list)");
-  app->add_option("--tid", o->tid_list, "Only these threads (comma list)");
-  app->add_option("-c,--cpu,--cpus", o->cpu_list, "Only waits that ended on these CPUs (list/ranges: 0-3,8)");
-  app->add_flag("--allow-absent", o->allow_absent, "-p names threads that may not exist yet");
+  app->add_option("--comm,--process", o->process, "Only tasks whose name starts with this (ovs-vswitchd, vhost-, ksoftirqd)")
+      ->option_text("NAME");
+  app->add_option("-p,--pid", o->pid_list, "Only these processes (comma list)")->option_text("PID[,PID]");
+  app->add_option("--tid", o->tid_list, "Only these threads (comma list)")->option_text("TID[,TID]");
+  app->add_option("-C,--cpu,--cpus", o->cpu_list, "Only waits that ended on these CPUs (list/ranges: 0-3,8)")
+      ->option_text("LIST");
+  app->add_flag("--allow-absent", o->allow_absent, "--comm names threads that may not exist yet");
   app->add_flag("-T,--per-thread", o->per_thread, "One row per thread instead of per name");
-  app->add_option("--threshold-us", o->threshold_us, "Waits at or above this are listed as slow (us)")
-      ->check(CLI::Range(0.0, 1e9));
-  app->add_option("--top", o->top, "Slow wakeups listed per interval")->check(CLI::Range(1, 10000));
+  cli::add_threshold_option(*app, o->threshold_us, "Waits at or above this are listed as slow (default 100us)", "us",
+                            "--threshold-us");
+  app->add_option("--top", o->top, "Slow wakeups listed per interval")->check(CLI::Range(1, 10000))->capture_default_str();
   app->add_flag("-v,--verbose", o->verbose, "Print every slow wakeup as it happens");
   app->add_flag("-H,--hist", o->hist, "Histograms every interval (the summary always has them)");
-  cli::add_interval_option(*app, o->common, "-i,--interval,-t,--period", 1);
-  cli::add_duration_option(*app, o->common, "-d,--duration");
+  cli::add_interval_option(*app, o->common, 1, "--period");
+  cli::add_duration_option(*app, o->common);
+  cli::add_examples(*app, {"nettrace cpu schedlat --comm ovs-vswitchd -i 5",
+                           "nettrace cpu schedlat --comm vhost- --allow-absent --threshold 50us -v",
+                           "nettrace cpu schedlat --comm ksoftirqd -T -C 0-3 -d 30 --json"});
   app->callback([o, &ctx] {
     resolve_filter(o->filter, o->pid_list, o->tid_list, o->process, o->allow_absent);
     if (!o->cpu_list.empty())
@@ -101,47 +107,48 @@ void setup_offcpu(CLI::App& cpu, Context& ctx) {
   auto o = std::make_shared<OffcpuOptions>();
   auto* app = cpu.add_subcommand("offcpu", "Off-CPU (blocked) time by thread and kernel/user stack (offcputime-ts)");
   cli::add_output_options(*app, o->common);
-  app->add_option("-p,--pid", o->pid_list, "Only these processes (comma list)");
-  app->add_option("-t,--tid", o->tid_list, "Only these threads (comma list)");
-  auto* u = app->add_flag("-u,--user-threads-only", o->user_threads_only, "User threads only (no kernel threads)");
-  app->add_flag("-k,--kernel-threads-only", o->kernel_threads_only, "Kernel threads only")->excludes(u);
-  auto* us = app->add_flag("-U,--user-stacks-only", o->user_stacks_only, "Show user stacks only");
-  app->add_flag("-K,--kernel-stacks-only", o->kernel_stacks_only, "Show kernel stacks only")->excludes(us);
-  app->add_flag("-d,--delimited", o->delimited, "Put '-' between kernel and user stacks");
-  app->add_flag("-f,--folded", o->folded, "Folded output for flame graphs (comm;frames value_us)");
-  app->add_flag("-s,--offset", o->offset, "Show address offsets in frames (func+0x1a; not in folded output)");
+  app->add_option("-p,--pid", o->pid_list, "Only these processes (comma list)")->option_text("PID[,PID]");
+  app->add_option("--tid", o->tid_list, "Only these threads (comma list)")->option_text("TID[,TID]");
+  auto* u = app->add_flag("--user-threads-only", o->user_threads_only, "User threads only (no kernel threads)");
+  app->add_flag("--kernel-threads-only", o->kernel_threads_only, "Kernel threads only")->excludes(u);
+  auto* us = app->add_flag("--user-stacks-only", o->user_stacks_only, "Show user stacks only");
+  app->add_flag("--kernel-stacks-only", o->kernel_stacks_only, "Show kernel stacks only")->excludes(us);
+  app->add_flag("--delimited", o->delimited, "Put '-' between kernel and user stacks");
+  app->add_flag("--folded", o->folded, "Folded output for flame graphs (comm;frames value_us)");
+  app->add_flag("--offset", o->offset, "Show address offsets in frames (func+0x1a; not in folded output)");
   app->add_option("--stack-storage-size", o->stack_storage, "Stack traces kept (distinct stacks)")
-      ->check(CLI::Range(1, 1 << 20));
-  app->add_option("-m,--min-block-time", o->min_us, "Only blocks of at least this many us")->check(CLI::Range(uint64_t{0}, UINT64_MAX / 1000));
-  app->add_option("-M,--max-block-time", o->max_us, "Only blocks of at most this many us");
+      ->check(CLI::Range(1, 1 << 20))->capture_default_str();
+  app->add_option("--min-block-time", o->min_us, "Only blocks of at least this many us")
+      ->check(CLI::Range(uint64_t{0}, UINT64_MAX / 1000))->option_text("US");
+  app->add_option("--max-block-time", o->max_us, "Only blocks of at most this many us")->option_text("US");
   app->add_option("--state", o->state, "Only threads that left the CPU in this state (0 running, 1 sleeping, 2 disk sleep, …)")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 31));
   app->add_option("--top", o->top, "Only the N stacks with most off-CPU time per report")->check(CLI::Range(1, 1000000));
-  cli::add_interval_option(*app, o->common, "-I,--interval", 0);
-  app->add_option("duration", o->positional, "Seconds to trace (default: until Ctrl-C)")->expected(0, 1);
+  cli::add_interval_option(*app, o->common, 0);
+  cli::add_duration_option(*app, o->common);
+  cli::add_examples(*app, {"nettrace cpu offcpu -p 1234 -d 10", "nettrace cpu offcpu -p 1234 --folded -d 30 > out.folded",
+                           "nettrace cpu offcpu --kernel-threads-only --min-block-time 1000 -i 5"});
   app->callback([o, &ctx] {
     resolve_filter(o->filter, o->pid_list, o->tid_list, "", false);
-    if (!o->positional.empty()) o->common.duration_s = cli::parse_seconds(o->positional[0], "duration");
     if (o->min_us > o->max_us) throw usage_error("--min-block-time must not exceed --max-block-time");
     ctx.action = [o] { return run_offcpu(*o); };
   });
-  app->add_option_function<std::string>(
-      "--duration", [o](const std::string& v) { o->common.duration_s = cli::parse_seconds(v, "--duration"); },
-      "Stop after this long (same as the positional duration)");
 }
 
 void setup_futex(CLI::App& cpu, Context& ctx) {
   auto o = std::make_shared<FutexOptions>();
   auto* app = cpu.add_subcommand("futex", "futex() wait time per process/thread and operation; most contended futex words (futex)");
   cli::add_output_options(*app, o->common);
-  app->add_option("-p,--process", o->process, "Only tasks whose name starts with this");
-  app->add_option("--pid", o->pid_list, "Only these processes (comma list)");
-  app->add_option("--tid", o->tid_list, "Only these threads (comma list)");
+  app->add_option("--comm,--process", o->process, "Only tasks whose name starts with this")->option_text("NAME");
+  app->add_option("-p,--pid", o->pid_list, "Only these processes (comma list)")->option_text("PID[,PID]");
+  app->add_option("--tid", o->tid_list, "Only these threads (comma list)")->option_text("TID[,TID]");
   app->add_flag("-T,--per-thread", o->per_thread, "One histogram per thread instead of per process");
   app->add_flag("--all-ops", o->all_ops, "Also show wakes, requeues and other non-waiting operations");
-  app->add_option("--top", o->top, "Contended futex words listed")->check(CLI::Range(1, 100000));
-  cli::add_interval_option(*app, o->common, "-i,--interval", 0);
-  cli::add_duration_option(*app, o->common, "-d,--duration");
+  app->add_option("--top", o->top, "Contended futex words listed")->check(CLI::Range(1, 100000))->capture_default_str();
+  cli::add_interval_option(*app, o->common, 0);
+  cli::add_duration_option(*app, o->common);
+  cli::add_examples(*app, {"nettrace cpu futex -d 10", "nettrace cpu futex --comm ovs-vswitchd -T -i 5",
+                           "nettrace cpu futex -p 1234 --all-ops --json -d 5"});
   app->callback([o, &ctx] {
     resolve_filter(o->filter, o->pid_list, o->tid_list, o->process, false);
     ctx.action = [o] { return run_futex(*o); };
@@ -153,12 +160,12 @@ void setup_rwlock(CLI::App& cpu, Context& ctx) {
   auto* app = cpu.add_subcommand("rwlock", "pthread_rwlock_wrlock() wait time of a process per thread, and per user stack "
                                            "(pthread_rwlock_wrlock, pthread_rwlock_wrlock-stack)");
   cli::add_output_options(*app, o->common);
-  auto* p = app->add_option("-p,--pid", o->pid_arg, "The process to trace (required)");
-  app->add_option("pid", o->pid_arg, "Same as --pid")->excludes(p);
-  app->add_flag("-s,--stack", o->stacks, "Also count calls and wait by user stack");
+  app->add_option("-p,--pid", o->pid_arg, "The process to trace (required)")->option_text("PID");
+  app->add_flag("--stack", o->stacks, "Also count calls and wait by user stack");
   app->add_option("--top", o->top, "Only the N stacks with most calls per report")->check(CLI::Range(1, 1000000));
-  cli::add_interval_option(*app, o->common, "-i,--interval", 0);
-  cli::add_duration_option(*app, o->common, "-d,--duration");
+  cli::add_interval_option(*app, o->common, 0);
+  cli::add_duration_option(*app, o->common);
+  cli::add_examples(*app, {"nettrace cpu rwlock -p 1234 -d 10", "nettrace cpu rwlock -p 1234 --stack -i 5 --top 10"});
   app->callback([o, &ctx] {
     if (o->pid_arg.empty()) throw usage_error("rwlock: --pid is required");
     auto ids = parse_id_list(o->pid_arg, "--pid");
@@ -173,19 +180,22 @@ void setup_monitor(CLI::App& cpu, Context& ctx) {
   auto o = std::make_shared<MonitorOptions>();
   auto* app = cpu.add_subcommand("monitor", "Per-CPU user/system/irq/softirq/idle, top threads per CPU, on-CPU stacks above a threshold (cpu_monitor)");
   cli::add_output_options(*app, o->common);
-  app->add_option("-c,--cpus", o->cpu_list, "CPUs to watch (list/ranges: 0-3,8); default all");
-  app->add_option("-t,--threshold", o->threshold, "Sample on-CPU stacks for an interval on CPUs at least this % busy (0: never)")
-      ->check(CLI::Range(0.0, 100.0));
-  app->add_option("-k,--topk", o->topk, "Threads (and stacks) listed per CPU")->check(CLI::Range(1, 1000));
-  app->add_option("--sample-hz", o->sample_hz, "Stack sampling frequency")->check(CLI::Range(1, 10000));
-  app->add_option("-l,--log,--log-file", o->log_file, "Also append every report (text, or JSON with --json) to this file");
-  cli::add_interval_option(*app, o->common, "-i,--interval", 5);
-  cli::add_duration_option(*app, o->common, "-d,--duration");
+  app->add_option("-C,--cpu,--cpus", o->cpu_list, "CPUs to watch (list/ranges: 0-3,8); default all")->option_text("LIST");
+  app->add_option("--min-busy", o->threshold, "Sample on-CPU stacks for an interval on CPUs at least this % busy (0: never)")
+      ->check(CLI::Range(0.0, 100.0))->option_text("PERCENT");
+  app->add_option("--top,--topk", o->topk, "Threads (and stacks) listed per CPU")->check(CLI::Range(1, 1000))->capture_default_str();
+  app->add_option("--sample-hz", o->sample_hz, "Stack sampling frequency")->check(CLI::Range(1, 10000))->capture_default_str();
+  app->add_option("--log-file,--log", o->log_file, "Also append every report (text, or JSON with --json) to this file")
+      ->option_text("FILE");
+  cli::add_interval_option(*app, o->common, 5);
+  cli::add_duration_option(*app, o->common);
+  cli::add_examples(*app, {"nettrace cpu monitor", "nettrace cpu monitor -C 0-3 --min-busy 80 -i 2",
+                           "nettrace cpu monitor --top 5 --log-file /tmp/cpu.log -d 60"});
   app->callback([o, &ctx] {
-    if (!o->cpu_list.empty()) o->cpus = parse_cpu_list(o->cpu_list, static_cast<int>(bpf::possible_cpus()), "--cpus");
+    if (!o->cpu_list.empty()) o->cpus = parse_cpu_list(o->cpu_list, static_cast<int>(bpf::possible_cpus()), "--cpu");
     if (!o->log_file.empty()) {
       FILE* f = fopen(o->log_file.c_str(), "ae");
-      if (f == nullptr) throw usage_error(fmt::format("--log: cannot open '{}': {}", o->log_file, strerror(errno)));
+      if (f == nullptr) throw usage_error(fmt::format("--log-file: cannot open '{}': {}", o->log_file, strerror(errno)));
       o->log.reset(f, fclose);
     }
     ctx.action = [o] { return run_monitor(*o); };

@@ -46,7 +46,6 @@ struct OffcpuOptions {
   uint64_t min_us = 1, max_us = UINT64_MAX;
   int64_t state = -1;
   uint32_t stack_storage = 16384;
-  std::vector<std::string> positional;  // [duration]
   int top = 0;                          // 0: all stacks
 };
 
@@ -61,7 +60,7 @@ struct FutexOptions {
 
 struct RwlockOptions {
   cli::CommonOptions common;
-  std::string pid_arg;  // -p/--pid or the positional pid (pthread_rwlock_wrlock-stack.bt PID)
+  std::string pid_arg;  // -p/--pid
   uint32_t pid = 0;
   bool stacks = false;  // --stack: counts per user stack
   int top = 0;          // 0: all stacks

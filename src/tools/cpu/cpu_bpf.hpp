@@ -7,6 +7,8 @@
 #include <cstring>
 #include <vector>
 
+#include <unistd.h>
+
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fmt/format.h>
@@ -33,6 +35,7 @@ void configure_filter(Skel* s, const TaskFilter& f) {
   const size_t n = std::min(f.comm.size(), static_cast<size_t>(NT_CPU_COMMLEN - 1));
   ro->cfg_comm_len = static_cast<uint32_t>(n);
   memcpy(const_cast<char*>(ro->cfg_comm), f.comm.data(), n);
+  ro->cfg_self_tgid = static_cast<uint32_t>(getpid());
   ro->cfg_filter_cpu = !f.cpus.empty();
   for (int c : f.cpus)
     if (c >= 0 && c < NT_CPU_MAX_CPUS) ro->cfg_cpus[c / 64] |= 1ULL << (c % 64);

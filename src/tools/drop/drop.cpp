@@ -22,6 +22,7 @@
 #include "nettrace/bpf/handles.hpp"
 #include "nettrace/bpf/maps.hpp"
 #include "nettrace/bpf/probe_plan.hpp"
+#include "nettrace/cli/help.hpp"
 #include "nettrace/core/error.hpp"
 #include "nettrace/core/session.hpp"
 #include "nettrace/core/timefmt.hpp"
@@ -556,7 +557,7 @@ class DropTool final : public core::SessionTool {
 void add_common_drop_flags(CLI::App& app, DropOptions& o) {
   cli::add_output_options(app, o.common);
   app.add_flag("--verbose,-v", o.verbose, "More packet detail per event (MACs, VLANs, IP/TCP fields, process)");
-  app.add_flag("--no-stack-trace", o.no_stack, "Do not capture kernel stacks");
+  app.add_flag("--no-stack,--no-stack-trace", o.no_stack, "Do not capture kernel stacks");
   app.add_option("--reason", o.reasons, "Only these drop reasons (names from the kernel, e.g. NO_SOCKET)");
   app.add_flag("--require-device", o.require_device, "Skip skbs without a device")->group("");
 }
@@ -586,8 +587,10 @@ void setup(CLI::App& root, Context& ctx) {
   cli::add_filter_options(*app, events->filter, cli::kFilterAll);
   app->add_flag("--disable-normal-filter", events->disable_normal_filter,
                 "Also report frees of the normal-path callers the original tools filtered");
-  cli::add_duration_option(*app, events->common, "--duration");
-  cli::add_interval_option(*app, events->common, "--interval", 0);
+  cli::add_duration_option(*app, events->common);
+  cli::add_interval_option(*app, events->common, 0);
+  cli::add_examples(*app, {"nettrace drop -I eth0 --protocol udp", "nettrace drop --dst-ip 10.0.0.2 --dst-port 53 --json -d 30",
+                           "nettrace drop --reason NO_SOCKET --no-stack", "nettrace drop stacks -I eth0 -i 5 --top 10"});
   app->callback([app, events, &ctx] {
     if (!app->get_subcommands().empty()) return;
     ctx.action = [events] { return run(*events); };
@@ -597,28 +600,18 @@ void setup(CLI::App& root, Context& ctx) {
   stacks->mode = Mode::Stacks;
   auto* st = app->add_subcommand("stacks", "Top drop stacks per device and flow, per interval (kernel_drop_stack_stats*)");
   add_common_drop_flags(*st, *stacks);
-  cli::add_filter_options(*st, stacks->filter, cli::kFilterAll, "-n,--name,--interface,--device,--dev");
-  cli::add_interval_option(*st, stacks->common, "-i,--interval", 10);
-  cli::add_duration_option(*st, stacks->common, "-d,--duration");
-  st->add_option("-t,--top", stacks->top, "Entries to show per interval")->check(CLI::Range(1, 100000));
+  cli::add_filter_options(*st, stacks->filter, cli::kFilterAll);
+  cli::add_interval_option(*st, stacks->common, 10);
+  cli::add_duration_option(*st, stacks->common);
+  st->add_option("--top", stacks->top, "Entries to show per interval")->check(CLI::Range(1, 100000))->capture_default_str();
   st->add_option("--max-entries", stacks->max_entries, "Size of the in-kernel aggregation map")
       ->check(CLI::Range(1, 1 << 22));
   st->add_option("--group-by", stacks->group_by, "all (stack+flow), stack, or fivetuple")
       ->check(CLI::IsMember({"all", "stack", "fivetuple"}));
   st->add_flag("--cumulative", stacks->cumulative, "Counts since start instead of per interval");
-  st->add_option("device_interval", stacks->positional, "[DEVICE] [INTERVAL] as kernel_drop_stack_stats.bt took them")
-      ->expected(0, 2);
-  st->callback([stacks, &ctx] {
-    if (!stacks->positional.empty()) {
-      if (stacks->filter.interface.empty()) stacks->filter.interface = stacks->positional[0];
-      if (stacks->positional.size() > 1) stacks->common.interval_s = cli::parse_seconds(stacks->positional[1], "INTERVAL");
-      if (!stacks->filter.interface.empty()) {
-        std::string err = cli::check_interface(stacks->filter.interface);
-        if (!err.empty()) throw usage_error(err);
-      }
-    }
-    ctx.action = [stacks] { return run(*stacks); };
-  });
+  cli::add_examples(*st, {"nettrace drop stacks", "nettrace drop stacks -I eth0 --group-by stack --top 3 -i 5",
+                          "nettrace drop stacks --protocol tcp --cumulative -d 60 --json"});
+  st->callback([stacks, &ctx] { ctx.action = [stacks] { return run(*stacks); }; });
 
   auto qdisc = std::make_shared<DropOptions>();
   qdisc->mode = Mode::Qdisc;
@@ -626,8 +619,9 @@ void setup(CLI::App& root, Context& ctx) {
   add_common_drop_flags(*qd, *qdisc);
   qd->footer(kRingHelp);
   cli::add_filter_options(*qd, qdisc->filter, cli::kFilterAll);
-  cli::add_interval_option(*qd, qdisc->common, "-i,--interval", 10);
-  cli::add_duration_option(*qd, qdisc->common, "-d,--duration");
+  cli::add_interval_option(*qd, qdisc->common, 10);
+  cli::add_duration_option(*qd, qdisc->common);
+  cli::add_examples(*qd, {"nettrace drop qdisc -I eth0", "nettrace drop qdisc --summary -i 5 -d 60"});
   qd->add_flag("--drops-only", qdisc->drops_only, "Only drops: no transmit return-code table (which needs fentry or kprobes)");
   qd->add_flag("--summary", qdisc->summary, "Periodic tables only, no per-drop lines");
   qd->callback([qdisc, &ctx] {
@@ -638,14 +632,15 @@ void setup(CLI::App& root, Context& ctx) {
   auto mon = std::make_shared<MonitorOptions>();
   auto* mo = app->add_subcommand("monitor", "Watch an interface's drop counters; capture drops when they grow (drop_monitor_controller)");
   cli::add_output_options(*mo, mon->common);
-  mo->add_option("--interface,-i", mon->interface, "Interface whose rx/tx dropped counters are watched")
+  mo->add_option("-I,--interface", mon->interface, "Interface whose rx/tx dropped counters are watched")
       ->required()
       ->check(cli::check_interface);
   mo->add_option("--command", mon->command, "Capture command run for one interval (default: nettrace drop on the interface)");
   mo->add_option("--stop-command", mon->stop_command, "Command run after each capture");
-  cli::add_interval_option(*mo, mon->common, "--interval", 30);
-  cli::add_duration_option(*mo, mon->common, "--duration");
-  mo->add_option("--log-dir", mon->log_dir, "Where captures with drops are kept");
+  cli::add_interval_option(*mo, mon->common, 30);
+  cli::add_duration_option(*mo, mon->common);
+  mo->add_option("--log-dir", mon->log_dir, "Where captures with drops are kept")->capture_default_str();
+  cli::add_examples(*mo, {"nettrace drop monitor -I eth0", "nettrace drop monitor -I eth0 -i 10 --log-dir /var/tmp/drops"});
   mo->callback([mon, &ctx] { ctx.action = [mon] { return run_monitor(*mon); }; });
 }
 

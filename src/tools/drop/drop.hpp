@@ -35,7 +35,6 @@ struct DropOptions {
   uint32_t max_entries = 10240;
   std::string group_by = "all";
   bool cumulative = false;
-  std::vector<std::string> positional;  // kernel_drop_stack_stats.bt: [device] [interval]
   // qdisc
   bool drops_only = false;
   bool summary = false;

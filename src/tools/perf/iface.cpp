@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "nettrace/cli/help.hpp"
 #include "nettrace/bpf/handles.hpp"
 #include "nettrace/bpf/maps.hpp"
 #include "nettrace/bpf/probe_plan.hpp"
@@ -147,12 +148,14 @@ void setup_iface(CLI::App& perf, Context& ctx) {
   auto o = std::make_shared<IfaceOptions>();
   auto* app = perf.add_subcommand("iface", "Per-queue RX/TX packets, bytes, sizes, BPS/PPS of an interface (iface_netstat)");
   cli::add_output_options(*app, o->common);
-  app->add_option("-n,--name,--interface,--dev", o->interface, "Interface to watch (in this network namespace)")
+  app->add_option("-I,--interface,--name,--dev", o->interface, "Interface to watch (in this network namespace)")
       ->required()
-      ->check(cli::check_interface);
-  cli::add_interval_option(*app, o->common, "-i,--interval", 1);
-  cli::add_duration_option(*app, o->common, "-d,--duration");
-  app->add_flag("-t,--throughput", o->throughput, "Also print BPS and PPS per queue (JSON always has them)");
+      ->check(cli::check_interface)
+      ->option_text("NAME");
+  cli::add_interval_option(*app, o->common, 1);
+  cli::add_duration_option(*app, o->common);
+  app->add_flag("--throughput", o->throughput, "Also print BPS and PPS per queue (JSON always has them)");
+  cli::add_examples(*app, {"nettrace perf iface -I eth0", "nettrace perf iface -I eth0 --throughput -i 5 -d 60"});
   app->callback([o, &ctx] {
     if (o->common.interval_s <= 0) throw usage_error(fmt::format("--interval: must be > 0, got {}", o->common.interval_s));
     ctx.action = [o] { return IfaceTool(*o).run(); };

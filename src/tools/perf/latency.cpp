@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "nettrace/cli/help.hpp"
 #include "nettrace/core/error.hpp"
 #include "tools/perf/engine.hpp"
 #include "tools/perf/perf.hpp"
@@ -20,7 +21,9 @@ struct LatencyCli {
   EngineOptions eng;
   std::string direction = "both";
   std::string mode = "details";
-  double latency_us = -1, latency_ms = -1;
+  double threshold_us = -1;
+  CLI::Option* threshold_opt = nullptr;   // --threshold / --latency-us
+  CLI::Option* latency_ms_opt = nullptr;  // --latency-ms (the originals' spelling; bare numbers in ms)
   bool disable_stacks = false;
   bool summary = false;  // icmp-rtt: histograms only
 };
@@ -33,14 +36,19 @@ Direction parse_direction(const std::string& d) {
 
 void add_engine_flags(CLI::App& app, LatencyCli& c) {
   cli::add_output_options(app, c.eng.common);
-  cli::add_duration_option(app, c.eng.common, "--duration");
+  cli::add_duration_option(app, c.eng.common);
   app.add_option("--phy-interface", c.eng.phy, "Physical interface(s), comma-separated for bond members (at most 2)")
-      ->delimiter(',');
-  app.add_option("--internal-interface", c.eng.internal, "OVS internal port carrying the host's address");
-  app.add_option("--latency-us", c.latency_us, "Only packets whose total latency is at least this (microseconds)")
-      ->check(check_non_negative);
-  app.add_option("--latency-ms", c.latency_ms, "Only packets whose total latency is at least this (milliseconds)")
-      ->check(check_non_negative);
+      ->delimiter(',')
+      ->option_text("NAME[,NAME]");
+  app.add_option("--internal-interface", c.eng.internal, "OVS internal port carrying the host's address")
+      ->option_text("NAME");
+  c.threshold_opt = cli::add_threshold_option(app, c.threshold_us, "Only packets whose total latency is at least this",
+                                              "us", "--latency-us");
+  c.latency_ms_opt = app.add_option_function<std::string>(
+                            "--latency-ms",
+                            [&c](const std::string& v) { c.threshold_us = cli::parse_threshold_us(v, "--latency-ms", "ms"); },
+                            "Same as --threshold, bare numbers in milliseconds")
+                         ->group("");
   app.add_flag("--disable-kernel-stacks", c.disable_stacks, "Do not capture a kernel stack per stage");
   app.add_flag("--verbose,-v", c.eng.verbose, "Every stage's device/CPU/queue/skb in text, all histograms");
   app.add_option("--max-flows", c.eng.max_flows, "Packets in flight tracked at once (LRU)")
@@ -51,10 +59,9 @@ void add_engine_flags(CLI::App& app, LatencyCli& c) {
 }
 
 void finish_engine(LatencyCli& c) {
-  if (c.latency_us >= 0 && c.latency_ms >= 0)
-    throw usage_error("--latency-us and --latency-ms are exclusive; give one");
-  if (c.latency_ms >= 0) c.eng.threshold_ns = static_cast<uint64_t>(c.latency_ms * 1e6);
-  if (c.latency_us >= 0) c.eng.threshold_ns = static_cast<uint64_t>(c.latency_us * 1e3);
+  if (c.threshold_opt->count() && c.latency_ms_opt->count())
+    throw usage_error("--threshold (--latency-us) and --latency-ms are exclusive; give one");
+  if (c.threshold_us >= 0) c.eng.threshold_ns = static_cast<uint64_t>(c.threshold_us * 1e3);
   c.eng.stacks = !c.disable_stacks;
   if (c.eng.phy.size() > NT_LAT_PHY_MAX)
     throw usage_error(fmt::format("--phy-interface: at most {} interfaces, got '{}'", NT_LAT_PHY_MAX,
@@ -76,7 +83,7 @@ void add_path_flags(CLI::App& app, LatencyCli& c, const char* direction_help) {
   app.add_option("--mode", c.mode, "details (one record per packet) or summary (histograms per interval)")
       ->check(CLI::IsMember({"details", "summary"}));
   app.add_flag("--enable-ct", c.eng.enable_ct, "Add the conntrack stage (nf_conntrack_in)");
-  cli::add_interval_option(app, c.eng.common, "--interval", 0);
+  cli::add_interval_option(app, c.eng.common, 0);
 }
 
 void finish_path(LatencyCli& c, const char* phy_role, const char* title) {
@@ -88,17 +95,6 @@ void finish_path(LatencyCli& c, const char* phy_role, const char* title) {
 }
 
 }  // namespace
-
-std::string check_non_negative(const std::string& v) {
-  try {
-    size_t n = 0;
-    const double d = std::stod(v, &n);
-    // Bounded so that any unit (s, ms, us) still fits in u64 nanoseconds.
-    if (n == v.size() && d >= 0 && std::isfinite(d) && d <= 1e9) return {};
-  } catch (const std::exception&) {
-  }
-  return fmt::format("must be a non-negative number up to 1e9, got '{}'", v);
-}
 
 std::vector<bpf::Hook> latency_hooks() {
   std::vector<bpf::Hook> out;
@@ -115,6 +111,9 @@ void setup_latency(CLI::App& perf, Context& ctx) {
   add_engine_flags(*la, *lat);
   cli::add_filter_options(*la, lat->eng.filter, cli::kFilterAddresses | cli::kFilterPorts | cli::kFilterProtocol);
   add_path_flags(*la, *lat, "tx (host -> wire), rx (wire -> host) or both");
+  cli::add_examples(*la, {"nettrace perf latency --phy-interface eth0 --direction rx --protocol tcp",
+                          "nettrace perf latency --phy-interface eth0,eth1 --internal-interface br-int --threshold 1ms",
+                          "nettrace perf latency --phy-interface eth0 --mode summary -i 5 --json"});
   la->callback([lat, &ctx] {
     finish_path(*lat, "packets leave/enter by", "System Network Latency");
     ctx.action = [lat] { return run_engine(system_latency_table(parse_direction(lat->direction)), lat->eng); };
@@ -131,6 +130,8 @@ void setup_latency(CLI::App& perf, Context& ctx) {
                    ->check(cli::check_ip);
   vmip->excludes("--src-ip");
   add_path_flags(*va, *vm, "tx (VM -> wire), rx (wire -> VM) or both");
+  cli::add_examples(*va, {"nettrace perf vm-latency --vm-interface vnet0 --phy-interface eth0",
+                          "nettrace perf vm-latency --vm-interface vnet0 --phy-interface eth0 --mode summary -i 5"});
   va->callback([vm, &ctx] {
     finish_path(*vm, "VM traffic leaves/enters by", "VM Network Latency");
     ctx.action = [vm] { return run_engine(vm_latency_table(parse_direction(vm->direction)), vm->eng); };
@@ -150,9 +151,12 @@ void setup_latency(CLI::App& perf, Context& ctx) {
       ->check(cli::check_ip);
   ra->add_option("--direction", rtt->direction, "tx: this host pings the remote; rx: the remote pings this host")
       ->check(CLI::IsMember({"tx", "rx"}));
-  ra->add_option("--interface", rtt->eng.phy, "Same as --phy-interface (kernel_icmp_rtt)")->delimiter(',');
+  ra->add_option("-I,--interface", rtt->eng.phy, "Same as --phy-interface (kernel_icmp_rtt)")->delimiter(',')->group("");
   ra->add_flag("--summary", rtt->summary, "Histograms per interval instead of one record per echo");
-  cli::add_interval_option(*ra, rtt->eng.common, "--interval", 0);
+  cli::add_interval_option(*ra, rtt->eng.common, 0);
+  cli::add_examples(*ra, {"nettrace perf icmp-rtt --src-ip 10.0.0.1 --dst-ip 10.0.0.2 --phy-interface eth0",
+                          "nettrace perf icmp-rtt --src-ip 10.0.0.1 --dst-ip 10.0.0.2 --phy-interface eth0 --direction rx --threshold 1ms",
+                          "nettrace perf icmp-rtt --src-ip 10.0.0.1 --dst-ip 10.0.0.2 --phy-interface eth0 --summary -i 5"});
   ra->callback([rtt, &ctx] {
     finish_engine(*rtt);
     rtt->eng.filter.protocol = "all";
@@ -174,7 +178,9 @@ void setup_latency(CLI::App& perf, Context& ctx) {
   cli::add_filter_options(*ia, ip->eng.filter, cli::kFilterAddresses | cli::kFilterPorts | cli::kFilterProtocol);
   ia->add_option("--mode", ip->mode, "summary (histograms per interval) or details (one record per packet)")
       ->check(CLI::IsMember({"details", "summary"}));
-  cli::add_interval_option(*ia, ip->eng.common, "--interval", 0);
+  cli::add_interval_option(*ia, ip->eng.common, 0);
+  cli::add_examples(*ia, {"nettrace perf internal-port --internal-interface br-int -i 5",
+                          "nettrace perf internal-port --internal-interface br-int --mode details --threshold 200us"});
   ia->callback([ip, &ctx] {
     finish_engine(*ip);
     ip->eng.details = ip->mode == "details";
@@ -188,7 +194,7 @@ void setup_latency(CLI::App& perf, Context& ctx) {
   struct BacklogCli {
     EngineOptions eng;
     std::string iface, mode = "summary";
-    double threshold_us = -1, threshold_us2 = -1;
+    double threshold_us = -1;
     bool disable_stacks = false;
   };
   auto bl = std::make_shared<BacklogCli>();
@@ -196,19 +202,17 @@ void setup_latency(CLI::App& perf, Context& ctx) {
                                  "Receive backlog of one interface: enqueue_to_backlog -> __netif_receive_skb (-> ip_rcv), "
                                  "enqueue and receive CPU (enqueue_to_iprec_latency_summary, _threshold)");
   cli::add_output_options(*ba, bl->eng.common);
-  cli::add_duration_option(*ba, bl->eng.common, "--duration");
-  ba->add_option("--interface", bl->iface, "The receiving interface")->required();
+  cli::add_duration_option(*ba, bl->eng.common);
+  ba->add_option("-I,--interface", bl->iface, "The receiving interface")->required()->option_text("NAME");
   cli::add_filter_options(*ba, bl->eng.filter, cli::kFilterAddresses | cli::kFilterPorts | cli::kFilterProtocol);
   ba->add_option("--mode", bl->mode,
                  "summary: enqueue -> receive -> ip_rcv histograms per interval; threshold: one event per packet "
-                 "whose enqueue -> receive latency reaches --threshold-us")
-      ->check(CLI::IsMember({"summary", "threshold"}));
-  auto* t1 = ba->add_option("--threshold", bl->threshold_us,
-                            "summary: also one record per packet at least this slow (microseconds)")
-                 ->check(check_non_negative);
-  ba->add_option("--threshold-us", bl->threshold_us2, "threshold: the event threshold in microseconds (1000)")
-      ->check(check_non_negative)
-      ->excludes(t1);
+                 "whose enqueue -> receive latency reaches --threshold")
+      ->check(CLI::IsMember({"summary", "threshold"}))
+      ->capture_default_str();
+  cli::add_threshold_option(*ba, bl->threshold_us,
+                            "One record per packet at least this slow (--mode threshold: default 1ms; summary: none)",
+                            "us", "--threshold-us");
   ba->add_flag("--disable-kernel-stacks", bl->disable_stacks, "Do not capture a kernel stack per stage");
   ba->add_flag("--verbose,-v", bl->eng.verbose, "Every stage's device/CPU/queue/skb in text, all histograms");
   ba->add_option("--max-flows", bl->eng.max_flows, "Packets in flight tracked at once (LRU)")
@@ -216,14 +220,13 @@ void setup_latency(CLI::App& perf, Context& ctx) {
   ba->add_option("--flow-timeout", bl->eng.max_gap_s,
                  "Seconds a packet may sit between two stages before it counts as incomplete")
       ->check(CLI::Range(0.001, 3600.0));
-  cli::add_interval_option(*ba, bl->eng.common, "--interval", 0);
+  cli::add_interval_option(*ba, bl->eng.common, 0);
+  cli::add_examples(*ba, {"nettrace perf backlog -I eth0 -i 5", "nettrace perf backlog -I eth0 --mode threshold --threshold 500us"});
   ba->callback([bl, &ctx] {
     if (std::string err = cli::check_interface(bl->iface); !err.empty()) throw usage_error("--interface: " + err);
     bl->eng.phy = {bl->iface};
     const bool threshold = bl->mode == "threshold";
-    const double t = bl->threshold_us >= 0 ? bl->threshold_us : bl->threshold_us2 >= 0 ? bl->threshold_us2
-                                                             : threshold              ? 1000
-                                                                                      : -1;
+    const double t = bl->threshold_us >= 0 ? bl->threshold_us : threshold ? 1000 : -1;
     bl->eng.details = t >= 0;
     bl->eng.threshold_ns = t >= 0 ? static_cast<uint64_t>(t * 1e3) : 0;
     bl->eng.stacks = !bl->disable_stacks;

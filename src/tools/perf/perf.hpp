@@ -25,7 +25,4 @@ void setup_qdisc(CLI::App& perf, Context& ctx);
 void setup_latency(CLI::App& perf, Context& ctx);
 [[nodiscard]] std::vector<bpf::Hook> latency_hooks();
 
-// A CLI11 check for thresholds: "must be a non-negative number, got '-3'" (CLI::NonNegativeNumber prints DBL_MAX).
-[[nodiscard]] std::string check_non_negative(const std::string& v);
-
 }  // namespace nettrace::tools::perf

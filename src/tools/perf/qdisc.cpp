@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "nettrace/cli/help.hpp"
 #include "nettrace/abi/filter.h"
 #include "nettrace/bpf/handles.hpp"
 #include "nettrace/bpf/maps.hpp"
@@ -197,17 +198,20 @@ void setup_qdisc(CLI::App& perf, Context& ctx) {
   auto* app = perf.add_subcommand(
       "qdisc", "Sojourn of packets in the root qdisc, per packet and as histograms (qdisc_latency_details)");
   cli::add_output_options(*app, o->common);
-  cli::add_filter_options(*app, o->filter, cli::kFilterAll, "--dev,--interface,--device");
-  app->add_option("--latency-us,--threshold-us", o->threshold_us, "Print packets whose qdisc delay is at least this (us)")
-      ->check(check_non_negative);
+  cli::add_filter_options(*app, o->filter, cli::kFilterAll);
+  cli::add_threshold_option(*app, o->threshold_us, "Print packets whose qdisc delay is at least this (default 0: all)",
+                            "us", "--latency-us,--threshold-us");
   app->add_flag("--summary", o->summary, "Histograms only, no per-packet lines");
-  cli::add_duration_option(*app, o->common, "-d,--duration");
-  cli::add_interval_option(*app, o->common, "-i,--interval", 0);
+  cli::add_duration_option(*app, o->common);
+  cli::add_interval_option(*app, o->common, 0);
+  cli::add_examples(*app, {"nettrace perf qdisc -I eth0", "nettrace perf qdisc -I eth0 --threshold 1ms --dst-port 443",
+                           "nettrace perf qdisc -I eth0 --summary -i 5 -d 60 --json"});
   app->add_option("--start", o->start, "Start hook: auto, qdisc_enqueue, net_dev_queue")
       ->check(CLI::IsMember({"auto", "qdisc_enqueue", "net_dev_queue"}))
       ->group("");
   app->add_option("--max-entries", o->max_entries, "Packets in the queue the tool can follow at once")
-      ->check(CLI::Range(64, 1 << 22));
+      ->check(CLI::Range(64, 1 << 22))
+      ->capture_default_str();
   app->callback([o, &ctx] { ctx.action = [o] { return QdiscTool(*o).run(); }; });
 }
 

@@ -7,21 +7,21 @@
 #          variables that tools_setup sets ($NT_RWLOCK_PID: a live process linked to libc, for the uprobes of cpu
 #          rwlock; cpu offcpu follows it too: all threads would take seconds of stack symbolization per report).
 NT_TOOL_TABLE='
-drop               | B    | --interface veth-b                                          | --interval
-drop stacks        | B    | --device veth-b                                             | -i
-drop qdisc         | A    | --interface veth-a                                          | -i
+drop               | B    | -I veth-b                                                   | -i
+drop stacks        | B    | -I veth-b                                                   | -i
+drop qdisc         | A    | -I veth-a                                                   | -i
 cpu schedlat       | host |                                                             | -i
-cpu offcpu         | host | --pid $NT_RWLOCK_PID                                        | -I
+cpu offcpu         | host | --pid $NT_RWLOCK_PID                                        | -i
 cpu futex          | host |                                                             | -i
 cpu monitor        | host |                                                             | -i
 cpu rwlock         | host | --pid $NT_RWLOCK_PID                                        | -i
-perf iface         | A    | -n veth-a                                                   | -i
-perf qdisc         | A    | --dev veth-a                                                | -i
-perf latency       | A    | --phy-interface veth-a --mode summary                       | --interval
-perf vm-latency    | B    | --vm-interface veth-b --phy-interface phy0 --mode summary   | --interval
-perf icmp-rtt      | A    | --src-ip 10.200.0.1 --dst-ip 10.200.0.2 --interface veth-a --summary | --interval
-perf internal-port | B    | --internal-interface veth-b --mode summary                  | --interval
-perf backlog       | B    | --interface veth-b                                          | --interval
+perf iface         | A    | -I veth-a                                                   | -i
+perf qdisc         | A    | -I veth-a                                                   | -i
+perf latency       | A    | --phy-interface veth-a --mode summary                       | -i
+perf vm-latency    | B    | --vm-interface veth-b --phy-interface phy0 --mode summary   | -i
+perf icmp-rtt      | A    | --src-ip 10.200.0.1 --dst-ip 10.200.0.2 --phy-interface veth-a --summary | -i
+perf internal-port | B    | --internal-interface veth-b --mode summary                  | -i
+perf backlog       | B    | -I veth-b                                                   | -i
 '
 
 # tool_names: one tool per line ("drop stacks").
