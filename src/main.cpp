@@ -36,8 +36,11 @@ int main(int argc, char** argv) {
   const std::string invoked = invoked_name(argv[0]);
   auto prefix = invocation_args(invoked);
   if (!prefix) {
-    fmt::print(stderr, "nettrace: tool '{}' not found\n", invoked);
-    return 127;
+    // An original script not ported yet is a usage error (2); any other name is "command not found" (127).
+    bool planned = false;
+    const std::string msg = unknown_invocation_message(invoked, planned);
+    fmt::print(stderr, "nettrace: error: {}\n", core::printable(msg));
+    return planned ? kExitUsage : 127;
   }
   std::vector<std::string> args = std::move(*prefix);
   for (int i = 1; i < argc; i++) args.emplace_back(argv[i]);
@@ -46,6 +49,13 @@ int main(int argc, char** argv) {
   RootFlags flags;
   tools::Context ctx;
   build_app(app, flags, ctx);
+  {
+    std::string out;
+    if (auto rc = introspect(app, args, out)) {  // hidden: man pages and completion are generated from these
+      fmt::print("{}", out);
+      return *rc;
+    }
+  }
 
   std::reverse(args.begin(), args.end());  // CLI11 consumes the vector from its back
   try {
@@ -55,7 +65,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    fmt::print(stderr, "nettrace: error: {}\n", core::printable(e.what()));
+    fmt::print(stderr, "nettrace: error: {}\n", core::printable(parse_error_message(app, e)));
     return kExitUsage;
   } catch (const Error& e) {
     fmt::print(stderr, "nettrace: error: {}\n", core::printable(e.what()));
@@ -63,7 +73,7 @@ int main(int argc, char** argv) {
   }
 
   if (flags.version) {
-    fmt::print("nettrace {} (libbpf {}.{})\n", NETTRACE_VERSION, libbpf_major_version(), libbpf_minor_version());
+    fmt::print("{}\n", version_line());
     return 0;
   }
   if (flags.list_aliases) {
