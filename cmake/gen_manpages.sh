@@ -14,6 +14,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 commands=$("$nettrace" --list-commands)
+version=$("$nettrace" --version | awk 'NR == 1 {print $2}')  # the footer: "nettrace 0.1.0" (the git revision is too long)
 aliases=$("$nettrace" --list-alias-commands)
 
 # The command path an alias runs: the longest prefix of its arguments that is a command ("drop stacks").
@@ -27,7 +28,7 @@ alias_page() {
 
 page() { # page NAME DESCRIPTION HELP-ARGS INCLUDE
 	local name=$1 desc=$2 help=$3 include=$4 upper
-	"$help2man" --no-info --section 8 --manual "nettrace manual" --name "$desc" \
+	"$help2man" --no-info --section 8 --manual "nettrace manual" --source "nettrace $version" --name "$desc" \
 		--help-option "$help" --version-option --version --include "$include" --output "$tmp/$name.8" "$nettrace"
 	# help2man names the page after the binary; a command's page is named after the command.
 	if [ "$name" != nettrace ]; then
@@ -47,9 +48,10 @@ aliases_of() { # aliases_of PAGE
 	done <<<"$aliases"
 }
 
-see_also=$(printf '%s\n' "$commands" | cut -f1 | sed 's/ /-/g; s/^/nettrace-/; s/$/ (8)/' | paste -sd, | sed 's/,/, /g')
+# Bold page names, one per line (never broken at their hyphens).
+see_also=$(printf '%s\n' "$commands" | cut -f1 | sed 's/ /\\-/g; s/^/\\fBnettrace\\-/; s/$/\\fR(8)/; $!s/$/,\n.br/')
 {
-	printf '[SEE ALSO]\n%s\n.PP\n' "$see_also"
+	printf '[SEE ALSO]\n.nh\n%s\n.hy\n.PP\n' "$see_also"
 	printf 'docs/tools.md (installed in /usr/share/doc/nettrace/docs) maps every original script to its command.\n'
 } >"$tmp/root.h2m"
 page nettrace "eBPF tools for packet drops and latency on KVM/OVS hosts" --help "$tmp/root.h2m"
@@ -61,7 +63,7 @@ while IFS=$'\t' read -r path desc; do
 		if [ -n "$al" ]; then
 			printf '[ALIASES]\nSymlinks to nettrace named after the original scripts run this command:\n%s\n' "$al"
 		fi
-		printf '[SEE ALSO]\nnettrace (8)\n'
+		printf '[SEE ALSO]\n\\fBnettrace\\fR(8)\n'
 	} >"$tmp/$name.h2m"
 	page "$name" "${desc:-nettrace $path}" "$path --help" "$tmp/$name.h2m"
 done <<<"$commands"
