@@ -144,6 +144,7 @@ std::string unknown_tool_message(const std::string& word) {
 std::vector<std::string> closest_names(const std::string& word, const std::vector<std::string>& candidates,
                                        std::size_t max) {
   std::vector<std::pair<std::size_t, std::string>> scored;
+  if (word.size() > 64) return {};  // no name is that long; the distance table would be large for nothing
   for (const auto& c : candidates) {
     std::size_t d = edit_distance(word, c);
     // A prefix or a contained word ("stack" for "stacks", "schedlat" in "sched-lat") is close however long.
