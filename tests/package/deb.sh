@@ -140,6 +140,13 @@ complete_words nettrace drop stacks --int | grep -qx -- --interval || fail "bash
 complete_words nettrace perf lat | grep -qx latency || fail "bash: 'nettrace perf lat'"
 complete_words eth_drop --dur | grep -qx -- --duration || fail "bash: 'eth_drop --dur'"
 complete_words nettrace drop --interface "" | grep -q -- '^--' && fail "bash: flags offered as --interface's value"
+# bash-completion's own loader finds an alias's completion by its name (the per-alias symlinks).
+if [ -f /usr/share/bash-completion/bash_completion ]; then
+	out=$(XDG_DATA_DIRS=$root/usr/share bash -c '. /usr/share/bash-completion/bash_completion
+		__load_completion qdisc_drop_trace && COMP_WORDS=(qdisc_drop_trace --sum) COMP_CWORD=1 && _nettrace
+		echo "${COMPREPLY[*]}"' 2>&1)
+	[ "$out" = --summary ] || fail "bash-completion loader: 'qdisc_drop_trace --sum' -> $out"
+fi
 if command -v zsh >/dev/null; then
 	zsh -n "$root/usr/share/zsh/vendor-completions/_nettrace" || fail "zsh: _nettrace does not parse"
 fi
