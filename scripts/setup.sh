@@ -7,6 +7,6 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
   build-essential cmake pkg-config clang llvm libclang-rt-14-dev libbpf-dev bpftool \
   libcli11-dev libfmt-dev libspdlog-dev libgtest-dev googletest nlohmann-json3-dev \
-  libelf-dev libdw-dev zlib1g-dev \
+  libelf-dev libdw-dev zlib1g-dev help2man dpkg-dev man-db zsh bash-completion \
   iproute2 iptables nftables jq iputils-ping procps kmod bpftrace \
   qemu-system-x86 busybox-static cpio openvswitch-switch iperf3 conntrack >/dev/null

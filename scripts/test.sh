@@ -1,6 +1,6 @@
 #!/bin/bash
-# Builds (if needed) and runs every test tier: unit, bpf, integration (netns + real traffic), lab (QEMU); then the
-# sanitizer tier: build-asan (clang, ASan+UBSan on every host target, libFuzzer targets) runs the unit, fuzz and
+# Builds (if needed) and runs every test tier: unit, bpf, integration (netns + real traffic), package (.deb),
+# lab (QEMU); then the sanitizer tier: build-asan (clang, ASan+UBSan on every host target, libFuzzer targets) runs the unit, fuzz and
 # integration labels; then prints the time each tier took (the lab per module and kernel).
 # Extra arguments go to ctest, e.g. `scripts/test.sh -L unit`; with arguments the sanitizer tier is skipped unless
 # NETTRACE_ASAN=1 (then it gets the same arguments). NETTRACE_ASAN=0 skips it on a full run too; NETTRACE_ASAN=only
@@ -20,7 +20,7 @@ log=$(mktemp /tmp/nettrace-ctest.XXXXXX)
 tiers=$(mktemp /tmp/nettrace-tiers.XXXXXX)
 trap 'rm -f "$log" "$tiers"' EXIT
 # Test name -> tier, from the labels (gtest names its tests Suite.Case, so the name alone does not say).
-for tier in unit bpf integration lab; do
+for tier in unit bpf integration package lab; do
 	ctest --test-dir build -N -L "^$tier\$" 2>/dev/null | sed -nE "s/^ *Test +#[0-9]+: ([^ ]+).*/\\1 $tier/p"
 done >"$tiers"
 

@@ -34,4 +34,27 @@ void build_app(CLI::App& app, RootFlags& flags, tools::Context& ctx);
 [[nodiscard]] std::optional<std::vector<std::string>> native_args(const std::string& invoked,
                                                                   const std::vector<std::string>& args, CLI::App& app);
 
+// "nettrace 0.1.0 (git 1a2b3c4d, libbpf 1.1)": the first line of `nettrace --version` (help2man reads it).
+[[nodiscard]] std::string version_line();
+
+// One line for a parse error, for a human: an unknown tool or command names the closest ones, an original
+// script that is not ported yet says so and points at docs/tools.md, a mistyped flag gets "did you mean".
+// app is the application the error came from (its parse state says which command was being parsed).
+[[nodiscard]] std::string parse_error_message(const CLI::App& app, const CLI::ParseError& e);
+// The error line for an argv[0] name that is neither nettrace nor an alias; planned is true when it is an
+// original script that is not ported yet (then the exit status is 2 rather than 127).
+[[nodiscard]] std::string unknown_invocation_message(const std::string& invoked, bool& planned);
+
+// The names in candidates closest to word by edit distance (near enough to be a typo), best first, at most max.
+[[nodiscard]] std::vector<std::string> closest_names(const std::string& word, const std::vector<std::string>& candidates,
+                                                     std::size_t max = 3);
+
+// Hidden introspection for the build (man pages, shell completion), before normal parsing; args as typed,
+// after the alias prefix. Returns the exit status when args asked for it, nullopt otherwise:
+//   nettrace --list-commands               every command path, a tab, its description ("drop stacks\t…")
+//   nettrace --list-alias-commands         every alias, a tab, the arguments it stands for
+//   nettrace <command…> --completion-flags every option name of that command, one per line; a name that takes
+//                                          a value ends in '=' ("--duration=")
+[[nodiscard]] std::optional<int> introspect(CLI::App& app, const std::vector<std::string>& args, std::string& out);
+
 }  // namespace nettrace

@@ -43,13 +43,23 @@ int main(int argc, char** argv) {
   try {
     auto native = native_args(invoked, std::vector<std::string>(argv + 1, argv + argc), app);
     if (!native) {
-      fmt::print(stderr, "nettrace: tool '{}' not found\n", core::printable(invoked));
-      return 127;
+      // An original script not ported yet is a usage error (2); any other name is "command not found" (127).
+      bool planned = false;
+      const std::string msg = unknown_invocation_message(invoked, planned);
+      fmt::print(stderr, "nettrace: error: {}\n", core::printable(msg));
+      return planned ? kExitUsage : 127;
     }
     args = std::move(*native);
   } catch (const Error& e) {
     fmt::print(stderr, "nettrace: error: {}\n", core::printable(e.what()));
     return e.exit_code();
+  }
+  {
+    std::string out;
+    if (auto rc = introspect(app, args, out)) {  // hidden: man pages and completion are generated from these
+      fmt::print("{}", out);
+      return *rc;
+    }
   }
 
   std::reverse(args.begin(), args.end());  // CLI11 consumes the vector from its back
@@ -60,7 +70,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    fmt::print(stderr, "nettrace: error: {}\n", core::printable(e.what()));
+    fmt::print(stderr, "nettrace: error: {}\n", core::printable(parse_error_message(app, e)));
     return kExitUsage;
   } catch (const Error& e) {
     fmt::print(stderr, "nettrace: error: {}\n", core::printable(e.what()));
@@ -68,7 +78,7 @@ int main(int argc, char** argv) {
   }
 
   if (flags.version) {
-    fmt::print("nettrace {} (libbpf {}.{})\n", NETTRACE_VERSION, libbpf_major_version(), libbpf_minor_version());
+    fmt::print("{}\n", version_line());
     return 0;
   }
   if (flags.list_aliases) {

@@ -27,6 +27,17 @@ struct ToolSpec {
   std::vector<bpf::Hook> (*hooks)();
 };
 
+// An original script that has no nettrace command yet (docs/tools.md: status missing or in progress).
+struct PlannedSpec {
+  const char* alias;    // original script name without extension
+  const char* command;  // the planned nettrace command, as docs/tools.md spells it (without "nettrace ")
+};
+
 [[nodiscard]] const std::vector<ToolSpec>& tools();
+// Original scripts not ported yet; an alias of the same name (aliases()) wins over an entry here.
+[[nodiscard]] const std::vector<PlannedSpec>& planned();
+// The planned entry for an argv[0] basename or a typed tool name ("tun_ring_monitor.py"), unless it is an
+// alias already; nullptr otherwise.
+[[nodiscard]] const PlannedSpec* find_planned(std::string name);
 
 }  // namespace nettrace::tools

@@ -142,7 +142,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (!ctx.action) out << app.help();  // main() prints the help when no tool was chosen
       }
     } catch (const CLI::ParseError& e) {
-      app.exit(e, out, out);  // help, or the error; main() prints the same
+      app.exit(e, out, out);  // help, or the error
+      out << parse_error_message(app, e);  // what main() prints for an error
     } catch (const Error& e) {
       out << e.what();
     } catch (const std::exception& e) {
