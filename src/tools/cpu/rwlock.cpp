@@ -100,8 +100,8 @@ class Rwlock final : public core::SessionTool {
     counters_fd_ = bpf_map__fd(skel->maps.counters);
     s_.set_counters(counter_slots(counters_fd_));
     if (o_.stacks) usyms_.keep(static_cast<pid_t>(o_.pid));  // symbolize even after it exits
-    out_.text(fmt::format("Tracing {}() wait of pid {} in {}{}... Hit Ctrl-C to end.\n", kFunction, o_.pid,
-                            target.mapped, o_.stacks ? " by user stack" : ""));  // text only
+    out_.text(fmt::format("Tracing {}() wait of pid {} in {}{}... Hit Ctrl-C to end.\n",  // text only
+                          kFunction, o_.pid, target.mapped, o_.stacks ? " by user stack" : ""));
     return s_.run(*this);
   }
 
