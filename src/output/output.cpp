@@ -12,6 +12,7 @@
 
 #include "nettrace/core/signals.hpp"
 #include "nettrace/core/timefmt.hpp"
+#include "nettrace/output/report.hpp"
 
 namespace nettrace::output {
 namespace {
@@ -42,6 +43,11 @@ void Output::text(std::string_view s, bool event) {
   if (json_) return;
   buf_.append(s);
   commit(event);
+}
+
+void Output::emit(const Report& r, bool event) {
+  if (json_) record(r.to_json(), event);
+  else if (std::string t = r.to_text(); !t.empty()) text(t, event);
 }
 
 void Output::commit(bool event) {

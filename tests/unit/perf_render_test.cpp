@@ -65,7 +65,7 @@ TEST(IfaceRender, DeltasAndTotalsOverQueues) {
   EXPECT_EQ(d.rx.total().packets, 3u);
 
   iface::Report r{"veth0", 7, 2.0, 0, false, d};
-  auto j = iface::report_json("iface_interval", r);
+  auto j = iface::report("iface_interval", r).to_json();
   EXPECT_EQ(j["type"], "iface_interval");
   EXPECT_EQ(j["interface"], "veth0");
   EXPECT_EQ(j["tx_packets"], 9u);
@@ -81,7 +81,7 @@ TEST(IfaceRender, DeltasAndTotalsOverQueues) {
   ASSERT_EQ(j["rx_queues"].size(), 3u);
   EXPECT_EQ(j["rx_queues"][2]["queue"], "overflow");
   EXPECT_TRUE(j.contains("interval_s"));
-  EXPECT_TRUE(iface::report_json("iface_summary", r).contains("duration_s"));
+  EXPECT_TRUE(iface::report("iface_summary", r).to_json().contains("duration_s"));
 }
 
 TEST(IfaceRender, CountersThatWentBackwardsSaturate) {
@@ -95,13 +95,13 @@ TEST(IfaceRender, TextHasBothTablesAndThroughputOnRequest) {
   s.tx.rows = {qc(2, 148, 1), {}};
   s.rx.rows = {qc(1, 60, 0), {}};
   iface::Report r{"eth0", 2, 1.0, 0, false, s};
-  auto t = iface::report_text(r);
+  auto t = iface::report("iface_interval", r).to_text();
   EXPECT_NE(t.find("TX\n QueueID    avg_size   [0, 64)"), std::string::npos) << t;
   EXPECT_NE(t.find("RX\n"), std::string::npos);
   EXPECT_NE(t.find(" Total      74.00      0          2"), std::string::npos) << t;
   EXPECT_EQ(t.find("BPS"), std::string::npos);
   r.throughput = true;
-  t = iface::report_text(r);
+  t = iface::report("iface_interval", r).to_text();
   EXPECT_NE(t.find("BPS"), std::string::npos);
   EXPECT_NE(t.find("148.00"), std::string::npos) << t;
 }
@@ -145,7 +145,7 @@ TEST(QdiscRender, WindowJson) {
   w.counters[NT_QDISC_DEQ_SEEN] = 4;
   w.counters[NT_QDISC_FINISHED] = 3;
   w.counters[NT_QDISC_DROPPED] = 2;
-  auto j = qd::window_json(w);
+  auto j = qd::window_report(w).to_json();
   EXPECT_EQ(j["type"], "qdisc_latency_interval");
   EXPECT_EQ(j["packets"], 3u);
   EXPECT_DOUBLE_EQ(j["avg_us"].get<double>(), 20000.0);
@@ -158,17 +158,17 @@ TEST(QdiscRender, WindowJson) {
   EXPECT_FALSE(j.contains("in_flight"));
   w.type = "qdisc_latency_summary";
   w.in_flight = 0;
-  j = qd::window_json(w);
+  j = qd::window_report(w).to_json();
   EXPECT_TRUE(j.contains("duration_s"));
   EXPECT_EQ(j["in_flight"], 0u);
-  auto t = qd::window_text(w);
+  auto t = qd::window_report(w).to_text();
   EXPECT_NE(t.find("Packets: 3  avg 20000.000 us"), std::string::npos) << t;
   EXPECT_NE(t.find("dropped in queue: 2"), std::string::npos) << t;
 }
 
 TEST(QdiscRender, EmptyWindowHasNoLatencyFields) {
   qd::Window w{"qdisc_latency_interval"};
-  auto j = qd::window_json(w);
+  auto j = qd::window_report(w).to_json();
   EXPECT_EQ(j["packets"], 0u);
   EXPECT_FALSE(j.contains("avg_us"));
 }

@@ -18,6 +18,8 @@
 
 namespace nettrace::output {
 
+class Report;
+
 class Output {
  public:
   explicit Output(bool json, int fd = 1);
@@ -28,8 +30,11 @@ class Output {
 
   // One NDJSON line (JSON mode only). j must contain "type". event: counts as one delivered event.
   void record(const nlohmann::json& j, bool event = false);
-  // Text for humans (text mode only).
+  // Text for humans (text mode only): a banner or a line that has no record.
   void text(std::string_view s, bool event = false);
+  // A report, as one NDJSON line or as its text: the one place that chooses (report.hpp). A report with no
+  // text (a record only JSON carries) writes nothing in text mode.
+  void emit(const Report& r, bool event = false);
   // Raw bytes in either mode, built by the caller into buffer() (no allocation per record): append, then
   // call commit(event).
   [[nodiscard]] std::string& buffer() noexcept { return buf_; }

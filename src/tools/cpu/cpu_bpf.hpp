@@ -73,12 +73,6 @@ class CounterDeltas {
   Counters prev_{};
 };
 
-// A summary record's run fields: duration_s, intervals, the session's housekeeping, and events_received
-// when the tool reads a ring buffer.
-inline void add_summary(nlohmann::json& j, const core::Summary& s, bool ring_buffer) {
-  s.add_to(j);
-  if (!ring_buffer) j.erase("events_received");
-}
 
 // The frames of a stack-trace map entry, innermost first; empty for a failed capture (id < 0).
 inline std::vector<uint64_t> read_stack(int fd, int32_t id) {

@@ -13,6 +13,7 @@
 #include "nettrace/core/session.hpp"
 #include "nettrace/core/timefmt.hpp"
 #include "nettrace/output/output.hpp"
+#include "nettrace/output/report.hpp"
 #include "tools/cpu/cpu.hpp"
 #include "tools/cpu/cpu_bpf.hpp"
 #include "tools/cpu/cpu_hooks.hpp"
@@ -45,16 +46,16 @@ class Futex final : public core::SessionTool {
     addrs_ = bpf::MapDeltas<nt_futex_addr_key, nt_futex_addr_val>(bpf_map__fd(skel->maps.addrs));
     counters_fd_ = bpf_map__fd(skel->maps.counters);
     s_.set_counters(counter_slots(counters_fd_));
-    if (!out_.json()) out_.text("Tracing futex() time... Hit Ctrl-C to end.\n");
+    out_.text("Tracing futex() time... Hit Ctrl-C to end.\n\n");  // text only
     return s_.run(*this);
   }
 
  private:
-  void on_interval(const core::Interval& iv) override { report(iv.seconds, iv.delta, nullptr); }
-  void on_end(const core::Summary& sum) override { report(sum.seconds, sum.totals, &sum); }
+  void on_interval(const core::Interval& iv) override { report(iv.seconds, &iv, nullptr); }
+  void on_end(const core::Summary& sum) override { report(sum.seconds, nullptr, &sum); }
 
   // sum: the run's summary (histograms since start), else an interval (deltas since the last report).
-  void report(double secs, const core::Housekeeping& hk, const core::Summary* sum) {
+  void report(double secs, const core::Interval* iv, const core::Summary* sum) {
     const bool final_report = sum != nullptr;
     auto rows = hists_.read(final_report, subtract_waits<nt_futex_val>);
     std::erase_if(rows, [this](const auto& r) { return !o_.all_ops && !is_wait(r.first.op); });
@@ -69,51 +70,42 @@ class Futex final : public core::SessionTool {
     if (addrs.size() > static_cast<size_t>(o_.top)) addrs.resize(static_cast<size_t>(o_.top));
 
     Counters c = read_counters(counters_fd_);
-    const char* type = final_report ? "futex_summary" : "futex_interval";
-    if (out_.json()) {
-      nlohmann::json j{{"type", type}, {"time", core::format_iso8601(core::realtime_ns())}, {"interval_s", secs},
-                       {"calls", c[NT_CPU_EVENTS]}, {"start_map_full", c[NT_CPU_START_FULL]}};
-      hk.add_to(j);
-      if (sum) add_summary(j, *sum, false);
-      auto groups = nlohmann::json::array();
-      for (const auto& [k, v] : rows) {
-        nlohmann::json g{{"pid", k.tgid}, {"comm", comm_str(k.comm)}, {"op", futex_op_name(k.op)},
-                         {"count", v.hist.count}, {"total_ns", v.hist.sum}, {"errors", v.errors},
-                         {"hist", core::Histogram(v.hist).to_json()}};
-        if (o_.per_thread) g["tid"] = k.tid;
-        if (final_report) g["max_ns"] = v.hist.max;
-        groups.push_back(g);
-      }
-      j["groups"] = groups;
-      auto top = nlohmann::json::array();
-      for (const auto& [k, v] : addrs) {
-        nlohmann::json a{{"pid", k.tgid}, {"uaddr", fmt::format("0x{:x}", k.uaddr)}, {"waits", v.waits}, {"total_ns", v.total_ns}};
-        if (final_report) a["max_ns"] = v.max_ns;
-        top.push_back(a);
-      }
-      j["contended"] = top;
-      out_.record(j);
-      return;
-    }
-    std::string t = fmt::format("\n[{}] === futex {} ({:.1f}s) ===\n", core::format_local(core::realtime_ns(), false),
-                                final_report ? "summary" : "interval", secs);
-    if (rows.empty()) t += o_.all_ops ? "No futex calls.\n" : "No futex waits (use --all-ops for wakes and requeues).\n";
+    output::Report r(final_report ? "futex_summary" : "futex_interval");
+    r.heading(fmt::format("=== futex {} ({:.1f}s) ===", final_report ? "summary" : "interval", secs)).time(core::realtime_ns());
+    r.field("calls", c[NT_CPU_EVENTS]).field("start_map_full", c[NT_CPU_START_FULL]);
+    std::vector<output::Column> cols{{"comm", "COMM", 16, true}, {"pid", "PID", 7}};
+    if (o_.per_thread) cols.push_back({"tid", "TID", 7});
+    cols.insert(cols.end(), {{"op", "OP", 15, true},
+                             {"count", "CALLS", 8},
+                             {"total_ns", "TOTAL(ms)", 11, false, "{:.3f}", 1e6},
+                             {"", "AVG(us)", 10, false, "{:.1f}", 1e3},
+                             {"errors", "ERRORS", 7}});  // EAGAIN/ETIMEDOUT/EINTR
+    auto& groups = r.table("groups", std::move(cols))
+                       .empty_text(o_.all_ops ? "No futex calls." : "No futex waits (use --all-ops for wakes and requeues).");
     for (const auto& [k, v] : rows) {
-      t += fmt::format("\n{} pid {}{} op {}: {} calls, {:.3f} ms total, avg {:.1f} us{}\n", comm_str(k.comm), k.tgid,
-                       o_.per_thread ? fmt::format(" tid {}", k.tid) : "", futex_op_name(k.op), v.hist.count,
-                       v.hist.sum / 1e6, v.hist.sum / 1e3 / static_cast<double>(v.hist.count),
-                       v.errors ? fmt::format(", {} returned an error (EAGAIN/ETIMEDOUT/EINTR)", v.errors) : "");
-      t += core::Histogram(v.hist).render();
+      auto& g = groups.row().cell(comm_str(k.comm)).cell(k.tgid);
+      if (o_.per_thread) g.cell(k.tid);
+      g.cell(futex_op_name(k.op)).cell(v.hist.count).cell(v.hist.sum);
+      g.cell(static_cast<double>(v.hist.sum) / static_cast<double>(v.hist.count)).cell(v.errors);
+      if (final_report) g.json("max_ns", v.hist.max);
+      g.hist("hist", core::Histogram(v.hist), true);
     }
-    if (!addrs.empty()) {
-      t += fmt::format("\nMost contended futex words (waits):\n  {:>8} {:>18} {:>8} {:>12} {:>10}\n", "PID", "UADDR",
-                       "WAITS", "TOTAL(ms)", "AVG(us)");
-      for (const auto& [k, v] : addrs)
-        t += fmt::format("  {:>8} {:>18} {:>8} {:>12.3f} {:>10.1f}\n", k.tgid, fmt::format("0x{:x}", k.uaddr), v.waits,
-                         v.total_ns / 1e6, v.total_ns / 1e3 / static_cast<double>(v.waits));
+    auto& top = r.table("contended", {{"pid", "PID", 8},
+                                      {"uaddr", "UADDR", 18},
+                                      {"waits", "WAITS", 8},
+                                      {"total_ns", "TOTAL(ms)", 12, false, "{:.3f}", 1e6},
+                                      {"", "AVG(us)", 10, false, "{:.1f}", 1e3}})
+                    .title("Most contended futex words (waits):")
+                    .indent(2);
+    for (const auto& [k, v] : addrs) {
+      auto& a = top.row().cell(k.tgid).cell(fmt::format("0x{:x}", k.uaddr)).cell(v.waits).cell(v.total_ns);
+      a.cell(static_cast<double>(v.total_ns) / static_cast<double>(v.waits));
+      if (final_report) a.json("max_ns", v.max_ns);
     }
-    if (final_report) t += "\n" + hk.text();
-    out_.text(t);
+    if (sum) r.summary(*sum, false);
+    else r.interval(*iv);
+    r.line("");
+    out_.emit(r);
   }
 
   static bool is_wait(uint32_t cmd) { return cmd == 0 || cmd == 6 || cmd == 9 || cmd == 11 || cmd == 13; }

@@ -22,6 +22,7 @@
 #include "nettrace/core/session.hpp"
 #include "nettrace/core/timefmt.hpp"
 #include "nettrace/output/output.hpp"
+#include "nettrace/output/report.hpp"
 #include "nettrace/sys/kernel_info.hpp"
 #include "nettrace/sys/ksyms.hpp"
 #include "tools/cpu/cpu.hpp"
@@ -104,8 +105,8 @@ class Monitor final : public core::SessionTool {
     prev_stat_ = parse_proc_stat(read_file("/proc/stat"));
     last_ns_ = core::monotonic_ns();
     prev_run_ = cumulative(last_ns_);
-    if (!out_.json())
-      emit_text(fmt::format("Monitoring CPU {} every {}s{}. Ctrl-C to end.\n",
+    emit_text(fmt::format(  // text only
+"Monitoring CPU {} every {}s{}. Ctrl-C to end.\n",
                             o_.cpus.empty() ? std::string("all") : fmt::format("{}", fmt::join(o_.cpus, ",")),
                             o_.common.interval_s,
                             o_.threshold > 0 ? fmt::format("; sampling stacks at {} Hz on CPUs above {}%", o_.sample_hz, o_.threshold) : ""));
@@ -150,13 +151,14 @@ class Monitor final : public core::SessionTool {
     return false;
   }
 
-  // No summary of its own: a JSON cpu_summary record with the run's housekeeping.
+  // No figures of its own: the run's length and housekeeping.
   void on_end(const core::Summary& sum) override {
     sampling_.clear();
-    if (!out_.json()) return;
-    nlohmann::json j{{"type", "cpu_summary"}};
-    add_summary(j, sum, false);
-    emit_record(j);
+    output::Report r("cpu_summary");
+    r.heading(fmt::format("=== CPU monitor summary ({:.1f}s, {} intervals) ===", sum.seconds, sum.intervals))
+        .time(core::realtime_ns())
+        .summary(sum, false);
+    emit(r);
   }
 
   void on_interval(const core::Interval& iv) override {
@@ -191,11 +193,18 @@ class Monitor final : public core::SessionTool {
     if (!sampled.empty()) report_stacks(sampled);
     sampling_.clear();
 
-    auto j = nlohmann::json{{"type", "cpu_interval"}, {"time", core::format_iso8601(wall)}, {"interval_s", secs}};
-    auto arr = nlohmann::json::array();
-    std::string t = fmt::format("\n[{}] {:>4} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}  top threads (on-CPU share)\n",
-                                core::format_local(wall, false), "CPU", "%usr", "%sys", "%irq", "%soft",
-                                "%idle", "%busy");
+    output::Report r("cpu_interval");
+    r.heading(fmt::format("=== CPU usage ({:.1f}s) ===", secs)).time(wall);
+    auto& t = r.table("cpus", {{"cpu", "CPU", 4},
+                               {"user", "%usr", 6, false, "{:.1f}"},
+                               {"system", "%sys", 6, false, "{:.1f}"},
+                               {"irq", "%irq", 6, false, "{:.1f}"},
+                               {"softirq", "%soft", 6, false, "{:.1f}"},
+                               {"idle", "%idle", 6, false, "{:.1f}"},
+                               {"busy", "%busy", 6, false, "{:.1f}"},
+                               {"iowait", "", 0},
+                               {"steal", "", 0},
+                               {"", " top threads (on-CPU share)", 0, true}});
     std::vector<int> trigger;
     for (const auto& b : stat) {
       if (b.cpu < 0 || (!cpus_.empty() && !cpus_.count(b.cpu))) continue;
@@ -205,8 +214,6 @@ class Monitor final : public core::SessionTool {
       auto& threads = per_cpu[b.cpu];
       std::sort(threads.begin(), threads.end(), [](auto& x, auto& y) { return x.second > y.second; });
       if (threads.size() > static_cast<size_t>(o_.topk)) threads.resize(static_cast<size_t>(o_.topk));
-      nlohmann::json c{{"cpu", b.cpu}, {"user", u.user}, {"system", u.system}, {"irq", u.irq}, {"softirq", u.softirq},
-                       {"idle", u.idle}, {"iowait", u.iowait}, {"steal", u.steal}, {"busy", u.busy}};
       auto top = nlohmann::json::array();
       std::vector<std::string> names;
       for (const auto& [k, ns] : threads) {
@@ -214,21 +221,18 @@ class Monitor final : public core::SessionTool {
         top.push_back({{"pid", k.tgid}, {"tid", k.pid}, {"comm", k.pid ? comm_str(k.comm) : "[idle]"}, {"runtime_ns", ns}, {"share", share}});
         names.push_back(fmt::format("{}({}) {:.1f}%", k.pid ? comm_str(k.comm) : "[idle]", k.pid, share));
       }
-      c["top"] = top;
-      arr.push_back(c);
-      t += fmt::format("{:>26} {:>6.1f} {:>6.1f} {:>6.1f} {:>6.1f} {:>6.1f} {:>6.1f}  {}\n", b.cpu, u.user, u.system, u.irq,
-                       u.softirq, u.idle, u.busy, fmt::join(names, ", "));
+      t.row().cell(b.cpu).cell(u.user).cell(u.system).cell(u.irq).cell(u.softirq).cell(u.idle).cell(u.busy)
+          .cell(u.iowait).cell(u.steal).cell(nullptr, fmt::format(" {}", fmt::join(names, ", "))).json("top", top);
       if (o_.threshold > 0 && u.busy >= o_.threshold) trigger.push_back(b.cpu);
     }
     prev_stat_ = std::move(stat);
-    j["cpus"] = arr;
-    iv.delta.add_to(j);
-    if (out_.json()) emit_record(j);
-    else emit_text(t);
-    if (iv.last) return;  // nothing follows: no sampling to start
+    r.interval(iv).field("interval_s", secs);  // the interval as /proc/stat was read
+    if (!iv.last && !trigger.empty())  // the last interval: nothing follows, no sampling to start
+      r.line(fmt::format("CPU {} above {}%: sampling on-CPU stacks for the next interval", fmt::join(trigger, ","), o_.threshold));
+    r.line("");
+    emit(r);
+    if (iv.last) return;
     for (int cpu : trigger) start_sampling(cpu);
-    if (!trigger.empty() && !out_.json())
-      emit_text(fmt::format("CPU {} above {}%: sampling on-CPU stacks for the next interval\n", fmt::join(trigger, ","), o_.threshold));
   }
 
   // Everything goes to stdout and, with -l/--log, the same bytes to the log file.
@@ -240,10 +244,10 @@ class Monitor final : public core::SessionTool {
       (void)log_->flush();
     }
   }
-  void emit_record(const nlohmann::json& j) {
-    out_.record(j);
+  void emit(const output::Report& r) {
+    out_.emit(r);
     if (log_) {
-      log_->record(j);
+      log_->emit(r);
       (void)log_->flush();
     }
   }
@@ -283,21 +287,27 @@ class Monitor final : public core::SessionTool {
         }
       std::sort(rows.begin(), rows.end(), [](auto& a, auto& b) { return a.second > b.second; });
       if (rows.size() > static_cast<size_t>(o_.topk)) rows.resize(static_cast<size_t>(o_.topk));
-      auto arr = nlohmann::json::array();
-      std::string t = fmt::format("\n--- on-CPU stacks, CPU {}: {} samples at {} Hz ---\n", cpu, total, o_.sample_hz);
+      output::Report r("cpu_stacks");
+      r.heading(fmt::format("--- on-CPU stacks, CPU {}: {} samples at {} Hz ---", cpu, total, o_.sample_hz));
+      r.field("cpu", cpu).field("samples", total).field("hz", o_.sample_hz);
+      auto& t = r.table("stacks", {{"comm", "COMM", 16, true},
+                                   {"tid", "TID", 7},
+                                   {"count", "SAMPLES", 8},
+                                   {"", "SHARE(%)", 8, false, "{:.1f}"},
+                                   {"pid", "", 0}});
       for (const auto& [k, n] : rows) {
         std::vector<std::string> ks, us;
         for (auto a : read_stack(stacks_fd_, k.kstack)) ks.push_back(ksyms_->symbolize(a));
         for (auto a : read_stack(stacks_fd_, k.ustack)) us.push_back(usyms_.symbolize(static_cast<pid_t>(k.tgid), a));
-        arr.push_back({{"pid", k.tgid}, {"tid", k.pid}, {"comm", comm_str(k.comm)}, {"count", n},
-                       {"kernel_stack", ks}, {"user_stack", us}});
-        t += fmt::format("{} ({}) {} samples ({:.1f}%)\n", comm_str(k.comm), k.pid, n,
-                         total ? 100.0 * static_cast<double>(n) / static_cast<double>(total) : 0.0);
-        for (const auto& f : ks) t += fmt::format("    {}\n", f);
-        for (const auto& f : us) t += fmt::format("    {}\n", f);
+        std::string frames;
+        for (const auto& f : ks) frames += fmt::format("    {}\n", f);
+        for (const auto& f : us) frames += fmt::format("    {}\n", f);
+        t.row().cell(comm_str(k.comm)).cell(k.pid).cell(n)
+            .cell(total ? 100.0 * static_cast<double>(n) / static_cast<double>(total) : 0.0).cell(k.tgid)
+            .json("kernel_stack", ks).json("user_stack", us).text_after(frames);
       }
-      if (out_.json()) emit_record({{"type", "cpu_stacks"}, {"cpu", cpu}, {"samples", total}, {"hz", o_.sample_hz}, {"stacks", arr}});
-      else emit_text(t);
+      r.line("");
+      emit(r);
     }
   }
 

@@ -12,6 +12,7 @@
 #include "nettrace/core/session.hpp"
 #include "nettrace/core/timefmt.hpp"
 #include "nettrace/output/output.hpp"
+#include "nettrace/output/report.hpp"
 #include "nettrace/sys/kernel_info.hpp"
 #include "nettrace/sys/ksyms.hpp"
 #include "tools/cpu/cpu.hpp"
@@ -56,7 +57,7 @@ class Offcpu final : public core::SessionTool {
     stacks_fd_ = bpf_map__fd(skel->maps.stacks);
     counters_fd_ = bpf_map__fd(skel->maps.counters);
     s_.set_counters(counter_slots(counters_fd_));
-    if (!out_.json() && !o_.folded)
+    if (!o_.folded)  // text only
       out_.text(fmt::format("Tracing off-CPU time (us) of {} by {} stack{}... Hit Ctrl-C to end.\n", describe(),
                             o_.user_stacks_only ? "user" : o_.kernel_stacks_only ? "kernel" : "user + kernel",
                             o_.common.duration_s > 0 ? fmt::format(" for {} secs", o_.common.duration_s) : ""));
@@ -105,13 +106,13 @@ class Offcpu final : public core::SessionTool {
     return out;
   }
 
-  void on_interval(const core::Interval& iv) override { report(iv.seconds, iv.delta, nullptr); }
+  void on_interval(const core::Interval& iv) override { report(iv.seconds, &iv, nullptr); }
   // Without --interval the summary has the stacks of the whole run; after intervals, the run's totals only.
-  void on_end(const core::Summary& sum) override { report(sum.seconds, sum.totals, &sum); }
+  void on_end(const core::Summary& sum) override { report(sum.seconds, nullptr, &sum); }
 
   // One report: an interval shows what blocked since the last one, the summary of a run without
   // intervals everything since start.
-  void report(double secs, const core::Housekeeping& hk, const core::Summary* sum) {
+  void report(double secs, const core::Interval* iv, const core::Summary* sum) {
     const bool interval = o_.common.interval_s > 0;
     std::vector<std::pair<nt_offcpu_key, nt_offcpu_val>> rows;
     if (!sum || !interval)
@@ -127,61 +128,51 @@ class Offcpu final : public core::SessionTool {
     const Counters d = sum ? c : deltas_.next(c);
     usyms_.reset();  // mappings may have changed since the last report
 
-    if (out_.json()) {
-      for (const auto& [k, v] : rows) {
-        nlohmann::json j{{"type", "offcpu_stack"}, {"pid", k.tgid}, {"tid", k.pid}, {"comm", comm_str(k.comm)},
-                         {"total_ns", v.total_ns}, {"total_us", v.total_ns / 1000}, {"count", v.count}};
-        if (!o_.user_stacks_only) j["kernel_stack"] = k.kstack >= 0 ? kframes(k.kstack, false) : std::vector<std::string>{};
-        if (!o_.kernel_stacks_only) j["user_stack"] = k.ustack >= 0 ? uframes(k, false) : std::vector<std::string>{};
-        if (o_.folded) j["folded"] = folded(k);
-        out_.record(j);
-      }
-      nlohmann::json j{{"type", sum ? "offcpu_summary" : "offcpu_interval"},
-                       {"time", core::format_iso8601(core::realtime_ns())},
-                       {"interval_s", secs},
-                       {"stacks", rows.size()},
-                       {"blocks", d[NT_CPU_EVENTS]},
-                       {"kernel_stack_failures", d[NT_CPU_KSTACK_FAIL]},
-                       {"user_stack_failures", d[NT_CPU_USTACK_FAIL]},
-                       {"outside_min_max", d[NT_CPU_FILTERED_OUT]}};
-      hk.add_to(j);
-      if (sum) add_summary(j, *sum, false);
-      out_.record(j);
-      return;
-    }
-    if (sum && interval) {  // the intervals showed the stacks
-      if (!o_.folded) out_.text("\n" + hk.text());
-      return;
-    }
-    std::string t;
-    if (interval)
-      t += fmt::format("\n=== Off-CPU Analysis Report - Start Time: {} ===\n",
-                       core::format_local(core::realtime_ns() - static_cast<uint64_t>(secs * 1e9), false));
-    std::reverse(rows.begin(), rows.end());  // like offcputime: largest last, next to the prompt
+    // One record per stack (JSON alone: text shows the stacks inside the report, largest last, next to the
+    // prompt, as offcputime), then the interval or summary.
+    output::Report r(sum ? "offcpu_summary" : "offcpu_interval");
+    r.time(core::realtime_ns());
+    if (interval && !sum)
+      r.heading(fmt::format("=== Off-CPU Analysis Report - Start Time: {} ===",
+                            core::format_local(core::realtime_ns() - static_cast<uint64_t>(secs * 1e9), false)));
+    std::vector<std::string> blocks;
     for (const auto& [k, v] : rows) {
-      if (o_.folded) {
-        t += fmt::format("{} {}\n", folded(k), v.total_ns / 1000);
-        continue;
-      }
+      output::Report st("offcpu_stack");
+      st.field("pid", k.tgid).field("tid", k.pid).field("comm", comm_str(k.comm));
+      st.field("total_ns", v.total_ns).field("total_us", v.total_ns / 1000).field("count", v.count);
+      std::string t;
+      const std::string fold = o_.folded ? folded(k) : "";
+      if (o_.folded) st.field("folded", fold);
       if (!o_.user_stacks_only) {
+        const auto frames = k.kstack >= 0 ? kframes(k.kstack, false) : std::vector<std::string>{};
+        st.field("kernel_stack", frames);
         if (k.kstack < 0) t += "    [Missed Kernel Stack]\n";
-        for (const auto& f : kframes(k.kstack, false)) t += fmt::format("    {}\n", f);
+        for (const auto& f : frames) t += fmt::format("    {}\n", f);
       }
       if (!o_.kernel_stacks_only) {
+        const auto frames = k.ustack >= 0 ? uframes(k, false) : std::vector<std::string>{};
+        st.field("user_stack", frames);
         if (o_.delimited && k.kstack >= 0 && k.ustack >= 0) t += "    --\n";
         if (k.ustack < 0) t += "    [Missed User Stack]\n";
-        for (const auto& f : uframes(k, false)) t += fmt::format("    {}\n", f);
+        for (const auto& f : frames) t += fmt::format("    {}\n", f);
       }
-      t += fmt::format("    {:<16} {} ({})\n        {}\n\n", "-", comm_str(k.comm), k.pid, v.total_ns / 1000);
+      t += fmt::format("    {:<16} {} ({})\n        {}\n", "-", comm_str(k.comm), k.pid, v.total_ns / 1000);
+      out_.emit(st);
+      blocks.push_back(o_.folded ? fmt::format("{} {}", fold, v.total_ns / 1000) : t);
     }
+    // After intervals, the summary has the run's totals only (the intervals showed the stacks).
+    for (auto it = blocks.rbegin(); it != blocks.rend(); ++it) r.line(*it);
+    r.field("stacks", rows.size()).field("blocks", d[NT_CPU_EVENTS]);
+    r.field("kernel_stack_failures", d[NT_CPU_KSTACK_FAIL]).field("user_stack_failures", d[NT_CPU_USTACK_FAIL]);
+    r.field("outside_min_max", d[NT_CPU_FILTERED_OUT]);
     if (d[NT_CPU_KSTACK_FAIL] || d[NT_CPU_USTACK_FAIL])
-      t += fmt::format("WARNING: {} kernel and {} user stacks could not be captured (raise --stack-storage-size)\n",
-                       d[NT_CPU_KSTACK_FAIL], d[NT_CPU_USTACK_FAIL]);
-    if (hk.map_full) t += fmt::format("WARNING: {} blocks not counted (map full)\n", hk.map_full);
-    if (hk.probe_misses) t += fmt::format("WARNING: {} context switches missed (program busy on that CPU)\n", hk.probe_misses);
-    if (hk.render_errors) t += fmt::format("WARNING: {} events could not be rendered\n", hk.render_errors);
-    if (interval) t += fmt::format("=== End of report ({:.1f}s) ===\n", secs);
-    out_.text(t);
+      r.line(fmt::format("WARNING: {} kernel and {} user stacks could not be captured (raise --stack-storage-size)",
+                         d[NT_CPU_KSTACK_FAIL], d[NT_CPU_USTACK_FAIL]));
+    // Folded output is flame-graph input: the counters only in JSON and on stderr.
+    if (sum) r.summary(*sum, false, !o_.folded);
+    else r.interval(*iv);
+    if (interval && !sum) r.line(fmt::format("=== End of report ({:.1f}s) ===", secs));
+    out_.emit(r);
   }
 
   std::string folded(const nt_offcpu_key& k) {

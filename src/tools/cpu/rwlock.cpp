@@ -20,6 +20,7 @@
 #include "nettrace/core/signals.hpp"
 #include "nettrace/core/timefmt.hpp"
 #include "nettrace/output/output.hpp"
+#include "nettrace/output/report.hpp"
 #include "tools/cpu/cpu.hpp"
 #include "tools/cpu/cpu_bpf.hpp"
 #include "tools/cpu/cpu_util.hpp"
@@ -99,9 +100,8 @@ class Rwlock final : public core::SessionTool {
     counters_fd_ = bpf_map__fd(skel->maps.counters);
     s_.set_counters(counter_slots(counters_fd_));
     if (o_.stacks) usyms_.keep(static_cast<pid_t>(o_.pid));  // symbolize even after it exits
-    if (!out_.json())
-      out_.text(fmt::format("Tracing {}() wait of pid {} in {}{}... Hit Ctrl-C to end.\n", kFunction, o_.pid,
-                            target.mapped, o_.stacks ? " by user stack" : ""));
+    out_.text(fmt::format("Tracing {}() wait of pid {} in {}{}... Hit Ctrl-C to end.\n",  // text only
+                          kFunction, o_.pid, target.mapped, o_.stacks ? " by user stack" : ""));
     return s_.run(*this);
   }
 
@@ -113,8 +113,8 @@ class Rwlock final : public core::SessionTool {
     spdlog::info("process {} exited", o_.pid);
     core::request_stop();
   }
-  void on_interval(const core::Interval& iv) override { report(iv.seconds, iv.delta, nullptr); }
-  void on_end(const core::Summary& sum) override { report(sum.seconds, sum.totals, &sum); }
+  void on_interval(const core::Interval& iv) override { report(iv.seconds, iv.delta, &iv, nullptr); }
+  void on_end(const core::Summary& sum) override { report(sum.seconds, sum.totals, nullptr, &sum); }
 
   std::vector<std::string> uframes(const nt_rwlock_stack_key& k) {
     std::vector<std::string> out;
@@ -126,7 +126,7 @@ class Rwlock final : public core::SessionTool {
   }
 
   // sum: the run's summary (everything since start), else an interval (what happened since the last report).
-  void report(double secs, const core::Housekeeping& hk, const core::Summary* sum) {
+  void report(double secs, const core::Housekeeping& hk, const core::Interval* iv, const core::Summary* sum) {
     const bool final_report = sum != nullptr, exited = final_report && exited_;
     // Intervals: what happened since the last report; the summary: the whole run.
     auto rows = hists_.read(final_report, subtract_waits<nt_rwlock_val>);
@@ -154,67 +154,48 @@ class Rwlock final : public core::SessionTool {
       usyms_.reset();
       if (o_.stacks) usyms_.keep(static_cast<pid_t>(o_.pid));
     }
-    if (out_.json()) {
-      nlohmann::json j{{"type", final_report ? "rwlock_summary" : "rwlock_interval"},
-                       {"time", core::format_iso8601(core::realtime_ns())},
-                       {"interval_s", secs},
-                       {"pid", o_.pid},
-                       {"calls", total.count()},
-                       {"total_ns", total.sum()},
-                       {"errors", errors},
-                       {"hist", total.to_json()},
-                       {"start_map_full", c[NT_CPU_START_FULL]},
-                       {"user_stack_failures", c[NT_CPU_USTACK_FAIL]}};
-      hk.add_to(j);
-      if (sum) add_summary(j, *sum, false);
-      if (final_report) {
-        j["max_ns"] = total.max();
-        j["process_exited"] = exited;
-      }
-      auto threads = nlohmann::json::array();
-      for (const auto& [k, v] : rows) {
-        nlohmann::json t{{"pid", k.tgid}, {"tid", k.tid}, {"comm", comm_str(k.comm)}, {"count", v.hist.count},
-                         {"total_ns", v.hist.sum}, {"errors", v.errors}, {"hist", core::Histogram(v.hist).to_json()}};
-        if (final_report) t["max_ns"] = v.hist.max;
-        threads.push_back(t);
-      }
-      j["threads"] = threads;
-      if (o_.stacks) {
-        auto st = nlohmann::json::array();
-        for (const auto& [k, v] : stacks)
-          st.push_back({{"pid", k.tgid}, {"tid", k.tid}, {"comm", comm_str(k.comm)}, {"count", v.count},
-                        {"total_ns", v.total_ns}, {"user_stack", uframes(k)}});
-        j["stacks"] = st;
-      }
-      out_.record(j);
-      return;
-    }
-    std::string t = fmt::format("\n[{}] === {}() wait, pid {} {} ({:.1f}s){} ===\n",
-                                core::format_local(core::realtime_ns(), false), kFunction, o_.pid,
-                                final_report ? "summary" : "interval", secs, exited ? ", process exited" : "");
-    if (rows.empty()) t += "No write-lock calls.\n";
+    output::Report r(final_report ? "rwlock_summary" : "rwlock_interval");
+    r.heading(fmt::format("=== {}() wait, pid {} {} ({:.1f}s){} ===", kFunction, o_.pid,
+                          final_report ? "summary" : "interval", secs, exited ? ", process exited" : ""))
+        .time(core::realtime_ns());
+    r.field("pid", o_.pid).field("calls", total.count()).field("total_ns", total.sum()).field("errors", errors);
+    r.field("start_map_full", c[NT_CPU_START_FULL]).field("user_stack_failures", c[NT_CPU_USTACK_FAIL]);
+    if (final_report) r.field("max_ns", total.max()).field("process_exited", exited);
+    if (rows.empty()) r.line("No write-lock calls.");
     else
-      t += fmt::format("{} calls, {:.3f} ms total wait, avg {:.1f} us{}\n", total.count(), total.sum() / 1e6,
-                       total.mean() / 1e3, errors ? fmt::format(", {} returned an error", errors) : "");
+      r.line(fmt::format("{} calls, {:.3f} ms total wait, avg {:.1f} us{}", total.count(), total.sum() / 1e6,
+                         total.mean() / 1e3, errors ? fmt::format(", {} returned an error", errors) : ""));
+    r.histogram("hist", total, false);  // the threads' histograms follow in text
+    std::vector<output::Column> cols{{"comm", "COMM", 16, true}, {"pid", "PID", 7}, {"tid", "TID", 7},
+                                     {"count", "CALLS", 8}, {"total_ns", "TOTAL(ms)", 11, false, "{:.3f}", 1e6},
+                                     {"", "AVG(us)", 10, false, "{:.1f}", 1e3}, {"errors", "ERRORS", 7}};
+    if (final_report) cols.push_back({"max_ns", "MAX(us)", 10, false, "{:.1f}", 1e3});
+    auto& threads = r.table("threads", std::move(cols));
     for (const auto& [k, v] : rows) {
-      t += fmt::format("\n{} pid {} tid {}: {} calls, {:.3f} ms total, avg {:.1f} us{}\n", comm_str(k.comm), k.tgid,
-                       k.tid, v.hist.count, v.hist.sum / 1e6, v.hist.sum / 1e3 / static_cast<double>(v.hist.count),
-                       final_report ? fmt::format(", max {:.1f} us", v.hist.max / 1e3) : "");
-      t += core::Histogram(v.hist).render();
+      auto& t = threads.row().cell(comm_str(k.comm)).cell(k.tgid).cell(k.tid).cell(v.hist.count).cell(v.hist.sum);
+      t.cell(static_cast<double>(v.hist.sum) / static_cast<double>(v.hist.count)).cell(v.errors);
+      if (final_report) t.cell(v.hist.max);
+      t.hist("hist", core::Histogram(v.hist), true);
     }
-    if (o_.stacks && !stacks.empty()) {
-      t += "\nWrite-lock calls by user stack:\n";
+    if (o_.stacks) {
+      auto& st = r.table("stacks", {{"comm", "COMM", 16, true}, {"tid", "TID", 7}, {"count", "CALLS", 8},
+                                    {"total_ns", "TOTAL(ms)", 11, false, "{:.3f}", 1e6}, {"pid", "", 0}})
+                     .title("\nWrite-lock calls by user stack:");
       for (const auto& [k, v] : stacks) {
-        if (k.ustack < 0) t += "    [Missed User Stack]\n";
-        for (const auto& f : uframes(k)) t += fmt::format("    {}\n", f);
-        t += fmt::format("    {} ({}): {} calls, {:.3f} ms\n\n", comm_str(k.comm), k.tid, v.count, v.total_ns / 1e6);
+        const auto frames = uframes(k);
+        std::string t = k.ustack < 0 ? "    [Missed User Stack]\n" : "";
+        for (const auto& f : frames) t += fmt::format("    {}\n", f);
+        st.row().cell(comm_str(k.comm)).cell(k.tid).cell(v.count).cell(v.total_ns).cell(k.tgid)
+            .json("user_stack", frames).text_after(t + "\n");
       }
     }
-    if (c[NT_CPU_USTACK_FAIL]) t += fmt::format("WARNING: {} user stacks could not be captured\n", c[NT_CPU_USTACK_FAIL]);
+    if (c[NT_CPU_USTACK_FAIL]) r.line(fmt::format("WARNING: {} user stacks could not be captured", c[NT_CPU_USTACK_FAIL]));
     if (hk.map_full || c[NT_CPU_START_FULL])
-      t += fmt::format("WARNING: {} calls not counted (map full)\n", hk.map_full + c[NT_CPU_START_FULL]);
-    if (final_report) t += "\n" + hk.text();
-    out_.text(t);
+      r.line(fmt::format("WARNING: {} calls not counted (map full)", hk.map_full + c[NT_CPU_START_FULL]));
+    if (sum) r.summary(*sum, false);
+    else r.interval(*iv);
+    r.line("");
+    out_.emit(r);
   }
 
   const RwlockOptions& o_;

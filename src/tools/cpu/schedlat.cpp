@@ -16,6 +16,7 @@
 #include "nettrace/core/session.hpp"
 #include "nettrace/core/timefmt.hpp"
 #include "nettrace/output/output.hpp"
+#include "nettrace/output/report.hpp"
 #include "nettrace/sys/kernel_info.hpp"
 #include "tools/cpu/cpu.hpp"
 #include "tools/cpu/cpu_bpf.hpp"
@@ -61,14 +62,15 @@ class Schedlat final : public core::SessionTool {
   void handle(const nt_schedlat_event& e) {
     slow_++;
     if (o_.verbose) {
-      const uint64_t wall = core::mono_to_realtime(e.ts_ns);
-      if (out_.json()) out_.record(event_json(e, "schedlat_wakeup"), true);
-      else
-        out_.text(fmt::format("{} [{}] pid={} latency={:.1f}us waker={}({}) waker_cpu={} target_cpu={} run_cpu={}{}\n",
-                              core::format_local(wall), comm_str(e.comm), e.pid, e.latency_ns / 1e3,
-                              comm_str(e.waker_comm), e.waker_pid, e.waker_cpu, e.target_cpu, e.run_cpu,
-                              e.preempted ? " (preempted)" : ""),
-                  true);
+      // Slow wakeups only (>= the threshold): a record per event is affordable.
+      output::Report r("schedlat_wakeup");
+      const nlohmann::json ej = event_json(e);  // items() refers to it: not a temporary
+      for (const auto& [k, v] : ej.items()) r.field(k, v);
+      r.time(core::mono_to_realtime(e.ts_ns))
+          .heading(fmt::format("[{}] pid={} latency={:.1f}us waker={}({}) waker_cpu={} target_cpu={} run_cpu={}{}",
+                               comm_str(e.comm), e.pid, e.latency_ns / 1e3, comm_str(e.waker_comm), e.waker_pid,
+                               e.waker_cpu, e.target_cpu, e.run_cpu, e.preempted ? " (preempted)" : ""));
+      out_.emit(r, true);
     }
     keep_worst(worst_, e);
     keep_worst(all_worst_, e);
@@ -97,8 +99,7 @@ class Schedlat final : public core::SessionTool {
     return j;
   }
 
-  void header() {
-    if (out_.json()) return;
+  void header() {  // text only
     std::string what = o_.filter.comm.empty() ? "all tasks" : fmt::format("tasks named '{}*'", o_.filter.comm);
     if (!o_.filter.tgids.empty()) what += fmt::format(", pid {}", fmt::join(o_.filter.tgids, ","));
     if (!o_.filter.tids.empty()) what += fmt::format(", tid {}", fmt::join(o_.filter.tids, ","));
@@ -128,115 +129,83 @@ class Schedlat final : public core::SessionTool {
     return out;
   }
 
-  nlohmann::json row_json(const Row& r) const {
-    const core::Histogram h(r.val.hist);
-    nlohmann::json j{{"comm", comm_str(r.key.comm)},
-                     {"count", h.count()},
-                     {"total_ns", h.sum()},
-                     {"avg_ns", h.count() ? h.sum() / h.count() : 0},
-                     {"preempted", r.val.preempted},
-                     {"p50_us", h.percentile(50) / 1e3},
-                     {"p99_us", h.percentile(99) / 1e3},
-                     {"hist", h.to_json()}};
-    if (o_.per_thread) {
-      j["pid"] = r.key.tgid;
-      j["tid"] = r.key.tid;
+  // The groups and the worst wakeups, one table each: the same record in text and JSON.
+  void add_groups(output::Report& r, const std::vector<Row>& rs, bool hist) const {
+    std::vector<output::Column> cols{{"comm", "COMM", 16, true}};
+    if (o_.per_thread) cols.insert(cols.end(), {{"pid", "PID", 7}, {"tid", "TID", 7}});
+    cols.insert(cols.end(), {{"count", "WAITS", 8},
+                             {"", "AVG(us)", 10, false, "{:.1f}", 1e3},
+                             {"p99_us", "P99(us)", 9, false, "{:.0f}"},
+                             {"", "MAX(us)", 9},
+                             {"total_ns", "TOTAL(ms)", 11, false, "{:.3f}", 1e6},
+                             {"preempted", "PREEMPT", 8},
+                             {"p50_us", "", 0}});
+    auto& t = r.table("groups", std::move(cols)).empty_text("No matching task waited for a CPU.");
+    for (const auto& row : rs) {
+      const core::Histogram h(row.val.hist);
+      auto& tr = t.row().cell(comm_str(row.key.comm));
+      if (o_.per_thread) tr.cell(row.key.tgid).cell(row.key.tid);
+      // Not exact: the histogram's bound, "<N" in text and max_ns_le in JSON.
+      const std::string mx = row.max_exact ? fmt::format("{:.1f}", h.max() / 1e3)
+                                           : fmt::format("<{:.0f}", std::ceil(static_cast<double>(h.max() + 1) / 1e3));
+      tr.cell(h.count()).cell(h.mean()).cell(h.percentile(99) / 1e3).cell(nullptr, mx).cell(h.sum())
+          .cell(row.val.preempted).cell(h.percentile(50) / 1e3)
+          .json("avg_ns", h.count() ? h.sum() / h.count() : 0)
+          .json(row.max_exact ? "max_ns" : "max_ns_le", h.max())
+          .hist("hist", h, hist);
     }
-    if (r.max_exact) j["max_ns"] = h.max();
-    else j["max_ns_le"] = h.max();
-    return j;
-  }
-
-  std::string table(const std::vector<Row>& rs, bool hist) const {
-    std::string t = o_.per_thread ? fmt::format("{:<16} {:>7} {:>7} ", "COMM", "PID", "TID") : fmt::format("{:<16} ", "COMM");
-    t += fmt::format("{:>8} {:>10} {:>9} {:>9} {:>11} {:>8}\n", "WAITS", "AVG(us)", "P99(us)", "MAX(us)",
-                     "TOTAL(ms)", "PREEMPT");
-    for (const auto& r : rs) {
-      const core::Histogram h(r.val.hist);
-      t += o_.per_thread ? fmt::format("{:<16} {:>7} {:>7} ", comm_str(r.key.comm), r.key.tgid, r.key.tid)
-                         : fmt::format("{:<16} ", comm_str(r.key.comm));
-      const std::string mx = r.max_exact ? fmt::format("{:.1f}", h.max() / 1e3)
-                                         : fmt::format("<{:.0f}", std::ceil(static_cast<double>(h.max() + 1) / 1e3));
-      t += fmt::format("{:>8} {:>10.1f} {:>9.0f} {:>9} {:>11.3f} {:>8}\n", h.count(), h.mean() / 1e3,
-                       h.percentile(99) / 1e3, mx, h.sum() / 1e6, r.val.preempted);
-      if (hist) t += fmt::format("\n{}\n", h.render());
+    auto& w = r.table("worst", {{"latency_ns", "LAT(us)", 10, false, "{:.1f}", 1e3},
+                                {"comm", "COMM", 16, true},
+                                {"tid", "TID", 7},
+                                {"", "WAKER(TID)", 22, true},
+                                {"waker_cpu", "W_CPU", 6},
+                                {"target_cpu", "T_CPU", 6},
+                                {"run_cpu", "R_CPU", 6}})
+                  .title(fmt::format("Worst waits (>= {}us):", o_.threshold_us))
+                  .empty_text(fmt::format("No wakeup waited {}us or more.", o_.threshold_us))
+                  .indent(2);
+    for (const auto& e : r.type() == "schedlat_summary" ? all_worst_ : worst_) {
+      auto& wr = w.row().cell(e.latency_ns).cell(comm_str(e.comm)).cell(e.pid);
+      wr.cell(nullptr, e.preempted ? std::string("(preempted)") : fmt::format("{}({})", comm_str(e.waker_comm), e.waker_pid));
+      wr.cell(e.waker_cpu).cell(e.target_cpu).cell(e.run_cpu);
+      const nlohmann::json ej = event_json(e);  // items() refers to it: not a temporary
+      for (const auto& [k, v] : ej.items()) wr.json(k, v);
     }
-    return t;
-  }
-
-  std::string worst_text(const std::vector<nt_schedlat_event>& w) const {
-    if (w.empty()) return fmt::format("No wakeup waited {}us or more.\n", o_.threshold_us);
-    std::string t = fmt::format("Worst waits (>= {}us):\n", o_.threshold_us);
-    t += fmt::format("  {:>10} {:<16} {:>7} {:<22} {:>6} {:>6} {:>6}\n", "LAT(us)", "COMM", "TID", "WAKER(TID)",
-                     "W_CPU", "T_CPU", "R_CPU");
-    for (const auto& e : w)
-      t += fmt::format("  {:>10.1f} {:<16} {:>7} {:<22} {:>6} {:>6} {:>6}\n", e.latency_ns / 1e3, comm_str(e.comm),
-                       e.pid, e.preempted ? std::string("(preempted)") : fmt::format("{}({})", comm_str(e.waker_comm), e.waker_pid),
-                       e.waker_cpu, e.target_cpu, e.run_cpu);
-    return t;
   }
 
   // waits, start_map_full, negative and the session's housekeeping (probe_misses: tracepoint hits the
   // kernel skipped because one of these programs was already running on that CPU, a wakeup from an
   // interrupt that arrived inside it: each can be a wait not counted).
-  static nlohmann::json counters_json(const Counters& c, const core::Housekeeping& hk) {
-    nlohmann::json j{{"waits", c[NT_CPU_EVENTS]}, {"start_map_full", c[NT_CPU_START_FULL]}, {"negative", c[NT_CPU_NEGATIVE]}};
-    hk.add_to(j);
-    return j;
-  }
-
-  nlohmann::json groups_json(const std::vector<Row>& rs, const std::vector<nt_schedlat_event>& worst) const {
-    nlohmann::json j;
-    auto groups = nlohmann::json::array();
-    for (const auto& r : rs) groups.push_back(row_json(r));
-    j["groups"] = groups;
-    auto w = nlohmann::json::array();
-    for (const auto& e : worst) w.push_back(event_json(e));
-    j["worst"] = w;
-    return j;
+  static void add_counters(output::Report& r, const Counters& c) {
+    r.field("waits", c[NT_CPU_EVENTS]).field("start_map_full", c[NT_CPU_START_FULL]).field("negative", c[NT_CPU_NEGATIVE]);
   }
 
   void on_interval(const core::Interval& iv) override {
     auto rs = rows(false);
     const Counters d = deltas_.next(read_counters(counters_fd_));
-    const double secs = iv.seconds;
-    if (out_.json()) {
-      nlohmann::json j{{"type", "schedlat_interval"}, {"time", core::format_iso8601(core::realtime_ns())}, {"interval_s", secs}};
-      j.update(counters_json(d, iv.delta));
-      j.update(groups_json(rs, worst_));
-      out_.record(j);
-    } else {
-      std::string t = fmt::format("[{}] === Run-queue latency (interval {:.1f}s): {} waits ===\n",
-                                  core::format_local(core::realtime_ns(), false), secs, d[NT_CPU_EVENTS]);
-      if (rs.empty()) t += "No matching task waited for a CPU.\n";
-      else t += table(rs, o_.hist);
-      t += worst_text(worst_);
-      if (iv.delta.lost_events) t += fmt::format("Slow-wait events lost (ring buffer full): {}\n", iv.delta.lost_events);
-      if (iv.delta.probe_misses) t += fmt::format("Scheduler events missed (program busy on that CPU): {}\n", iv.delta.probe_misses);
-      out_.text(t + "\n");
-    }
+    output::Report r("schedlat_interval");
+    r.heading(fmt::format("=== Run-queue latency (interval {:.1f}s): {} waits ===", iv.seconds, d[NT_CPU_EVENTS]))
+        .time(core::realtime_ns());
+    add_counters(r, d);
+    add_groups(r, rs, o_.hist);
+    r.interval(iv).line("");
+    out_.emit(r);
     worst_.clear();
   }
 
   void on_end(const core::Summary& sum) override {
     auto rs = rows(true);
     Counters c = read_counters(counters_fd_);
-    if (out_.json()) {
-      nlohmann::json j{{"type", "schedlat_summary"}, {"slow_waits", slow_}};
-      j.update(counters_json(c, sum.totals));
-      add_summary(j, sum, true);
-      j.update(groups_json(rs, all_worst_));
-      out_.record(j);
-      return;
-    }
-    std::string t = fmt::format("=== Run-queue latency summary ({:.1f}s): {} waits, {} at or above {}us ===\n", sum.seconds,
-                                c[NT_CPU_EVENTS], slow_, o_.threshold_us);
-    if (rs.empty()) t += "No matching task waited for a CPU.\n";
-    else t += table(rs, true);
-    t += worst_text(all_worst_);
-    t += sum.totals.text();
-    if (c[NT_CPU_START_FULL]) t += fmt::format("Wakeups not tracked (start map full): {}\n", c[NT_CPU_START_FULL]);
-    out_.text(t);
+    output::Report r("schedlat_summary");
+    r.heading(fmt::format("=== Run-queue latency summary ({:.1f}s): {} waits, {} at or above {}us ===", sum.seconds,
+                          c[NT_CPU_EVENTS], slow_, o_.threshold_us))
+        .time(core::realtime_ns())
+        .field("slow_waits", slow_);
+    add_counters(r, c);
+    add_groups(r, rs, true);
+    r.summary(sum, true);
+    if (c[NT_CPU_START_FULL]) r.line(fmt::format("Wakeups not tracked (start map full): {}", c[NT_CPU_START_FULL]));
+    out_.emit(r);
   }
 
   const SchedlatOptions& o_;

@@ -12,6 +12,7 @@
 #include "nettrace/bpf/probe_plan.hpp"
 #include "nettrace/cli/common_options.hpp"
 #include "nettrace/output/output.hpp"
+#include "nettrace/output/report.hpp"
 #include "nettrace/sys/kernel_info.hpp"
 #include "nettrace/sys/mounts.hpp"
 
@@ -99,10 +100,9 @@ int run(const cli::CommonOptions& o) {
   }
   j["tools"] = tools_json;
 
-  if (out.json()) {
-    out.record(j);
-    return 0;
-  }
+  // The findings are gathered as JSON above; the report carries them and the text that reads them.
+  output::Report r("doctor");
+  for (const auto& [k, v] : j.items()) r.field(k, v);
   std::string t = fmt::format("Kernel: {}\nBTF: {}\n\nAttach types:\n", j["kernel"].get<std::string>(),
                               j["btf"].get<bool>() ? "/sys/kernel/btf/vmlinux" : "missing (CO-RE needs BTF)");
   for (const auto& [name, p] : probes) t += fmt::format("  {:<13} {:<4} {}\n", name, p->ok ? "yes" : "no", p->detail);
@@ -122,8 +122,8 @@ int run(const cli::CommonOptions& o) {
     t += fmt::format("  {:<10} {:<7}{}{}\n", tj["tool"].get<std::string>(), tj["can_run"].get<bool>() ? "ok" : "CANNOT", via,
                      tj.contains("why_not") ? " (" + tj["why_not"].get<std::string>() + ")" : "");
   }
-  t += "\nOriginal tools not yet ported are listed in docs/tools.md.\n";
-  out.text(t);
+  t += "\nOriginal tools not yet ported are listed in docs/tools.md.";
+  out.emit(r.line(t));
   return 0;
 }
 

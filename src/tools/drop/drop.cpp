@@ -27,6 +27,7 @@
 #include "nettrace/core/session.hpp"
 #include "nettrace/core/timefmt.hpp"
 #include "nettrace/output/output.hpp"
+#include "nettrace/output/report.hpp"
 #include "nettrace/sys/kernel_info.hpp"
 #include "nettrace/sys/ksyms.hpp"
 #include "nettrace/sys/netdev.hpp"
@@ -229,8 +230,7 @@ class DropTool final : public core::SessionTool {
     return false;
   }
 
-  void print_header() {
-    if (out_.json()) return;
+  void print_header() {  // text only
     std::string h;
     switch (o_.mode) {
       case Mode::Events: h = "=== Enhanced Packet Drop Monitor ===\n"; break;
@@ -266,6 +266,7 @@ class DropTool final : public core::SessionTool {
     else by_interface_raw_.emplace(std::string(ifname), 1);
     if (o_.mode == Mode::Qdisc && o_.summary) return;
     const uint64_t wall = core::mono_to_realtime(e.ts_ns);
+    // The per-event path: a typed renderer per format writes into the buffer (no allocation per event).
     if (out_.json()) {
       append_event_json(out_.buffer(), e, wall, rc_);
       out_.commit(true);
@@ -325,79 +326,74 @@ class DropTool final : public core::SessionTool {
     prev_counters_ = c;
     hk_ = o_.cumulative ? s_.housekeeping() : iv.delta;
     const double secs = iv.seconds;
-    const std::string when = core::format_local(core::realtime_ns(), false);
     if (o_.mode == Mode::Events) {
-      if (out_.json()) out_.record(counters_json("drop_interval", d, secs));
-      else
-        out_.text(fmt::format("[{}] interval {:.1f}s: {} drops, {} lost events, {} kfree_skb calls\n", when, secs,
-                              d[NT_DROP_MATCHED], hk_.lost_events, d[NT_DROP_SEEN]));
+      auto r = counters_report("drop_interval", d, secs);
+      r.heading(fmt::format("interval {:.1f}s: {} drops, {} lost events, {} kfree_skb calls", secs, d[NT_DROP_MATCHED],
+                            hk_.lost_events, d[NT_DROP_SEEN]));
+      out_.emit(r);
       return;
     }
     auto rows = interval_rows();
     uint64_t total = 0;
     for (const auto& r : rows) total += r.count;
-    if (out_.json()) {
-      auto j = counters_json(o_.mode == Mode::Qdisc ? "qdisc_drop_interval" : "drop_stacks", d, secs);
-      auto entries = nlohmann::json::array();
-      const size_t limit = o_.mode == Mode::Qdisc ? rows.size() : static_cast<size_t>(o_.top);
-      for (size_t i = 0; i < rows.size() && i < limit; i++) entries.push_back(row_json(rows[i], total));
-      j["entries"] = entries;
-      j["distinct"] = rows.size();
-      if (o_.mode == Mode::Qdisc && xmit_active_) {
-        auto rc = nlohmann::json::array();
-        for (const auto& x : xmit_rows())
-          rc.push_back({{"function", x.key.func == NT_XMIT_DEV_QUEUE ? "__dev_queue_xmit" : "dev_hard_start_xmit"},
-                        {"interface", ifname_of(x.key.ifindex, x.key.netns)},
-                        {"ifindex", x.key.ifindex},
-                        {"ret", x.key.ret},
-                        {"name", xmit_code_name(x.key.func, x.key.ret)},
-                        {"count", x.count}});
-        j["return_codes"] = rc;
-      }
-      out_.record(j);
-      return;
-    }
-    std::string t;
+    auto r = counters_report(o_.mode == Mode::Qdisc ? "qdisc_drop_interval" : "drop_stacks", d, secs);
+    r.field("distinct", rows.size());
     if (o_.mode == Mode::Qdisc) {
-      t += fmt::format("[{}] === Qdisc drops (interval {:.1f}s) ===\n", when, secs);
-      t += fmt::format("{:<16} {:<24} {:>10}\n", "DEVICE", "REASON", "DROPS");
-      for (const auto& r : rows)
-        t += fmt::format("{:<16} {:<24} {:>10}\n", std::string(r.key.ifname, strnlen(r.key.ifname, NT_IFNAMSIZ)),
-                         reasons_.name(r.key.reason), r.count);
-      t += fmt::format("Total qdisc drops: {}, lost events: {}\n", total, hk_.lost_events);
-      if (xmit_active_) {
-        t += "Return code distribution:\n";
-        t += fmt::format("{:<22} {:<16} {:<18} {:>10}\n", "FUNCTION", "DEVICE", "RETURN", "COUNT");
-        for (const auto& x : xmit_rows())
-          t += fmt::format("{:<22} {:<16} {:<18} {:>10}\n",
-                           x.key.func == NT_XMIT_DEV_QUEUE ? "__dev_queue_xmit" : "dev_hard_start_xmit",
-                           ifname_of(x.key.ifindex, x.key.netns), xmit_code_name(x.key.func, x.key.ret), x.count);
+      r.heading(fmt::format("=== Qdisc drops (interval {:.1f}s) ===", secs));
+      auto& t = r.table("entries", {{"interface", "DEVICE", 16, true}, {"reason", "REASON", 24, true}, {"count", "DROPS", 10}});
+      for (const auto& row : rows) {
+        auto& tr = t.row();
+        const nlohmann::json j = row_json(row, total);  // items() refers to it: not a temporary
+        for (const auto& [k, v] : j.items()) tr.json(k, v);
+        tr.cell(j["interface"]).cell(j["reason"]).cell(row.count);
       }
-      t += "\n";
-      out_.text(t);
+      r.line(fmt::format("Total qdisc drops: {}, lost events: {}", total, hk_.lost_events));
+      if (xmit_active_) {
+        auto& x = r.table("return_codes", {{"function", "FUNCTION", 22, true},
+                                           {"interface", "DEVICE", 16, true},
+                                           {"name", "RETURN", 18, true},
+                                           {"count", "COUNT", 10},
+                                           {"ifindex", "", 0},
+                                           {"ret", "", 0}})
+                      .title("Return code distribution:");
+        for (const auto& xr : xmit_rows())
+          x.row()
+              .cell(xr.key.func == NT_XMIT_DEV_QUEUE ? "__dev_queue_xmit" : "dev_hard_start_xmit")
+              .cell(ifname_of(xr.key.ifindex, xr.key.netns))
+              .cell(xmit_code_name(xr.key.func, xr.key.ret))
+              .cell(xr.count)
+              .cell(xr.key.ifindex)
+              .cell(xr.key.ret);
+      }
+      r.line("");
+      out_.emit(r);
       return;
     }
-    t += fmt::format("[{}] === Stack Statistics Report (Interval: {:.1f}s) ===\n", when, secs);
-    t += fmt::format("Total kfree_skb calls: {}\n", d[NT_DROP_SEEN]);
-    t += fmt::format("Filtered kfree_skb calls: {}\n", d[NT_DROP_MATCHED]);
-    if (d[NT_DROP_NORMAL]) t += fmt::format("Normal frees suppressed: {}\n", d[NT_DROP_NORMAL]);
-    if (d[NT_DROP_STACK_FAIL]) t += fmt::format("Stack capture failures: {}\n", d[NT_DROP_STACK_FAIL]);
-    if (d[NT_DROP_MAP_FULL]) t += fmt::format("Lost (map full, raise --max-entries): {}\n", d[NT_DROP_MAP_FULL]);
-    if (!rows.empty()) t += "\nTop drops by count:\n";
+    r.heading(fmt::format("=== Stack Statistics Report (Interval: {:.1f}s) ===", secs));
+    r.line(fmt::format("Total kfree_skb calls: {}", d[NT_DROP_SEEN]));
+    r.line(fmt::format("Filtered kfree_skb calls: {}", d[NT_DROP_MATCHED]));
+    if (d[NT_DROP_NORMAL]) r.line(fmt::format("Normal frees suppressed: {}", d[NT_DROP_NORMAL]));
+    if (d[NT_DROP_STACK_FAIL]) r.line(fmt::format("Stack capture failures: {}", d[NT_DROP_STACK_FAIL]));
+    if (d[NT_DROP_MAP_FULL]) r.line(fmt::format("Lost (map full, raise --max-entries): {}", d[NT_DROP_MAP_FULL]));
+    if (!rows.empty()) r.line("\nTop drops by count:");
+    // An entry is a paragraph in text (its stack below it), an object of "entries" in JSON.
+    auto entries = nlohmann::json::array();
     for (size_t i = 0; i < rows.size() && i < static_cast<size_t>(o_.top); i++) {
-      const auto& r = rows[i];
-      std::string dev(r.key.ifname, strnlen(r.key.ifname, NT_IFNAMSIZ));
-      t += fmt::format("\n#{} Count: {} ({}) [device: {}] [reason: {}]", i + 1, r.count, pct(r.count, total),
-                       dev.empty() ? "-" : dev, reasons_.name(r.key.reason));
-      if (o_.group_by != "stack") t += fmt::format(" [flow: {}]", key_flow(r.key));
-      if (r.key.stack_id >= 0) t += fmt::format(" [stack_id: {}]", r.key.stack_id);
-      t += "\n";
-      auto frames = read_stack(stacks_fd_, r.key.stack_id);
-      if (frames.empty()) t += fmt::format("   {}\n", ksyms().symbolize(r.key.location));
-      for (size_t f = 0; f < frames.size() && f < 8; f++) t += fmt::format("   {}\n", ksyms().symbolize(frames[f]));
+      const auto& row = rows[i];
+      nlohmann::json j = row_json(row, total);
+      const std::string dev = j["interface"].get<std::string>();
+      std::string t = fmt::format("\n#{} Count: {} ({}) [device: {}] [reason: {}]", i + 1, row.count, pct(row.count, total),
+                                  dev.empty() ? "-" : dev, j["reason"].get<std::string>());
+      if (o_.group_by != "stack") t += fmt::format(" [flow: {}]", key_flow(row.key));
+      if (row.key.stack_id >= 0) t += fmt::format(" [stack_id: {}]", row.key.stack_id);
+      const size_t frames = j.contains("stack") ? j["stack"].size() : 0;
+      if (!frames) t += fmt::format("\n   {}", j["location"].get<std::string>());
+      for (size_t f = 0; f < frames && f < 8; f++) t += fmt::format("\n   {}", j["stack"][f].get<std::string>());
+      r.line(t);
+      entries.push_back(std::move(j));
     }
-    t += "\n";
-    out_.text(t);
+    r.field("entries", entries).line("");
+    out_.emit(r);
   }
 
   struct XmitRow {
@@ -443,15 +439,13 @@ class DropTool final : public core::SessionTool {
     return fmt::format("ifindex {}", ifindex);
   }
 
-  nlohmann::json counters_json(const char* type, const Counters& d, double secs) const {
-    nlohmann::json j{{"type", type},
-                     {"time", core::format_iso8601(core::realtime_ns())},
-                     {"interval_s", secs},
-                     {"kfree_skb_calls", d[NT_DROP_SEEN]},
-                     {"drops", d[NT_DROP_MATCHED]},
-                     {"normal_suppressed", d[NT_DROP_NORMAL]}};
-    hk_.add_to(j);
-    return j;
+  // An interval's record: the drop counters and the session's (hk_: deltas, or totals with --cumulative).
+  output::Report counters_report(const char* type, const Counters& d, double secs) const {
+    output::Report r(type);
+    r.time(core::realtime_ns()).field("interval_s", secs);
+    r.field("kfree_skb_calls", d[NT_DROP_SEEN]).field("drops", d[NT_DROP_MATCHED]).field("normal_suppressed", d[NT_DROP_NORMAL]);
+    r.housekeeping(hk_, false);
+    return r;
   }
 
   nlohmann::json row_json(const Row& r, uint64_t total) const {
@@ -485,37 +479,30 @@ class DropTool final : public core::SessionTool {
     tallies();
     Counters c = read_counters(counters_fd_);
     hk_ = sum.totals;
-    if (out_.json()) {
-      nlohmann::json j = counters_json("drop_summary", c, sum.seconds);
-      j.erase("interval_s");
-      sum.add_to(j);
-      j["by_reason"] = by_reason_;
-      j["by_location"] = by_location_;
-      j["by_protocol"] = by_protocol_;
-      j["by_interface"] = by_interface_;
-      out_.record(j);
-      return;
-    }
-    std::string t = "\n=== Drop Statistics Summary ===\n";
-    t += fmt::format("Total monitoring time: {:.1f} seconds\n", sum.seconds);
-    t += fmt::format("Total kfree_skb calls: {}\n", c[NT_DROP_SEEN]);
-    t += fmt::format("Total drops detected: {}\n", c[NT_DROP_MATCHED]);
-    if (c[NT_DROP_NORMAL]) t += fmt::format("Normal frees suppressed: {}\n", c[NT_DROP_NORMAL]);
-    t += sum.totals.text();
-    if (sum.intervals) t += fmt::format("Total intervals: {}\n", sum.intervals);
+    output::Report r("drop_summary");
+    r.heading(fmt::format("=== Drop Statistics Summary ({:.1f}s, {} intervals) ===", sum.seconds, sum.intervals))
+        .time(core::realtime_ns());
+    r.field("kfree_skb_calls", c[NT_DROP_SEEN]).field("drops", c[NT_DROP_MATCHED]).field("normal_suppressed", c[NT_DROP_NORMAL]);
+    r.line(fmt::format("Total kfree_skb calls: {}", c[NT_DROP_SEEN]));
+    r.line(fmt::format("Total drops detected: {}", c[NT_DROP_MATCHED]));
+    if (c[NT_DROP_NORMAL]) r.line(fmt::format("Normal frees suppressed: {}", c[NT_DROP_NORMAL]));
+    r.summary(sum, true);
     const uint64_t received = sum.events_received;
-    auto table = [&](const char* title, const std::map<std::string, uint64_t>& m) {
+    // Tallies: an object {name: count} in JSON, largest first in text.
+    auto table = [&](const char* key, const char* title, const std::map<std::string, uint64_t>& m) {
+      r.field(key, m);
       if (m.empty()) return;
       std::vector<std::pair<std::string, uint64_t>> v(m.begin(), m.end());
       std::sort(v.begin(), v.end(), [](auto& a, auto& b) { return a.second > b.second; });
-      t += fmt::format("\n{}:\n", title);
-      for (const auto& [k, n] : v) t += fmt::format("  - {}: {} ({})\n", k, n, pct(n, received));
+      std::string t = fmt::format("\n{}:", title);
+      for (const auto& [k, n] : v) t += fmt::format("\n  - {}: {} ({})", k, n, pct(n, received));
+      r.line(t);
     };
-    table("Drop reasons", by_reason_);
-    table("Drop locations", by_location_);
-    table("Affected protocols", by_protocol_);
-    table("Interfaces", by_interface_);
-    out_.text(t);
+    table("by_reason", "Drop reasons", by_reason_);
+    table("by_location", "Drop locations", by_location_);
+    table("by_protocol", "Affected protocols", by_protocol_);
+    table("by_interface", "Interfaces", by_interface_);
+    out_.emit(r);
   }
 
   const DropOptions& o_;

@@ -19,6 +19,7 @@
 #include "nettrace/core/signals.hpp"
 #include "nettrace/core/timefmt.hpp"
 #include "nettrace/output/output.hpp"
+#include "nettrace/output/report.hpp"
 #include "nettrace/sys/netdev.hpp"
 #include "tools/drop/drop.hpp"
 
@@ -156,18 +157,15 @@ int run_monitor(const MonitorOptions& o) {
     struct stat st {};
     if (!keep || (stat((log + ".stderr").c_str(), &st) == 0 && st.st_size == 0)) unlink((log + ".stderr").c_str());
     const size_t captured = keep && builtin ? count_lines_with(log, "\"type\":\"drop\"") : 0;
-    if (out.json()) {
-      nlohmann::json j{{"type", "drop_monitor"},  {"time", core::format_iso8601(core::realtime_ns())},
-                       {"interface", o.interface}, {"rx_dropped", rx},
-                       {"tx_dropped", tx},         {"kept", keep},
-                       {"log", keep ? log : ""},   {"complete_interval", full}};
-      if (builtin && keep) j["captured_drops"] = captured;
-      out.record(j);
-    } else {
-      out.text(fmt::format("[{}] {}: rx_dropped +{} tx_dropped +{}{}\n", stamp, o.interface, rx, tx,
-                           keep ? fmt::format(" -> kept {}{}", log, builtin ? fmt::format(" ({} drop events)", captured) : "")
-                                : ""));
-    }
+    output::Report r("drop_monitor");
+    r.time(core::realtime_ns())
+        .heading(fmt::format("{}: rx_dropped +{} tx_dropped +{}{}", o.interface, rx, tx,
+                             keep ? fmt::format(" -> kept {}{}", log, builtin ? fmt::format(" ({} drop events)", captured) : "")
+                                  : ""));
+    r.field("interface", o.interface).field("rx_dropped", rx).field("tx_dropped", tx).field("kept", keep);
+    r.field("log", keep ? log : "").field("complete_interval", full);
+    if (builtin && keep) r.field("captured_drops", captured);
+    out.emit(r);
     if (!full) break;
   }
   out.text(fmt::format("{} cycles, {} captures kept\n", cycles, kept));

@@ -20,6 +20,7 @@
 #include "nettrace/core/session.hpp"
 #include "nettrace/core/timefmt.hpp"
 #include "nettrace/output/output.hpp"
+#include "nettrace/output/report.hpp"
 #include "nettrace/sys/kernel_info.hpp"
 #include "nettrace/sys/ksyms.hpp"
 #include "nettrace/sys/netdev.hpp"
@@ -196,12 +197,14 @@ class Engine final : public core::SessionTool {
   void handle_flow(const nt_lat_flow& f) {
     FlowView v{&f, &t_, core::mono_to_realtime(f.first_ts), [this](int32_t id) { return stack_frames(id); },
                s_.events_received()};
+    // Per event: one typed renderer per format (flow_to_json / flow_to_text, both symbolizing the stacks),
+    // so only the one asked for runs; like drop's event path, not a Report.
     if (out_.json()) {
       auto j = flow_to_json(v);
       j["time"] = core::format_iso8601(v.wall_ns);
       out_.record(j, true);
     } else {
-      out_.text(fmt::format("[{}] ", core::format_iso8601(v.wall_ns)) + flow_to_text(v, o_.verbose), true);
+      out_.text(fmt::format("[{}] ", core::format_local(v.wall_ns)) + flow_to_text(v, o_.verbose), true);
     }
   }
 
@@ -224,7 +227,7 @@ class Engine final : public core::SessionTool {
       }
       if (!line.empty()) spdlog::info("stages ({}):{}", t_.dir_names[d], line);
     }
-    if (!out_.json() && !o_.title.empty()) {
+    if (!o_.title.empty()) {  // text only
       std::string h = fmt::format("=== {} ===\n", o_.title);
       auto filters = cli::describe_filter(o_.filter);
       for (const auto& [k, v] : filters) h += fmt::format("  {}: {}\n", k, v);
@@ -272,7 +275,7 @@ class Engine final : public core::SessionTool {
   }
 
   // The CPU pair's part of a report: same-CPU / migrated counts, one histogram per (from, to) CPU pair.
-  void report_cpu_pairs(bool final, nlohmann::json& j, std::string& text, const Counters& dc) {
+  void report_cpu_pairs(bool final, output::Report& r, const Counters& dc) {
     if (t_.cpu_from < 0 || t_.cpu_to < 0) return;
     const CpuPairs cur = read_cpu_pairs();
     const std::string from = stage_name(t_.cpu_dir, static_cast<uint8_t>(t_.cpu_from)),
@@ -281,8 +284,9 @@ class Engine final : public core::SessionTool {
                       {"to", to},
                       {"same_cpu", dc[NT_LAT_C_CPU_SAME]},
                       {"migrated", dc[NT_LAT_C_CPU_MIGRATED]}};
-    text += fmt::format("\nCPU migration ({} CPU {} -> {} CPU {}): same CPU {}, cross-CPU {}\n", t_.cpu_from_label,
-                        from, t_.cpu_to_label, to, dc[NT_LAT_C_CPU_SAME], dc[NT_LAT_C_CPU_MIGRATED]);
+    std::string text = fmt::format("\nCPU migration ({} CPU {} -> {} CPU {}): same CPU {}, cross-CPU {}\n",
+                                   t_.cpu_from_label, from, t_.cpu_to_label, to, dc[NT_LAT_C_CPU_SAME],
+                                   dc[NT_LAT_C_CPU_MIGRATED]);
     auto pairs = nlohmann::json::array();
     for (const auto& [k, h] : cur) {
       const core::Histogram v = final ? h : h.minus(prev_cpu_pairs_[k]);
@@ -297,7 +301,8 @@ class Engine final : public core::SessionTool {
       if (o_.verbose || k.first != k.second) text += v.render();
     }
     cj["pairs"] = pairs;
-    j["cpu_migration"] = cj;
+    text.pop_back();  // line() ends it
+    r.field("cpu_migration", cj).line(text);
     if (!final) prev_cpu_pairs_ = cur;
   }
 
@@ -340,12 +345,12 @@ class Engine final : public core::SessionTool {
 
   void on_interval(const core::Interval& iv) override {
     if (iv.last) final_sweep();
-    report(false, iv.seconds, iv.delta, 0);
+    report(iv.seconds, &iv, nullptr);
   }
 
   void on_end(const core::Summary& sum) override {
     final_sweep();
-    report(true, sum.seconds, sum.totals, sum.events_received);
+    report(sum.seconds, nullptr, &sum);
   }
 
   std::string stage_name(uint8_t dir, uint8_t idx) const {
@@ -354,20 +359,19 @@ class Engine final : public core::SessionTool {
   }
 
   // One report: per direction, adjacent pairs in stage order, end to end, RTT, CPU distribution, flows.
-  // hk: the session's housekeeping over the same window; received: events received (summary).
-  void report(bool final, double secs, const core::Housekeeping& hk, uint64_t received) {
+  // iv: an interval, else sum: the summary (the session's counters come with either).
+  void report(double secs, const core::Interval* iv, const core::Summary* sum) {
+    const bool final = sum != nullptr;
     Hists cur;
     CpuDist cpu;
     read_hists(cur, cpu);
     const Counters c = read_counters();
     const auto inc = read_incomplete();
-    const std::string when = core::format_iso8601(core::realtime_ns());
-    nlohmann::json j{{"type", final ? "latency_summary" : "latency_interval"},
-                     {"time", when},
-                     {final ? "duration_s" : "interval_s", secs},
-                     {"tool", t_.kind}};
-    std::string text = final ? fmt::format("\n=== {} summary ({:.1f}s) ===\n", o_.title, secs)
-                             : fmt::format("[{}] === {} report (interval {:.1f}s) ===\n", when, o_.title, secs);
+    output::Report r(final ? "latency_summary" : "latency_interval");
+    r.heading(final ? fmt::format("=== {} summary ({:.1f}s) ===", o_.title, secs)
+                    : fmt::format("=== {} report (interval {:.1f}s) ===", o_.title, secs))
+        .time(core::realtime_ns())
+        .field("tool", t_.kind);
     Counters dc = c;
     if (!final)
       for (size_t i = 0; i < dc.size(); i++) dc[i] -= std::min(dc[i], prev_counters_[i]);
@@ -433,25 +437,22 @@ class Engine final : public core::SessionTool {
       dj["incomplete_by_last_stage"] = ij;
       dtext += fmt::format("Flows: completed {}, incomplete {}", completed, incomplete);
       for (const auto& [name, n] : ij.items()) dtext += fmt::format(" [{}: {}]", name, n.get<uint64_t>());
-      dtext += "\n";
       dirs[t_.dir_names[d]] = dj;
-      text += dtext;
+      r.line(dtext);
     }
-    j["directions"] = dirs;
-    report_cpu_pairs(final, j, text, dc);
+    r.field("directions", dirs);
+    report_cpu_pairs(final, r, dc);
     for (size_t i = 0; i < NT_LAT_NCOUNTERS; i++)
-      if (i != NT_LAT_C_RB_LOST && i != NT_LAT_C_MAP_FULL && i != NT_LAT_C_STACK_FAIL) j[kCounterNames[i]] = dc[i];
-    hk.add_to(j);  // lost_events, map_full, stack_failures, probe_misses, …
+      if (i != NT_LAT_C_RB_LOST && i != NT_LAT_C_MAP_FULL && i != NT_LAT_C_STACK_FAIL) r.field(kCounterNames[i], dc[i]);
+    r.line(fmt::format("Counters: started {} completed {} restarted {} stale {} duplicates {} out_of_order {} "
+                       "parse_failures {}",
+                       dc[NT_LAT_C_STARTED], dc[NT_LAT_C_COMPLETED], dc[NT_LAT_C_RESTARTED], dc[NT_LAT_C_STALE],
+                       dc[NT_LAT_C_DUP], dc[NT_LAT_C_OOO], dc[NT_LAT_C_PARSE_FAIL]));
     // Intervals: received so far (as before the session); the summary: the session's count.
-    j["events_received"] = final ? received : s_.events_received();
-    if (final) j["flow_keying"] = flow_keying();
-    text += fmt::format("Counters: started {} completed {} restarted {} stale {} duplicates {} out_of_order {} "
-                        "parse_failures {}\n",
-                        dc[NT_LAT_C_STARTED], dc[NT_LAT_C_COMPLETED], dc[NT_LAT_C_RESTARTED], dc[NT_LAT_C_STALE],
-                        dc[NT_LAT_C_DUP], dc[NT_LAT_C_OOO], dc[NT_LAT_C_PARSE_FAIL]);
-    text += hk.text() + "\n";
-    if (out_.json()) out_.record(j);
-    else out_.text(text);
+    if (final) r.summary(*sum, true).field("flow_keying", flow_keying());
+    else r.interval(*iv).field("events_received", s_.events_received());
+    r.line("");
+    out_.emit(r);
     if (!final) {
       prev_hists_ = cur;
       prev_counters_ = c;

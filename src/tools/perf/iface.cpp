@@ -22,6 +22,7 @@
 #include "nettrace/core/session.hpp"
 #include "nettrace/core/timefmt.hpp"
 #include "nettrace/output/output.hpp"
+#include "nettrace/output/report.hpp"
 #include "nettrace/sys/netdev.hpp"
 #include "tools/perf/iface.hpp"
 #include "tools/perf/engine.hpp"
@@ -73,9 +74,8 @@ class IfaceTool final : public core::SessionTool {
     queues_fd_ = bpf_map__fd(skel->maps.queues);
     counters_fd_ = bpf_map__fd(skel->maps.counters);
     s_.attach();
-    if (!out_.json())
-      out_.text(fmt::format("Tracing {} ({} rx / {} tx queues), interval {} s. Ctrl-C to end.\n\n", o_.interface, rxq,
-                            txq, o_.common.interval_s));
+    out_.text(fmt::format("Tracing {} ({} rx / {} tx queues), interval {} s. Ctrl-C to end.\n\n",  // text only
+                          o_.interface, rxq, txq, o_.common.interval_s));
     return s_.run(*this);
   }
 
@@ -101,32 +101,18 @@ class IfaceTool final : public core::SessionTool {
     const iface::Snapshot now_counts = read();
     iface::Report r{o_.interface, ifindex_, iv.seconds, core::realtime_ns(), o_.throughput, now_counts.minus(prev_)};
     prev_ = now_counts;
-    if (out_.json()) {
-      auto j = iface::report_json("iface_interval", r);
-      iv.delta.add_to(j);
-      out_.record(j);
-    } else {
-      out_.text(iface::report_text(r));
-    }
+    out_.emit(iface::report("iface_interval", r).interval(iv).line(""));
   }
 
   void on_end(const core::Summary& sum) override {
     iface::Report r{o_.interface, ifindex_, sum.seconds, core::realtime_ns(), true, read()};
     const uint64_t over = counter(NT_IFACE_QUEUE_OVER);
-    if (out_.json()) {
-      auto j = iface::report_json("iface_summary", r);
-      j["rx_seen"] = counter(NT_IFACE_RX_SEEN);
-      j["tx_seen"] = counter(NT_IFACE_TX_SEEN);
-      j["queue_overflow"] = over;
-      // No ring buffer: counting is in the kernel, so no events_received.
-      sum.totals.add_to(j);
-      out_.record(j);
-      return;
-    }
-    std::string t = "\n=== Totals since start ===\n" + iface::report_text(r);
-    if (over) t += fmt::format("Packets on queues beyond the device's {} (overflow row): {}\n", nq_, over);
-    t += sum.totals.text();
-    out_.text(t);
+    auto rep = iface::report("iface_summary", r);
+    rep.heading(fmt::format("=== Totals since start: {}  ({:.2f} s) ===", o_.interface, sum.seconds));
+    rep.field("rx_seen", counter(NT_IFACE_RX_SEEN)).field("tx_seen", counter(NT_IFACE_TX_SEEN)).field("queue_overflow", over);
+    if (over) rep.line(fmt::format("Packets on queues beyond the device's {} (overflow row): {}", nq_, over));
+    rep.summary(sum, false);  // no ring buffer: counting is in the kernel, so no events_received
+    out_.emit(rep);
   }
 
   const IfaceOptions& o_;

@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "nettrace/output/report.hpp"
+
 #include "nettrace/abi/iface.h"
 
 namespace nettrace::tools::perf::iface {
@@ -45,10 +47,9 @@ struct Report {
   Snapshot counts;
 };
 
-// One interval (type "iface_interval") or the whole run (type "iface_summary").
-[[nodiscard]] nlohmann::json report_json(const char* type, const Report& r);
-// netqtop's layout: a TX and an RX table of queues with avg size and size buckets, and a total row.
-[[nodiscard]] std::string report_text(const Report& r);
+// One interval (type "iface_interval") or the whole run (type "iface_summary"); text: netqtop's layout, a TX
+// and an RX table of queues with avg size and size buckets, and a total row.
+[[nodiscard]] output::Report report(const char* type, const Report& r);
 // 1234567 -> "1.23M", as netqtop prints rates.
 [[nodiscard]] std::string human(double v);
 

@@ -3,7 +3,6 @@
 
 #include <fmt/format.h>
 
-#include "nettrace/core/timefmt.hpp"
 #include "tools/perf/iface.hpp"
 
 namespace nettrace::tools::perf::iface {
@@ -119,32 +118,30 @@ std::string human(double v) {
   return fmt::format("{:.2f}", v);
 }
 
-nlohmann::json report_json(const char* type, const Report& r) {
+output::Report report(const char* type, const Report& r) {
   const auto rx = r.counts.rx.total(), tx = r.counts.tx.total();
-  return {{"type", type},
-          {"time", core::format_iso8601(r.wall_ns)},
-          {type == std::string("iface_summary") ? "duration_s" : "interval_s", r.secs},
-          {"interface", r.interface},
-          {"ifindex", r.ifindex},
-          {"rx_packets", rx.packets},
-          {"rx_bytes", rx.bytes},
-          {"tx_packets", tx.packets},
-          {"tx_bytes", tx.bytes},
-          {"rx_bytes_per_s", rate(rx.bytes, r.secs)},
-          {"rx_packets_per_s", rate(rx.packets, r.secs)},
-          {"tx_bytes_per_s", rate(tx.bytes, r.secs)},
-          {"tx_packets_per_s", rate(tx.packets, r.secs)},
-          {"rx_queues", dir_json(r.counts.rx, r.secs)},
-          {"tx_queues", dir_json(r.counts.tx, r.secs)}};
-}
-
-std::string report_text(const Report& r) {
-  std::string t = fmt::format("{}  {}  ({:.2f} s)\n", core::format_local(r.wall_ns, false), r.interface, r.secs);
-  t += dir_text("TX", r.counts.tx, r.secs, r.throughput);
+  output::Report out(type);
+  out.heading(fmt::format("{}  ({:.2f} s)", r.interface, r.secs)).time(r.wall_ns);
+  out.field(type == std::string("iface_summary") ? "duration_s" : "interval_s", r.secs)
+      .field("interface", r.interface)
+      .field("ifindex", r.ifindex)
+      .field("rx_packets", rx.packets)
+      .field("rx_bytes", rx.bytes)
+      .field("tx_packets", tx.packets)
+      .field("tx_bytes", tx.bytes)
+      .field("rx_bytes_per_s", rate(rx.bytes, r.secs))
+      .field("rx_packets_per_s", rate(rx.packets, r.secs))
+      .field("tx_bytes_per_s", rate(tx.bytes, r.secs))
+      .field("tx_packets_per_s", rate(tx.packets, r.secs))
+      .field("rx_queues", dir_json(r.counts.rx, r.secs))
+      .field("tx_queues", dir_json(r.counts.tx, r.secs));
+  // netqtop's layout (its columns run together, left-aligned), kept as lines.
+  std::string t = dir_text("TX", r.counts.tx, r.secs, r.throughput);
   t += "\n";
   t += dir_text("RX", r.counts.rx, r.secs, r.throughput);
-  t += std::string(r.throughput ? 93 : 71, '-') + "\n";
-  return t;
+  t += std::string(r.throughput ? 93 : 71, '-');
+  out.line(t);
+  return out;
 }
 
 }  // namespace nettrace::tools::perf::iface

@@ -20,6 +20,7 @@
 #include "nettrace/core/session.hpp"
 #include "nettrace/core/timefmt.hpp"
 #include "nettrace/output/output.hpp"
+#include "nettrace/output/report.hpp"
 #include "tools/perf/engine.hpp"
 #include "tools/perf/perf.hpp"
 #include "tools/perf/qdisc.hpp"
@@ -97,6 +98,7 @@ class QdiscTool final : public core::SessionTool {
       if (size < sizeof(nt_qdisc_event)) return;
       const auto& e = *static_cast<const nt_qdisc_event*>(data);
       const uint64_t wall = core::mono_to_realtime(e.dequeue_ns);
+      // Per packet (possibly many): one typed renderer per format, only the one asked for runs; not a Report.
       if (out_.json()) out_.record(qdisc::event_json(e, wall), true);
       else out_.text(qdisc::event_text(e, wall), true);
     });
@@ -106,8 +108,7 @@ class QdiscTool final : public core::SessionTool {
   }
 
  private:
-  void print_header(bool enqueue) {
-    if (out_.json()) return;
+  void print_header(bool enqueue) {  // text only
     std::string h = "=== Qdisc Latency Monitor ===\n";
     h += fmt::format("Start: {}, end: qdisc:qdisc_dequeue\n", enqueue ? "qdisc:qdisc_enqueue" : "net:net_dev_queue");
     auto filters = cli::describe_filter(o_.filter);
@@ -137,16 +138,6 @@ class QdiscTool final : public core::SessionTool {
 
   uint64_t in_flight() const { return bpf::map_keys<uint64_t>(starts_fd_).size(); }
 
-  void write(const qdisc::Window& w, const core::Housekeeping& hk) {
-    if (out_.json()) {
-      auto j = qdisc::window_json(w);
-      hk.add_to(j);
-      out_.record(j);
-    } else {
-      out_.text(qdisc::window_text(w, hk.text()));
-    }
-  }
-
   void on_interval(const core::Interval& iv) override {
     qdisc::Window w;
     w.type = "qdisc_latency_interval";
@@ -158,7 +149,7 @@ class QdiscTool final : public core::SessionTool {
     w.counters = qdisc::minus(c, prev_counters_);
     prev_stats_ = s;
     prev_counters_ = c;
-    write(w, iv.delta);
+    out_.emit(qdisc::window_report(w).interval(iv).line(""));
   }
 
   void on_end(const core::Summary& sum) override {
@@ -171,8 +162,7 @@ class QdiscTool final : public core::SessionTool {
     w.stats.max_ns = w.stats.hist.max();
     w.counters = read_counters();
     w.in_flight = in_flight();
-    w.events_received = sum.events_received;
-    write(w, sum.totals);
+    out_.emit(qdisc::window_report(w).summary(sum, true).line(""));
   }
 
   const QdiscOptions& o_;

@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "nettrace/output/report.hpp"
+
 #include "nettrace/abi/qdisc.h"
 #include "nettrace/core/histogram.hpp"
 
@@ -37,13 +39,11 @@ struct Window {
   Stats stats;
   Counters counters{};
   std::optional<uint64_t> in_flight;        // summary: starts still recorded at exit
-  std::optional<uint64_t> events_received;  // summary
 };
 
-// Without the housekeeping fields (lost_events, map_full, …): the session adds them.
-[[nodiscard]] nlohmann::json window_json(const Window& w);
-// housekeeping: the session's lines (lost events, …), written after the counters.
-[[nodiscard]] std::string window_text(const Window& w, const std::string& housekeeping = {});
+// The window's record, without the session's counters (lost_events, …, events_received): the tool adds them
+// with Report::interval / Report::summary.
+[[nodiscard]] output::Report window_report(const Window& w);
 
 // "10:0" as tc shows a qdisc handle (major:minor, hex).
 [[nodiscard]] std::string handle_string(uint32_t handle);

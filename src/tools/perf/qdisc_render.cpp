@@ -47,56 +47,48 @@ Counters minus(const Counters& now, const Counters& before) {
 
 std::string handle_string(uint32_t handle) { return fmt::format("{:x}:{:x}", handle >> 16, handle & 0xffff); }
 
-nlohmann::json window_json(const Window& w) {
+output::Report window_report(const Window& w) {
   const auto& c = w.counters;
   const bool summary = std::string(w.type) == "qdisc_latency_summary";
   const core::Histogram& h = w.stats.hist;
-  nlohmann::json j{{"type", w.type},
-                   {"time", core::format_iso8601(w.wall_ns)},
-                   {summary ? "duration_s" : "interval_s", w.secs},
-                   {"packets", h.count()},
-                   {"started", c[NT_QDISC_STARTED]},
-                   {"dequeued", c[NT_QDISC_DEQ_SEEN]},
-                   {"dequeued_without_start", sub(c[NT_QDISC_DEQ_SEEN], c[NT_QDISC_FINISHED])},
-                   {"dropped_in_queue", c[NT_QDISC_DROPPED]},
-                   {"bypassed", c[NT_QDISC_BYPASSED]},
-                   {"restarted", c[NT_QDISC_RESTARTED]},
-                   {"start_hook_hits", c[NT_QDISC_START_SEEN]}};
+  output::Report r(w.type);
+  r.heading(summary ? fmt::format("=== Qdisc sojourn summary ({:.1f} s) ===", w.secs)
+                    : fmt::format("=== Qdisc sojourn (interval {:.1f} s) ===", w.secs))
+      .time(w.wall_ns);
+  r.field(summary ? "duration_s" : "interval_s", w.secs)
+      .field("packets", h.count())
+      .field("started", c[NT_QDISC_STARTED])
+      .field("dequeued", c[NT_QDISC_DEQ_SEEN])
+      .field("dequeued_without_start", sub(c[NT_QDISC_DEQ_SEEN], c[NT_QDISC_FINISHED]))
+      .field("dropped_in_queue", c[NT_QDISC_DROPPED])
+      .field("bypassed", c[NT_QDISC_BYPASSED])
+      .field("restarted", c[NT_QDISC_RESTARTED])
+      .field("start_hook_hits", c[NT_QDISC_START_SEEN]);
+  std::string t = fmt::format("Packets: {}", h.count());
   if (!h.empty()) {
-    j["avg_us"] = h.mean() / 1e3;
-    j["min_us"] = static_cast<double>(w.stats.min_ns) / 1e3;
-    j["max_us"] = static_cast<double>(w.stats.max_ns) / 1e3;
-    j["p50_us"] = h.percentile(50) / 1e3;
-    j["p90_us"] = h.percentile(90) / 1e3;
-    j["p99_us"] = h.percentile(99) / 1e3;
-    j["hist"] = h.to_json();
-  }
-  if (w.in_flight) j["in_flight"] = *w.in_flight;
-  if (w.events_received) j["events_received"] = *w.events_received;
-  return j;
-}
-
-std::string window_text(const Window& w, const std::string& housekeeping) {
-  const auto& c = w.counters;
-  const bool summary = std::string(w.type) == "qdisc_latency_summary";
-  const core::Histogram& h = w.stats.hist;
-  std::string t = summary ? fmt::format("\n=== Qdisc sojourn summary ({:.1f} s) ===\n", w.secs)
-                          : fmt::format("[{}] === Qdisc sojourn (interval {:.1f} s) ===\n",
-                                        core::format_local(w.wall_ns, false), w.secs);
-  t += fmt::format("Packets: {}", h.count());
-  if (!h.empty())
+    // min/max: the kernel's exact extremes of the window (the histogram's are bucket bounds in an interval).
+    r.field("avg_us", h.mean() / 1e3)
+        .field("min_us", static_cast<double>(w.stats.min_ns) / 1e3)
+        .field("max_us", static_cast<double>(w.stats.max_ns) / 1e3)
+        .field("p50_us", h.percentile(50) / 1e3)
+        .field("p90_us", h.percentile(90) / 1e3)
+        .field("p99_us", h.percentile(99) / 1e3);
     t += fmt::format("  avg {:.3f} us  min {:.3f} us  max {:.3f} us  p50 {:.1f} us  p90 {:.1f} us  p99 {:.1f} us",
                      h.mean() / 1e3, static_cast<double>(w.stats.min_ns) / 1e3,
                      static_cast<double>(w.stats.max_ns) / 1e3, h.percentile(50) / 1e3, h.percentile(90) / 1e3,
                      h.percentile(99) / 1e3);
-  t += "\n";
-  t += fmt::format("Started: {}, dequeued without a start: {}, dropped in queue: {}, bypassed: {}, restarted: {}",
-                   c[NT_QDISC_STARTED], sub(c[NT_QDISC_DEQ_SEEN], c[NT_QDISC_FINISHED]), c[NT_QDISC_DROPPED],
-                   c[NT_QDISC_BYPASSED], c[NT_QDISC_RESTARTED]);
-  if (w.in_flight) t += fmt::format(", still queued at exit: {}", *w.in_flight);
-  t += "\n" + housekeeping;
-  if (!h.empty()) t += "\n" + h.render();
-  return t + "\n";
+  }
+  r.line(t);
+  t = fmt::format("Started: {}, dequeued without a start: {}, dropped in queue: {}, bypassed: {}, restarted: {}",
+                  c[NT_QDISC_STARTED], sub(c[NT_QDISC_DEQ_SEEN], c[NT_QDISC_FINISHED]), c[NT_QDISC_DROPPED],
+                  c[NT_QDISC_BYPASSED], c[NT_QDISC_RESTARTED]);
+  if (w.in_flight) {
+    r.field("in_flight", *w.in_flight);
+    t += fmt::format(", still queued at exit: {}", *w.in_flight);
+  }
+  r.line(t);
+  if (!h.empty()) r.line("").histogram("hist", h);
+  return r;
 }
 
 nlohmann::json event_json(const nt_qdisc_event& e, uint64_t wall_ns) {
