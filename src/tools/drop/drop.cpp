@@ -39,7 +39,7 @@ using Counters = std::array<uint64_t, NT_DROP_NCOUNTERS>;
 
 // The event ring buffer of the per-event modes: 8 MiB, ≈ 20 000 records (248 bytes plus the captured frames,
 // ≈ 420 with a stack), ≈ 150 ms of a 140 k/s drop storm while the reader is off CPU. The kernel maps all its
-// pages when the reader maps the ring, the data area twice: ≈ 16 MB of the reader's RSS from the start
+// pages when the reader maps the ring (once: bpf::RingReader): ≈ 8 MB of the reader's RSS from the start
 // (docs/benchmarks.md); summaries use one page. Said in --help (kRingHelp).
 constexpr uint32_t kEventRing = 8u << 20;
 constexpr const char* kRingHelp =
