@@ -176,23 +176,10 @@ const std::string& RenderCache::reason(uint32_t value, const RenderContext& rc) 
   return it->second;
 }
 
-const RenderCache::Stack& RenderCache::stack(const nt_drop_event& e, const RenderContext& rc) {
-  const int n = e.stack_bytes > 0 ? std::min<int>(e.stack_bytes / 8, NT_DROP_STACK_DEPTH) : 0;
-  uint64_t h = 1469598103934665603ULL;  // FNV-1a over the frame addresses
-  for (int i = 0; i < n; i++) h = (h ^ e.stack[i]) * 1099511628211ULL;
-  auto it = stacks_.find(h);
-  if (it != stacks_.end()) {
-    // The frame list compared in place (event_stack() without its vector): a hit allocates nothing.
-    const auto& addrs = it->second.addrs;
-    size_t k = 0;
-    bool same = true;
-    for (int i = 0; i < n && same; i++)
-      if (e.stack[i]) same = k < addrs.size() && addrs[k++] == e.stack[i];
-    if (same && k == addrs.size()) return it->second;
-  }
-  if (stacks_.size() > 4096) stacks_.clear();
+RenderCache::Stack RenderCache::build(const uint64_t* frames, int n, const RenderContext& rc) {
   Stack st;
-  st.addrs = event_stack(e);
+  for (int i = 0; i < n; i++)
+    if (frames[i]) st.addrs.push_back(frames[i]);
   // Frames of the tracing machinery itself (the BPF program, bpf_trace_run*, __bpf_trace_*) lead every
   // stack captured in a tracepoint; the user wants the stack from the freeing function on.
   bool leading = true;
@@ -210,7 +197,37 @@ const RenderCache::Stack& RenderCache::stack(const nt_drop_event& e, const Rende
     st.json.push_back('"');
   }
   st.json.push_back(']');
-  return stacks_.insert_or_assign(h, std::move(st)).first->second;
+  return st;
+}
+
+const RenderCache::Stack& RenderCache::stack(const nt_drop_event& e, const RenderContext& rc) {
+  if (e.stack_bytes == 0 && e.stack_id >= 0) {
+    // An id's frames never change during a run (bpf/drop.bpf.c: no BPF_F_REUSE_STACKID): one map lookup and
+    // one rendering per id.
+    auto it = by_id_.find(e.stack_id);
+    if (it != by_id_.end()) return it->second;
+    if (by_id_.size() > 4096) by_id_.clear();
+    uint64_t frames[NT_DROP_STACK_DEPTH] = {};
+    id_lookups_++;
+    const bool found = rc.stack_frames && rc.stack_frames(e.stack_id, frames);
+    return by_id_.emplace(e.stack_id, found ? build(frames, NT_DROP_STACK_DEPTH, rc) : build(frames, 0, rc))
+        .first->second;
+  }
+  const int n = e.stack_bytes > 0 ? std::min<int>(e.stack_bytes / 8, NT_DROP_STACK_DEPTH) : 0;
+  uint64_t h = 1469598103934665603ULL;  // FNV-1a over the frame addresses
+  for (int i = 0; i < n; i++) h = (h ^ e.stack[i]) * 1099511628211ULL;
+  auto it = stacks_.find(h);
+  if (it != stacks_.end()) {
+    // The frame list compared in place (event_stack() without its vector): a hit allocates nothing.
+    const auto& addrs = it->second.addrs;
+    size_t k = 0;
+    bool same = true;
+    for (int i = 0; i < n && same; i++)
+      if (e.stack[i]) same = k < addrs.size() && addrs[k++] == e.stack[i];
+    if (same && k == addrs.size()) return it->second;
+  }
+  if (stacks_.size() > 4096) stacks_.clear();
+  return stacks_.insert_or_assign(h, build(reinterpret_cast<const uint64_t*>(e.stack), n, rc)).first->second;
 }
 
 // The ISO 8601 second, formatted once per second of events.
