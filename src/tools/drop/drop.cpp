@@ -532,19 +532,15 @@ class DropTool final : public core::SessionTool {
   output::Output& out_;
   core::Housekeeping hk_;  // of the report being written
   sys::DropReasons reasons_;
-  // Kernel symbols, read on first use (megabytes: not paid by runs that never print an address).
-  const sys::Ksyms& ksyms() const {
-    if (!ksyms_) {
-      try {
-        ksyms_ = std::make_unique<sys::Ksyms>(sys::Ksyms::load());
-      } catch (const Error& e) {
-        spdlog::warn("{}: stacks show raw addresses", e.what());
-        ksyms_ = std::make_unique<sys::Ksyms>(sys::Ksyms::parse(""));
-      }
-    }
+  // Kernel symbols, on first use. The per-event modes name few addresses (a location and the frames of
+  // each new stack): resolved in streaming passes over kallsyms, the table (megabytes) only after 8 passes;
+  // the summaries load the table at once.
+  sys::LazyKsyms& ksyms() const {
+    const bool events = o_.mode == Mode::Events || (o_.mode == Mode::Qdisc && !o_.summary);
+    if (!ksyms_) ksyms_ = std::make_unique<sys::LazyKsyms>("/proc/kallsyms", events ? 8 : 0);
     return *ksyms_;
   }
-  mutable std::unique_ptr<sys::Ksyms> ksyms_;
+  mutable std::unique_ptr<sys::LazyKsyms> ksyms_;
   const bpf_object* obj_ = nullptr;
   int counters_fd_ = -1, drops_fd_ = -1, stacks_fd_ = -1, event_stacks_fd_ = -1, xmit_fd_ = -1;
   bool xmit_active_ = false;
@@ -563,7 +559,8 @@ class DropTool final : public core::SessionTool {
   RenderContext rc_{[this](uint64_t a) { return ksyms().symbolize(a); }, &reasons_, o_.verbose, !o_.no_stack, &cache_,
                     [this](int32_t id, uint64_t* frames) {
                       return event_stacks_fd_ >= 0 && bpf_map_lookup_elem(event_stacks_fd_, &id, frames) == 0;
-                    }};
+                    },
+                    [this](const uint64_t* addrs, size_t n) { ksyms().prefetch(addrs, n); }};
 };
 
 void add_common_drop_flags(CLI::App& app, DropOptions& o) {

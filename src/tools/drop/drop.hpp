@@ -70,6 +70,9 @@ struct RenderContext {
   // The frames of an event's stack_id (the event_stacks map): fills NT_DROP_STACK_DEPTH addresses, zero
   // padded; false when the id is unknown. Unset: stack ids render as no stack.
   std::function<bool(int32_t id, uint64_t* frames)> stack_frames;
+  // Called with the addresses of a new stack not named yet, before symbolize() is asked for each (a lazy
+  // symbolizer resolves them in one pass). Optional.
+  std::function<void(const uint64_t* addrs, size_t n)> prefetch;
 };
 
 // What a drop storm repeats: symbol names, reason names and whole stacks (a stack is rendered once per

@@ -180,6 +180,12 @@ RenderCache::Stack RenderCache::build(const uint64_t* frames, int n, const Rende
   Stack st;
   for (int i = 0; i < n; i++)
     if (frames[i]) st.addrs.push_back(frames[i]);
+  if (rc.prefetch) {
+    std::vector<uint64_t> unnamed;
+    for (uint64_t a : st.addrs)
+      if (!syms_.count(a)) unnamed.push_back(a);
+    if (!unnamed.empty()) rc.prefetch(unnamed.data(), unnamed.size());
+  }
   // Frames of the tracing machinery itself (the BPF program, bpf_trace_run*, __bpf_trace_*) lead every
   // stack captured in a tracepoint; the user wants the stack from the freeing function on.
   bool leading = true;
