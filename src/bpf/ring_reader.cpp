@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 
 #include <bpf/bpf.h>
@@ -36,12 +37,15 @@ size_t consume_ring(const RingView& v, std::vector<uint8_t>& scratch, const Ring
     while (cons < prod) {
       // The header is 8-aligned and the data area a power of two of at least a page: it never wraps.
       const uint64_t off = cons & v.mask;
-      const auto* len_p = reinterpret_cast<const uint32_t*>(v.data + off);
+      const auto* len_p = reinterpret_cast<const uint32_t*>(v.window ? v.window(cons, kHdr) : v.data + off);
       const uint32_t len = __atomic_load_n(len_p, __ATOMIC_ACQUIRE);
       if (len & kBusy) return n;  // the producer has not committed it yet: the next poll takes it
       const uint32_t size = len & ~(kBusy | kDiscard);
       const uint64_t total = round_up8(kHdr + size);
-      if (!(len & kDiscard)) {
+      if (!(len & kDiscard) && v.window) {
+        fn(v.window(cons + kHdr, size), size);
+        n++;
+      } else if (!(len & kDiscard)) {
         const uint64_t start = (off + kHdr) & v.mask;
         const uint64_t ring = v.mask + 1;
         if (start + size <= ring) {
@@ -66,17 +70,38 @@ struct RingReader::Ring {
   RingFn fn;
   int fd = -1;
   void* consumer = MAP_FAILED;
-  void* producer = MAP_FAILED;  // producer page, then the data area
+  void* producer = MAP_FAILED;  // producer page, then the data area (whole) or only the producer page (window)
   size_t page = 0, data_size = 0;
+  // The window: absolute positions [wbase, wbase + wlen) mapped at win.
+  void* win = MAP_FAILED;
+  uint64_t wbase = 0;
+  size_t wlen = 0, window = 0;
+  uint64_t remaps = 0;
   RingView view{};
+
+  const uint8_t* at(uint64_t pos, size_t n) {
+    if (win != MAP_FAILED && pos >= wbase && pos + n <= wbase + wlen) return static_cast<const uint8_t*>(win) + (pos - wbase);
+    const uint64_t base = pos & ~uint64_t{page - 1};
+    // A record longer than the window gets a longer one; data offset + length stays within the kernel's
+    // doubled mapping (offset < data_size, length <= data_size + page - offset % data_size).
+    const size_t len = std::max(window, (pos + n - base + page - 1) & ~(page - 1));
+    if (win != MAP_FAILED) munmap(win, wlen);  // first: the old and new pages never count at once
+    win = mmap(nullptr, len, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(2 * page + (base & (data_size - 1))));
+    if (win == MAP_FAILED) throw failure(fmt::format("cannot map the ring buffer: {}", strerror(errno)));
+    wbase = base;
+    wlen = len;
+    remaps++;
+    return static_cast<const uint8_t*>(win) + (pos - wbase);
+  }
 
   ~Ring() {
     if (consumer != MAP_FAILED) munmap(consumer, page);
-    if (producer != MAP_FAILED) munmap(producer, page + data_size);
+    if (producer != MAP_FAILED) munmap(producer, window ? page : page + data_size);
+    if (win != MAP_FAILED) munmap(win, wlen);
   }
 };
 
-RingReader::RingReader() {
+RingReader::RingReader(size_t window_bytes) : window_bytes_(window_bytes) {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   if (epoll_fd_ < 0) throw failure(fmt::format("cannot create an epoll instance: {}", strerror(errno)));
 }
@@ -100,10 +125,16 @@ void RingReader::add(int map_fd, RingFn fn) {
   r->data_size = info.max_entries;
   r->consumer = mmap(nullptr, r->page, PROT_READ | PROT_WRITE, MAP_SHARED, map_fd, 0);
   if (r->consumer == MAP_FAILED) throw failure(fmt::format("cannot map the ring buffer: {}", strerror(errno)));
-  r->producer = mmap(nullptr, r->page + r->data_size, PROT_READ, MAP_SHARED, map_fd, static_cast<off_t>(r->page));
+  if (window_bytes_ && r->data_size > 2 * window_bytes_) r->window = (window_bytes_ + r->page - 1) & ~(r->page - 1);
+  r->producer = mmap(nullptr, r->window ? r->page : r->page + r->data_size, PROT_READ, MAP_SHARED, map_fd,
+                     static_cast<off_t>(r->page));
   if (r->producer == MAP_FAILED) throw failure(fmt::format("cannot map the ring buffer: {}", strerror(errno)));
   r->view = RingView{static_cast<uint64_t*>(r->consumer), static_cast<const uint64_t*>(r->producer),
-                     static_cast<const uint8_t*>(r->producer) + r->page, r->data_size - 1};
+                     r->window ? nullptr : static_cast<const uint8_t*>(r->producer) + r->page, r->data_size - 1};
+  if (r->window) {
+    Ring* raw = r.get();
+    r->view.window = [raw](uint64_t pos, size_t n) { return raw->at(pos, n); };
+  }
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.u32 = static_cast<uint32_t>(rings_.size());
@@ -128,8 +159,14 @@ int RingReader::poll(int timeout_ms) {
 
 size_t RingReader::mapped_bytes() const {
   size_t b = 0;
-  for (const auto& r : rings_) b += 2 * r->page + r->data_size;
+  for (const auto& r : rings_) b += 2 * r->page + (r->window ? (r->win != MAP_FAILED ? r->wlen : 0) : r->data_size);
   return b;
+}
+
+uint64_t RingReader::remaps() const {
+  uint64_t n = 0;
+  for (const auto& r : rings_) n += r->remaps;
+  return n;
 }
 
 }  // namespace nettrace::bpf

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -22,24 +23,27 @@
 namespace nettrace::test {
 namespace {
 
-TEST(RingReaderBpf, KernelRingWrapsAndDiscards) {
-  auto* skel = ringbuf_shim_bpf::open_and_load();
-  if (!skel) {
-    if (errno == EPERM) GTEST_SKIP() << "loading BPF programs needs root";
-    FAIL() << "cannot load ringbuf_shim: " << strerror(errno);
-  }
+// ring_bytes: the ring's size; window: RingReader's (0: the default, which maps a small ring whole).
+void run_ring(uint32_t ring_bytes, size_t window) {
+  auto* skel = ringbuf_shim_bpf::open();
+  ASSERT_NE(skel, nullptr);
   struct Guard {
     ringbuf_shim_bpf* s;
     ~Guard() { ringbuf_shim_bpf::destroy(s); }
   } guard{skel};
+  ASSERT_EQ(bpf_map__set_max_entries(skel->maps.shim_ring, ring_bytes), 0);
+  if (ringbuf_shim_bpf::load(skel) != 0) {
+    if (errno == EPERM) GTEST_SKIP() << "loading BPF programs needs root";
+    FAIL() << "cannot load ringbuf_shim: " << strerror(errno);
+  }
 
-  bpf::RingReader reader;
+  auto reader = window ? std::make_unique<bpf::RingReader>(window) : std::make_unique<bpf::RingReader>();
   std::vector<std::vector<uint8_t>> got;
-  reader.add(bpf_map__fd(skel->maps.shim_ring), [&](const void* d, size_t n) {
+  reader->add(bpf_map__fd(skel->maps.shim_ring), [&](const void* d, size_t n) {
     got.emplace_back(static_cast<const uint8_t*>(d), static_cast<const uint8_t*>(d) + n);
   });
   const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-  EXPECT_EQ(reader.mapped_bytes(), 2 * page + 4096);  // the data area once, not twice
+  if (!window) EXPECT_EQ(reader->mapped_bytes(), 2 * page + ring_bytes);  // the data area once, not twice
 
   uint8_t frame[64] = {};
   auto run = [&]() {
@@ -61,7 +65,7 @@ TEST(RingReaderBpf, KernelRingWrapsAndDiscards) {
     run();
     if (!skel->bss->shim_discard) sizes.push_back(size);
     if (i % 7 == 6) {
-      ASSERT_GE(reader.poll(0), 0);
+      ASSERT_GE(reader->poll(0), 0);
       ASSERT_EQ(got.size(), sizes.size());
       for (size_t k = 0; k < got.size(); k++, expect_seq++) {
         ASSERT_EQ(got[k].size(), sizes[k]);
@@ -75,7 +79,19 @@ TEST(RingReaderBpf, KernelRingWrapsAndDiscards) {
     }
   }
   EXPECT_GT(expect_seq, 4000u);
+  if (window) {
+    EXPECT_LE(reader->mapped_bytes(), 2 * page + window + page);  // a window, not the ring
+    EXPECT_GT(reader->remaps(), 100u);                           // moved all around it
+  } else {
+    EXPECT_EQ(reader->remaps(), 0u);
+  }
 }
+
+TEST(RingReaderBpf, KernelRingWrapsAndDiscards) { run_ring(4096, 0); }
+
+// A 16 KiB ring read through a 4 KiB window: records cross the window's end and the data area's end (the
+// kernel's doubled mapping continues at the start), hundreds of window moves.
+TEST(RingReaderBpf, WindowedRing) { run_ring(16384, 4096); }
 
 }  // namespace
 }  // namespace nettrace::test

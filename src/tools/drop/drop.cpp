@@ -39,9 +39,9 @@ using Counters = std::array<uint64_t, NT_DROP_NCOUNTERS>;
 
 // The event ring buffer of the per-event modes: 4 MiB, ≈ 21 000 records (188 bytes and an 8-byte header; a
 // stack is an id into event_stacks; 248 bytes plus the frames when a stack goes inline), ≈ 150 ms of a
-// 140 k/s drop storm while the reader is off CPU. The kernel maps all its pages when the reader maps the ring
-// (once: bpf::RingReader): ≈ 4 MB of the reader's RSS from the start (docs/benchmarks.md); summaries use one
-// page. Said in --help (kRingHelp).
+// 140 k/s drop storm while the reader is off CPU (2 MiB lost events in one of three storms). The kernel maps
+// all pages of a mapping at mmap time; bpf::RingReader maps a 1 MiB window of it, so the ring costs ≈ 1 MB
+// of the reader's RSS (docs/benchmarks.md); summaries use one page. Said in --help (kRingHelp).
 constexpr uint32_t kEventRing = 4u << 20;
 constexpr uint32_t kEventStacks = 8192;
 constexpr const char* kRingHelp =
