@@ -93,7 +93,8 @@ class RenderCache {
   [[nodiscard]] uint64_t id_lookups() const { return id_lookups_; }
 
  private:
-  Stack build(const uint64_t* frames, int n, const RenderContext& rc);
+  // also: one more address to name in the same prefetch batch (the event's location; 0: none).
+  Stack build(const uint64_t* frames, int n, const RenderContext& rc, uint64_t also = 0);
   std::unordered_map<uint64_t, std::string> syms_;
   std::unordered_map<uint32_t, std::string> reasons_;
   std::unordered_map<uint64_t, Stack> stacks_;
