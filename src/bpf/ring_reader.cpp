@@ -13,6 +13,7 @@
 #include <bpf/bpf.h>
 #include <fmt/format.h>
 
+#include "nettrace/bpf/handles.hpp"
 #include "nettrace/core/error.hpp"
 
 namespace nettrace::bpf {
@@ -87,7 +88,7 @@ struct RingReader::Ring {
     const size_t len = std::max(window, (pos + n - base + page - 1) & ~(page - 1));
     if (win != MAP_FAILED) munmap(win, wlen);  // first: the old and new pages never count at once
     win = mmap(nullptr, len, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(2 * page + (base & (data_size - 1))));
-    if (win == MAP_FAILED) throw failure(fmt::format("cannot map the ring buffer: {}", strerror(errno)));
+    if (win == MAP_FAILED) throw failure(fmt::format("cannot map the ring buffer: {}", errno_text(errno)));
     wbase = base;
     wlen = len;
     remaps++;
@@ -103,7 +104,7 @@ struct RingReader::Ring {
 
 RingReader::RingReader(size_t window_bytes) : window_bytes_(window_bytes) {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
-  if (epoll_fd_ < 0) throw failure(fmt::format("cannot create an epoll instance: {}", strerror(errno)));
+  if (epoll_fd_ < 0) throw failure(fmt::format("cannot create an epoll instance: {}", errno_text(errno)));
 }
 
 RingReader::~RingReader() {
@@ -115,7 +116,7 @@ void RingReader::add(int map_fd, RingFn fn) {
   bpf_map_info info{};
   uint32_t len = sizeof(info);
   if (bpf_obj_get_info_by_fd(map_fd, &info, &len) != 0)
-    throw failure(fmt::format("cannot read the ring buffer's map info: {}", strerror(errno)));
+    throw failure(fmt::format("cannot read the ring buffer's map info: {}", errno_text(errno)));
   if (info.type != BPF_MAP_TYPE_RINGBUF || info.max_entries == 0 || (info.max_entries & (info.max_entries - 1)))
     throw failure("internal: not a ring buffer map");
   auto r = std::make_unique<Ring>();
@@ -124,11 +125,11 @@ void RingReader::add(int map_fd, RingFn fn) {
   r->page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   r->data_size = info.max_entries;
   r->consumer = mmap(nullptr, r->page, PROT_READ | PROT_WRITE, MAP_SHARED, map_fd, 0);
-  if (r->consumer == MAP_FAILED) throw failure(fmt::format("cannot map the ring buffer: {}", strerror(errno)));
+  if (r->consumer == MAP_FAILED) throw failure(fmt::format("cannot map the ring buffer: {}", errno_text(errno)));
   if (window_bytes_ && r->data_size > 2 * window_bytes_) r->window = (window_bytes_ + r->page - 1) & ~(r->page - 1);
   r->producer = mmap(nullptr, r->window ? r->page : r->page + r->data_size, PROT_READ, MAP_SHARED, map_fd,
                      static_cast<off_t>(r->page));
-  if (r->producer == MAP_FAILED) throw failure(fmt::format("cannot map the ring buffer: {}", strerror(errno)));
+  if (r->producer == MAP_FAILED) throw failure(fmt::format("cannot map the ring buffer: {}", errno_text(errno)));
   r->view = RingView{static_cast<uint64_t*>(r->consumer), static_cast<const uint64_t*>(r->producer),
                      r->window ? nullptr : static_cast<const uint8_t*>(r->producer) + r->page, r->data_size - 1};
   if (r->window) {
@@ -139,7 +140,7 @@ void RingReader::add(int map_fd, RingFn fn) {
   ev.events = EPOLLIN;
   ev.data.u32 = static_cast<uint32_t>(rings_.size());
   if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, map_fd, &ev) != 0)
-    throw failure(fmt::format("cannot watch the ring buffer: {}", strerror(errno)));
+    throw failure(fmt::format("cannot watch the ring buffer: {}", errno_text(errno)));
   rings_.push_back(std::move(r));
 }
 
