@@ -54,6 +54,18 @@ struct {
 	__uint(value_size, NT_DROP_STACK_DEPTH * sizeof(__u64));
 } stacks SEC(".maps");
 
+/*
+ * The stacks of events, by id: a record carries the id, the reader looks the frames up once per id. No
+ * BPF_F_REUSE_STACKID, so an id's frames never change while the reader caches them; a stack whose bucket
+ * holds another one (-EEXIST) goes inline into the record instead. Sized by the host (one entry when unused).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, 8192);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, NT_DROP_STACK_DEPTH * sizeof(__u64));
+} event_stacks SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 10240);
@@ -218,7 +230,7 @@ static __always_inline int handle_drop(void *ctx, struct sk_buff *skb, void *loc
 	struct nt_drop_event *e;
 	struct net_device *dev;
 	__u32 zero = 0, ifindex = 0, netns, stack = 0;
-	__u64 id;
+	__u64 id, size;
 
 	nt_count(&counters, NT_DROP_SEEN);
 	if (cfg_reason_filter && !reason_in(cfg_reasons, reason))
@@ -273,18 +285,33 @@ static __always_inline int handle_drop(void *ctx, struct sk_buff *skb, void *loc
 	e->cpu = bpf_get_smp_processor_id();
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	e->stack_bytes = -1;
+	e->stack_id = -1;
 	if (cfg_event_stack) {
-		e->stack_bytes = bpf_get_stack(ctx, e->stack, sizeof(e->stack), 0);
-		if (e->stack_bytes < 0)
-			nt_count(&counters, NT_DROP_STACK_FAIL);
-		else
-			stack = e->stack_bytes;
+		/* An id first (a 4-byte field instead of ~170 bytes of frames); inline frames when its bucket is
+		 * taken by another stack. */
+		e->stack_id = bpf_get_stackid(ctx, &event_stacks, 0);
+		if (e->stack_id >= 0) {
+			e->stack_bytes = 0;
+		} else {
+			e->stack_id = -1;
+			e->stack_bytes = bpf_get_stack(ctx, e->stack, sizeof(e->stack), 0);
+			if (e->stack_bytes < 0)
+				nt_count(&counters, NT_DROP_STACK_FAIL);
+			else
+				stack = e->stack_bytes;
+		}
 	}
-	/* The record ends after the captured frames: more records fit the ring in a storm. */
+	/* The record ends where its content does (nettrace/abi/drop.h): more records fit the ring in a storm. */
 	barrier_var(stack);
 	if (stack > sizeof(e->stack))
 		stack = sizeof(e->stack);
-	if (bpf_ringbuf_output(&events, e, offsetof(struct nt_drop_event, stack) + stack, wakeup_flag(e->ts_ns)))
+	if (stack)
+		size = offsetof(struct nt_drop_event, stack) + stack;
+	else if (e->qdisc.valid)
+		size = offsetof(struct nt_drop_event, stack);
+	else
+		size = offsetof(struct nt_drop_event, qdisc);
+	if (bpf_ringbuf_output(&events, e, size, wakeup_flag(e->ts_ns)))
 		nt_count(&counters, NT_DROP_RB_LOST);
 	return 0;
 }

@@ -104,7 +104,6 @@ Session::Session(std::string tool, const cli::CommonOptions& common)
 
 Session::~Session() {
   detach();
-  if (rb_) ring_buffer__free(rb_);
 }
 
 void Session::choose(bpf_object* obj) {
@@ -141,21 +140,16 @@ void Session::attach() {
 
 void Session::add_ring_buffer(int map_fd, EventFn fn) {
   handlers_.push_back(std::make_unique<Rb>(Rb{this, std::move(fn)}));
-  void* ctx = handlers_.back().get();
-  if (!rb_) {
-    rb_ = ring_buffer__new(map_fd, &Session::on_sample, ctx, nullptr);
-    if (!rb_) throw failure(fmt::format("cannot create ring buffer: {}", bpf::errno_text(errno)));
-  } else if (ring_buffer__add(rb_, map_fd, &Session::on_sample, ctx) != 0) {
-    throw failure(fmt::format("cannot add ring buffer: {}", bpf::errno_text(errno)));
-  }
+  Rb* h = handlers_.back().get();
+  if (!rb_) rb_ = std::make_unique<bpf::RingReader>();
+  rb_->add(map_fd, [this, h](const void* data, size_t size) { on_sample(*h, data, size); });
 }
 
-int Session::on_sample(void* ctx, void* data, size_t size) noexcept {
-  auto* h = static_cast<Rb*>(ctx);
-  Session& s = *h->session;
+void Session::on_sample(Rb& h, const void* data, size_t size) noexcept {
+  Session& s = *this;
   s.received_++;
   try {
-    h->fn(data, size);
+    h.fn(data, size);
   } catch (const std::exception& e) {
     s.render_errors_++;
     if (!s.render_error_logged_) spdlog::warn("cannot render an event: {} (counted as render_errors)", e.what());
@@ -163,7 +157,6 @@ int Session::on_sample(void* ctx, void* data, size_t size) noexcept {
   } catch (...) {
     s.render_errors_++;
   }
-  return 0;
 }
 
 int Session::poll_events(int timeout_ms) {
@@ -172,13 +165,13 @@ int Session::poll_events(int timeout_ms) {
     (void)poll(nullptr, 0, timeout_ms);
     return 0;
   }
-  const int n = ring_buffer__poll(rb_, timeout_ms);
+  const int n = rb_->poll(timeout_ms);
   if (n < 0 && n != -EINTR) throw failure(fmt::format("ring buffer poll failed: {}", strerror(-n)));
   return n;
 }
 
 void Session::drain() {
-  if (rb_) (void)ring_buffer__consume(rb_);
+  if (rb_) (void)rb_->consume();
   (void)out_.flush();
 }
 

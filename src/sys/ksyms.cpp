@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "nettrace/core/error.hpp"
 
@@ -48,24 +49,32 @@ uint64_t parse_hex(std::string_view s) {
 }  // namespace
 
 // One kallsyms line: "ffffffff81000000 T _text" or "ffffffffc0000000 t fn\t[mod]". Text symbols only.
-void Ksyms::add_line(std::string_view line, std::unordered_map<std::string, uint32_t>& modules) {
+bool Ksyms::parse_text_line(std::string_view line, uint64_t& addr, std::string_view& name, std::string_view& mod) {
   size_t sp1 = line.find(' ');
-  if (sp1 == std::string_view::npos || sp1 + 3 > line.size()) return;
+  if (sp1 == std::string_view::npos || sp1 + 3 > line.size()) return false;
   char type = line[sp1 + 1];
-  if (type != 't' && type != 'T' && type != 'W' && type != 'w') return;
-  uint64_t addr = parse_hex(line.substr(0, sp1));
-  if (addr == 0) return;
+  if (type != 't' && type != 'T' && type != 'W' && type != 'w') return false;
+  addr = parse_hex(line.substr(0, sp1));
+  if (addr == 0) return false;
   std::string_view rest = line.substr(sp1 + 3);
   // Function padding (__pfx_, since 6.2) and CFI preambles: half of all text symbols on some kernels,
   // never where a stack or a drop location points.
-  if (rest.substr(0, 6) == "__pfx_" || rest.substr(0, 6) == "__cfi_") return;
-  std::string_view name = rest, mod;
+  if (rest.substr(0, 6) == "__pfx_" || rest.substr(0, 6) == "__cfi_") return false;
+  name = rest;
+  mod = {};
   size_t tab = rest.find_first_of("\t ");
   if (tab != std::string_view::npos) {
     name = rest.substr(0, tab);
     size_t lb = rest.find('[', tab), rb = rest.find(']', tab);
     if (lb != std::string_view::npos && rb != std::string_view::npos && rb > lb) mod = rest.substr(lb + 1, rb - lb - 1);
   }
+  return true;
+}
+
+void Ksyms::add_line(std::string_view line, std::unordered_map<std::string, uint32_t>& modules) {
+  uint64_t addr;
+  std::string_view name, mod;
+  if (!parse_text_line(line, addr, name, mod)) return;
   Symbol s{addr, static_cast<uint32_t>(names_.size()), 0};
   names_.append(name);
   names_.push_back('\0');
@@ -226,5 +235,77 @@ std::optional<std::string> Ksyms::module_of(std::string_view fn) const {
     if (name(s) == fn) return std::string(module(s));
   return std::nullopt;
 }
+
+void LazyKsyms::load_table() {
+  try {
+    table_ = std::make_unique<Ksyms>(Ksyms::load(path_));
+  } catch (const Error& e) {
+    spdlog::warn("{}: stacks show raw addresses", e.what());
+    table_ = std::make_unique<Ksyms>(Ksyms::parse(""));
+  }
+}
+
+void LazyKsyms::prefetch(const uint64_t* addrs, size_t n) {
+  std::vector<uint64_t> want;
+  for (size_t i = 0; i < n; i++)
+    if (!hits_.count(addrs[i]) && std::find(want.begin(), want.end(), addrs[i]) == want.end()) want.push_back(addrs[i]);
+  if (want.empty()) return;
+  if (table_ || failed_ || passes_ >= max_passes_) {
+    if (!table_ && !failed_) load_table();
+    for (uint64_t a : want) {
+      Hit h;
+      if (const Ksyms::Symbol* s = table_ ? table_->find(a) : nullptr) {
+        h = Hit{true, s->addr, std::string(table_->name(*s)), std::string(table_->module(*s))};
+      }
+      hits_.emplace(a, std::move(h));
+    }
+    return;
+  }
+  passes_++;
+  // The symbol at or below each address, the last one in file order among equal addresses (as Ksyms::find
+  // after its stable sort).
+  std::vector<Hit> best(want.size());
+  size_t symbols = 0;
+  const bool opened = for_each_line(path_, [&](std::string_view line) {
+    uint64_t addr;
+    std::string_view name, mod;
+    if (!Ksyms::parse_text_line(line, addr, name, mod)) return;
+    symbols++;
+    for (size_t i = 0; i < want.size(); i++) {
+      if (addr > want[i] || (best[i].found && addr < best[i].sym)) continue;
+      best[i].found = true;
+      best[i].sym = addr;
+      best[i].name.assign(name);
+      best[i].module.assign(mod);
+    }
+  });
+  if (!opened || symbols == 0) {
+    spdlog::warn("{}: stacks show raw addresses",
+                 !opened ? fmt::format("cannot read {}", path_) : fmt::format("{} shows no kernel addresses", path_));
+    failed_ = true;
+    for (uint64_t a : want) hits_.emplace(a, Hit{});
+    return;
+  }
+  for (size_t i = 0; i < want.size(); i++) hits_.emplace(want[i], std::move(best[i]));
+}
+
+const LazyKsyms::Hit& LazyKsyms::hit(uint64_t addr) {
+  auto it = hits_.find(addr);
+  if (it == hits_.end()) {
+    if (hits_.size() > 65536) hits_.clear();
+    prefetch(&addr, 1);
+    it = hits_.find(addr);
+  }
+  return it->second;
+}
+
+std::string LazyKsyms::symbolize(uint64_t addr) {
+  const Hit& h = hit(addr);
+  if (!h.found) return fmt::format("0x{:x}", addr);
+  if (h.module.empty()) return fmt::format("{}+0x{:x}", h.name, addr - h.sym);
+  return fmt::format("{}+0x{:x} [{}]", h.name, addr - h.sym, h.module);
+}
+
+std::string LazyKsyms::function(uint64_t addr) { return hit(addr).name; }
 
 }  // namespace nettrace::sys

@@ -116,6 +116,56 @@ TEST(DropJson, Ipv4UdpDocumentedFields) {
     for (char c : k) EXPECT_TRUE(islower(c) || isdigit(c) || c == '_') << k;
 }
 
+// A stack as an id (the event_stacks map): rendered byte for byte as the same frames inline, looked up and
+// symbolized once per id, an unknown id renders as no stack, inline frames take precedence over an id.
+TEST(DropJson, StackIdRendersAsInlineFrames) {
+  const nt_drop_event inline_ev = udp4_event();
+  nt_drop_event by_id = inline_ev;
+  std::memset(by_id.stack, 0, sizeof(by_id.stack));
+  by_id.stack_bytes = 0;
+  by_id.stack_id = 42;
+  int lookups = 0;
+  auto rc = ctx();
+  rc.stack_frames = [&](int32_t id, uint64_t* frames) {
+    lookups++;
+    if (id != 42) return false;
+    for (int i = 0; i < NT_DROP_STACK_DEPTH; i++) frames[i] = inline_ev.stack[i];  // zero padded, as the map
+    return true;
+  };
+  RenderCache inline_cache, id_cache;
+  auto rc_inline = ctx();
+  rc_inline.cache = &inline_cache;
+  rc.cache = &id_cache;
+  std::string a, b;
+  append_event_json(a, inline_ev, kWallNs, rc_inline);
+  append_event_json(b, by_id, kWallNs, rc);
+  EXPECT_EQ(a, b);
+  EXPECT_NE(b.find("\"stack\":[\"kfree_skb_reason+0x5\""), std::string::npos);
+  EXPECT_EQ(event_to_text(by_id, kWallNs, rc), event_to_text(inline_ev, kWallNs, rc_inline));
+  for (int i = 0; i < 100; i++) {
+    b.clear();
+    append_event_json(b, by_id, kWallNs, rc);
+  }
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(lookups, 1);
+  EXPECT_EQ(id_cache.id_lookups(), 1u);
+
+  nt_drop_event unknown = by_id;
+  unknown.stack_id = 7;
+  EXPECT_TRUE(event_to_json(unknown, kWallNs, rc)["stack"].empty());
+  EXPECT_EQ(lookups, 2);
+
+  nt_drop_event both = inline_ev;  // frames inline (the id's bucket was taken): the id is not used
+  both.stack_id = 7;
+  b.clear();
+  append_event_json(b, both, kWallNs, rc);
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(lookups, 2);
+
+  auto rc_no_lookup = ctx();  // no map: an id renders as no stack
+  EXPECT_TRUE(event_to_json(by_id, kWallNs, rc_no_lookup)["stack"].empty());
+}
+
 TEST(DropJson, Ipv6Tcp) {
   auto e = base_event(cat({eth(NT_ETH_P_IPV6), ipv6(NT_IPPROTO_TCP, 20), tcp(40000, 443, 7, 9, 0x02)}));
   e.reason = 6;

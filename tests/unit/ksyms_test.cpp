@@ -180,3 +180,54 @@ TEST(IsCloneOf, Rejects) {
 
 }  // namespace
 }  // namespace nettrace::sys
+
+namespace nettrace::sys {
+namespace {
+
+// Every address around every symbol of the test file (and below, between and above them): LazyKsyms answers
+// what the table answers, in one pass per batch, the table itself only after max_passes passes.
+TEST(LazyKsyms, SameAnswersAsTheTable) {
+  const std::string path = NETTRACE_TEST_DATA "/kallsyms.txt";
+  const Ksyms table = Ksyms::load(path);
+  std::vector<uint64_t> addrs{0, 1, 0xffffffff80000000ULL, ~0ULL};
+  std::istringstream in(read(path));
+  std::string line;
+  while (std::getline(in, line)) {
+    const uint64_t a = std::stoull(line.substr(0, line.find(' ')), nullptr, 16);
+    for (uint64_t d : {0ULL, 1ULL, 0x10ULL, 0xfffULL}) addrs.push_back(a + d);
+    if (a) addrs.push_back(a - 1);
+  }
+  LazyKsyms lazy(path, 1000);
+  lazy.prefetch(addrs.data(), addrs.size());
+  EXPECT_EQ(lazy.passes(), 1);
+  for (uint64_t a : addrs) {
+    EXPECT_EQ(lazy.symbolize(a), table.symbolize(a)) << std::hex << a;
+    EXPECT_EQ(lazy.function(a), table.function(a)) << std::hex << a;
+  }
+  EXPECT_EQ(lazy.passes(), 1);  // all answered from the batch
+  EXPECT_FALSE(lazy.table_loaded());
+
+  LazyKsyms few(path, 2);
+  EXPECT_EQ(few.symbolize(0xffffffff81002105ULL), "kfree_skb_reason+0x5");
+  EXPECT_EQ(few.symbolize(0xffffffff81002105ULL), "kfree_skb_reason+0x5");
+  EXPECT_EQ(few.passes(), 1);
+  (void)few.symbolize(0xffffffff81001001ULL);
+  EXPECT_EQ(few.passes(), 2);
+  EXPECT_FALSE(few.table_loaded());
+  for (uint64_t a : addrs) EXPECT_EQ(few.symbolize(a), table.symbolize(a)) << std::hex << a;  // from the table now
+  EXPECT_TRUE(few.table_loaded());
+  EXPECT_EQ(few.passes(), 2);
+}
+
+TEST(LazyKsyms, UnreadableOrRestrictedGivesRawAddresses) {
+  LazyKsyms missing(NETTRACE_TEST_DATA "/no-such-kallsyms");
+  EXPECT_EQ(missing.symbolize(0xffffffff81002105ULL), "0xffffffff81002105");
+  EXPECT_EQ(missing.function(0xffffffff81002105ULL), "");
+  LazyKsyms restricted(NETTRACE_TEST_DATA "/kallsyms_restricted.txt");
+  EXPECT_EQ(restricted.symbolize(0xffffffff81002105ULL), "0xffffffff81002105");
+  LazyKsyms table_only(NETTRACE_TEST_DATA "/kallsyms_restricted.txt", 0);
+  EXPECT_EQ(table_only.symbolize(0xffffffff81002105ULL), "0xffffffff81002105");
+}
+
+}  // namespace
+}  // namespace nettrace::sys

@@ -53,13 +53,20 @@ struct nt_drop_event {
 	__u32 tid;
 	__u32 cpu;
 	__u32 len;          /* skb->len */
-	__s32 stack_bytes;  /* bytes of stack[] filled, negative when capture failed */
+	__s32 stack_bytes;  /* bytes of stack[] filled; 0 when the stack is in stack_id; negative when not captured */
 	__u16 skb_protocol; /* skb->protocol, host order */
-	__u8 _pad[6];
+	__u8 _pad[2];
+	__s32 stack_id;     /* the stack's frames in the event_stacks map; -1: inline in stack[] or none */
 	char comm[NT_COMMLEN];
 	char ifname[NT_IFNAMSIZ];
-	struct nt_qdisc_info qdisc;
 	struct nt_pkt pkt;
+	/*
+	 * The record in the ring ends before qdisc when the qdisc is not valid and no frames are inline (the
+	 * common case: ~190 bytes), before stack[] when only the qdisc is valid, after the captured frames when a
+	 * stack is inline (its id collided with another stack's in event_stacks). The reader zeroes what the
+	 * record left out.
+	 */
+	struct nt_qdisc_info qdisc;
 	__u64 stack[NT_DROP_STACK_DEPTH];
 };
 

@@ -27,6 +27,7 @@
 #include "nettrace/bpf/features.hpp"
 #include "nettrace/bpf/handles.hpp"
 #include "nettrace/bpf/probe_plan.hpp"
+#include "nettrace/bpf/ring_reader.hpp"
 #include "nettrace/cli/common_options.hpp"
 #include "nettrace/output/output.hpp"
 
@@ -128,7 +129,7 @@ class Session {
 
  private:
   struct Rb;
-  static int on_sample(void* ctx, void* data, size_t size) noexcept;
+  void on_sample(Rb& h, const void* data, size_t size) noexcept;
   int poll_events(int timeout_ms);
   void drain();
   void housekeeping_second(uint64_t now);
@@ -142,7 +143,7 @@ class Session {
   bpf_object* obj_ = nullptr;
   std::vector<bpf::Link> links_;
   std::vector<std::unique_ptr<Rb>> handlers_;
-  ring_buffer* rb_ = nullptr;
+  std::unique_ptr<bpf::RingReader> rb_;  // maps each ring's data area once (not libbpf's ring_buffer)
   CounterSlots slots_;
   uint64_t start_ns_ = 0, received_ = 0, discarded_ = 0, render_errors_ = 0, warned_lost_ = 0;
   bool render_error_logged_ = false;

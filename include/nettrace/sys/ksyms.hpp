@@ -3,6 +3,7 @@
 // Kernel symbols from /proc/kallsyms, module symbols included ("name [module]").
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -45,10 +46,44 @@ class Ksyms {
   [[nodiscard]] size_t size() const { return syms_.size(); }
 
  private:
+  friend class LazyKsyms;
+  // A text symbol of one kallsyms line (skipping __pfx_/__cfi_ padding): false for any other line.
+  static bool parse_text_line(std::string_view line, uint64_t& addr, std::string_view& name, std::string_view& mod);
   void add_line(std::string_view line, std::unordered_map<std::string, uint32_t>& modules);
   void finish();
   std::vector<Symbol> syms_;  // sorted by addr
   std::string names_;
+};
+
+// Kernel symbols for a run that names few addresses (drop's events): each batch of new addresses is resolved
+// in one streaming pass over kallsyms that keeps only the answers, not the table (≈ 3 MB, and more while it
+// is built). After max_passes passes (a run that keeps meeting new addresses) it loads the table (Ksyms)
+// and answers from it. Answers equal Ksyms::symbolize / function on the same file. A file that cannot be
+// read or shows no addresses gives raw addresses, with one warning.
+class LazyKsyms {
+ public:
+  explicit LazyKsyms(std::string path = "/proc/kallsyms", int max_passes = 8)
+      : path_(std::move(path)), max_passes_(max_passes) {}
+  // Resolves those of addrs not known yet, in one pass (or from the table).
+  void prefetch(const uint64_t* addrs, size_t n);
+  [[nodiscard]] std::string symbolize(uint64_t addr);
+  [[nodiscard]] std::string function(uint64_t addr);
+  [[nodiscard]] int passes() const { return passes_; }
+  [[nodiscard]] bool table_loaded() const { return table_ != nullptr; }
+
+ private:
+  struct Hit {
+    bool found = false;
+    uint64_t sym = 0;
+    std::string name, module;
+  };
+  const Hit& hit(uint64_t addr);
+  void load_table();
+  std::string path_;
+  int max_passes_, passes_ = 0;
+  bool failed_ = false;
+  std::unordered_map<uint64_t, Hit> hits_;
+  std::unique_ptr<Ksyms> table_;
 };
 
 // True when name is base itself or a compiler clone of it (base.isra.0, base.constprop.1, …).

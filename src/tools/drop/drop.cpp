@@ -39,14 +39,16 @@ namespace {
 
 using Counters = std::array<uint64_t, NT_DROP_NCOUNTERS>;
 
-// The event ring buffer of the per-event modes: 8 MiB, ≈ 20 000 records (248 bytes plus the captured frames,
-// ≈ 420 with a stack), ≈ 150 ms of a 140 k/s drop storm while the reader is off CPU. The kernel maps all its
-// pages when the reader maps the ring, the data area twice: ≈ 16 MB of the reader's RSS from the start
-// (docs/benchmarks.md); summaries use one page. Said in --help (kRingHelp).
-constexpr uint32_t kEventRing = 8u << 20;
+// The event ring buffer of the per-event modes: 4 MiB, ≈ 21 000 records (188 bytes and an 8-byte header; a
+// stack is an id into event_stacks; 248 bytes plus the frames when a stack goes inline), ≈ 150 ms of a
+// 140 k/s drop storm while the reader is off CPU (2 MiB lost events in one of three storms). The kernel maps
+// all pages of a mapping at mmap time; bpf::RingReader maps a 1 MiB window of it, so the ring costs ≈ 1 MB
+// of the reader's RSS (docs/benchmarks.md); summaries use one page. Said in --help (kRingHelp).
+constexpr uint32_t kEventRing = 4u << 20;
+constexpr uint32_t kEventStacks = 8192;
 constexpr const char* kRingHelp =
-    "Per-drop events pass through an 8 MiB ring buffer (about 20000 events with stacks, woken per batch in a "
-    "storm); events it cannot hold are counted as lost_events. Summaries (drop stacks, drop qdisc --summary) "
+    "Per-drop events pass through a 4 MiB ring buffer (about 21000 events, stacks as ids; woken per batch in "
+    "a storm); events it cannot hold are counted as lost_events. Summaries (drop stacks, drop qdisc --summary) "
     "emit no events.";
 
 // Callers whose frees the original tools treated as normal (eth_drop's filter list).
@@ -148,9 +150,13 @@ class DropTool final : public core::SessionTool {
     obj_ = skel->obj;
     s_.add_ring_buffer(bpf_map__fd(skel->maps.events),
                        [this](const void* data, size_t size) {
-                         // A record ends after its captured frames (stack_bytes); the rest is never read.
-                         if (size < offsetof(nt_drop_event, stack) || size > sizeof(nt_drop_event)) return;
+                         // A record ends before qdisc, before stack or after its inline frames
+                         // (nettrace/abi/drop.h): what it left out reads as zero; frames past
+                         // stack_bytes are never read.
+                         if (size < offsetof(nt_drop_event, qdisc) || size > sizeof(nt_drop_event)) return;
                          memcpy(&record_, data, size);
+                         if (size < offsetof(nt_drop_event, stack))
+                           memset(reinterpret_cast<char*>(&record_) + size, 0, offsetof(nt_drop_event, stack) - size);
                          handle_event(record_);
                        });
     counters_fd_ = bpf_map__fd(skel->maps.counters);
@@ -168,6 +174,7 @@ class DropTool final : public core::SessionTool {
       if (ch.chosen && ch.hook.find("xmit return") != std::string::npos) xmit_active_ = true;
     drops_fd_ = bpf_map__fd(skel->maps.drops);
     stacks_fd_ = bpf_map__fd(skel->maps.stacks);
+    event_stacks_fd_ = bpf_map__fd(skel->maps.event_stacks);
     return s_.run(*this);
   }
 
@@ -211,6 +218,9 @@ class DropTool final : public core::SessionTool {
     bpf_map__set_max_entries(skel->maps.drops, aggregate ? o_.max_entries : 1);
     bpf_map__set_max_entries(skel->maps.stacks, aggregate && (group & NT_GROUP_STACK) ? 8192 : 1);
     bpf_map__set_max_entries(skel->maps.events, events ? kEventRing : 4096);
+    // Event stacks by id: kernel memory (≈ 280 bytes an entry), not the reader's; a stack whose bucket is
+    // taken goes inline into its record.
+    bpf_map__set_max_entries(skel->maps.event_stacks, events && !o_.no_stack ? kEventStacks : 1);
   }
 
   void fill_normal_ranges(bpf::Skeleton<drop_bpf>& skel) {
@@ -510,21 +520,17 @@ class DropTool final : public core::SessionTool {
   output::Output& out_;
   core::Housekeeping hk_;  // of the report being written
   sys::DropReasons reasons_;
-  // Kernel symbols, read on first use (megabytes: not paid by runs that never print an address).
-  const sys::Ksyms& ksyms() const {
-    if (!ksyms_) {
-      try {
-        ksyms_ = std::make_unique<sys::Ksyms>(sys::Ksyms::load());
-      } catch (const Error& e) {
-        spdlog::warn("{}: stacks show raw addresses", e.what());
-        ksyms_ = std::make_unique<sys::Ksyms>(sys::Ksyms::parse(""));
-      }
-    }
+  // Kernel symbols, on first use. The per-event modes name few addresses (a location and the frames of
+  // each new stack): resolved in streaming passes over kallsyms, the table (megabytes) only after 8 passes;
+  // the summaries load the table at once.
+  sys::LazyKsyms& ksyms() const {
+    const bool events = o_.mode == Mode::Events || (o_.mode == Mode::Qdisc && !o_.summary);
+    if (!ksyms_) ksyms_ = std::make_unique<sys::LazyKsyms>("/proc/kallsyms", events ? 8 : 0);
     return *ksyms_;
   }
-  mutable std::unique_ptr<sys::Ksyms> ksyms_;
+  mutable std::unique_ptr<sys::LazyKsyms> ksyms_;
   const bpf_object* obj_ = nullptr;
-  int counters_fd_ = -1, drops_fd_ = -1, stacks_fd_ = -1, xmit_fd_ = -1;
+  int counters_fd_ = -1, drops_fd_ = -1, stacks_fd_ = -1, event_stacks_fd_ = -1, xmit_fd_ = -1;
   bool xmit_active_ = false;
   std::map<std::tuple<uint32_t, uint32_t, int32_t, uint32_t>, uint64_t> prev_xmit_;
   Counters prev_counters_{};
@@ -538,7 +544,11 @@ class DropTool final : public core::SessionTool {
   std::map<std::string, uint64_t, std::less<>> by_interface_raw_;
   RenderCache cache_;
   nt_drop_event record_{};  // the event being handled, copied out of the ring
-  RenderContext rc_{[this](uint64_t a) { return ksyms().symbolize(a); }, &reasons_, o_.verbose, !o_.no_stack, &cache_};
+  RenderContext rc_{[this](uint64_t a) { return ksyms().symbolize(a); }, &reasons_, o_.verbose, !o_.no_stack, &cache_,
+                    [this](int32_t id, uint64_t* frames) {
+                      return event_stacks_fd_ >= 0 && bpf_map_lookup_elem(event_stacks_fd_, &id, frames) == 0;
+                    },
+                    [this](const uint64_t* addrs, size_t n) { ksyms().prefetch(addrs, n); }};
 };
 
 void add_common_drop_flags(CLI::App& app, DropOptions& o) {

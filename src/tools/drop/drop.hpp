@@ -66,11 +66,18 @@ struct RenderContext {
   bool verbose = false;
   bool stacks = true;
   RenderCache* cache = nullptr;         // names and stacks rendered once (a run keeps one; nullptr: none)
+  // The frames of an event's stack_id (the event_stacks map): fills NT_DROP_STACK_DEPTH addresses, zero
+  // padded; false when the id is unknown. Unset: stack ids render as no stack.
+  std::function<bool(int32_t id, uint64_t* frames)> stack_frames;
+  // Called with the addresses of a new stack not named yet, before symbolize() is asked for each (a lazy
+  // symbolizer resolves them in one pass). Optional.
+  std::function<void(const uint64_t* addrs, size_t n)> prefetch;
 };
 
 // What a drop storm repeats: symbol names, reason names and whole stacks (a stack is rendered once per
-// distinct frame list, as JSON and as text lines), so an event costs a few hash lookups, not a symbolization
-// per frame. Bounded: cleared when it grows past a few thousand stacks.
+// stack id, or per distinct frame list for inline frames, as JSON and as text lines), so an event costs a
+// few hash lookups, not a symbolization per frame (and, with an id, one map lookup per new id). Bounded:
+// cleared when it grows past a few thousand stacks.
 class RenderCache {
  public:
   struct Stack {
@@ -81,16 +88,23 @@ class RenderCache {
   const std::string& symbol(uint64_t addr, const RenderContext& rc);
   const std::string& reason(uint32_t value, const RenderContext& rc);
   const Stack& stack(const nt_drop_event& e, const RenderContext& rc);
+  // Map lookups made for stack ids (one per id while cached; tests).
+  [[nodiscard]] uint64_t id_lookups() const { return id_lookups_; }
 
  private:
+  // also: one more address to name in the same prefetch batch (the event's location; 0: none).
+  Stack build(const uint64_t* frames, int n, const RenderContext& rc, uint64_t also = 0);
   std::unordered_map<uint64_t, std::string> syms_;
   std::unordered_map<uint32_t, std::string> reasons_;
   std::unordered_map<uint64_t, Stack> stacks_;
+  std::unordered_map<int32_t, Stack> by_id_;
+  uint64_t id_lookups_ = 0;
 };
 
 [[nodiscard]] std::string ip_to_string(const uint8_t* addr, uint8_t l3);
 [[nodiscard]] std::string mac_to_string(const uint8_t* mac);
 [[nodiscard]] std::string eth_type_name(uint16_t proto);
+// The inline frames of e (stack_bytes), zeros skipped; empty for a stack in stack_id.
 [[nodiscard]] std::vector<uint64_t> event_stack(const nt_drop_event& e);
 // One NDJSON line (with its newline) appended to out: the event path, no JSON tree, no per-event allocation
 // once the caches are warm.

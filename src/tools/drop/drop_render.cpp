@@ -142,11 +142,10 @@ static void json_escape(std::string& out, std::string_view s) {
   }
 }
 
-static void json_key(std::string& out, std::string_view key) {
-  out += ",\"";
-  out += key;
-  out += "\":";
-}
+// A key as one literal, comma and colon included: one append per field.
+#define NT_KEY(k) std::string_view(",\"" k "\":")
+
+static void json_key(std::string& out, std::string_view key_literal) { out.append(key_literal.data(), key_literal.size()); }
 
 static void json_str(std::string& out, std::string_view key, std::string_view value) {
   json_key(out, key);
@@ -176,23 +175,17 @@ const std::string& RenderCache::reason(uint32_t value, const RenderContext& rc) 
   return it->second;
 }
 
-const RenderCache::Stack& RenderCache::stack(const nt_drop_event& e, const RenderContext& rc) {
-  const int n = e.stack_bytes > 0 ? std::min<int>(e.stack_bytes / 8, NT_DROP_STACK_DEPTH) : 0;
-  uint64_t h = 1469598103934665603ULL;  // FNV-1a over the frame addresses
-  for (int i = 0; i < n; i++) h = (h ^ e.stack[i]) * 1099511628211ULL;
-  auto it = stacks_.find(h);
-  if (it != stacks_.end()) {
-    // The frame list compared in place (event_stack() without its vector): a hit allocates nothing.
-    const auto& addrs = it->second.addrs;
-    size_t k = 0;
-    bool same = true;
-    for (int i = 0; i < n && same; i++)
-      if (e.stack[i]) same = k < addrs.size() && addrs[k++] == e.stack[i];
-    if (same && k == addrs.size()) return it->second;
-  }
-  if (stacks_.size() > 4096) stacks_.clear();
+RenderCache::Stack RenderCache::build(const uint64_t* frames, int n, const RenderContext& rc, uint64_t also) {
   Stack st;
-  st.addrs = event_stack(e);
+  for (int i = 0; i < n; i++)
+    if (frames[i]) st.addrs.push_back(frames[i]);
+  if (rc.prefetch) {
+    std::vector<uint64_t> unnamed;
+    for (uint64_t a : st.addrs)
+      if (!syms_.count(a)) unnamed.push_back(a);
+    if (also && !syms_.count(also)) unnamed.push_back(also);
+    if (!unnamed.empty()) rc.prefetch(unnamed.data(), unnamed.size());
+  }
   // Frames of the tracing machinery itself (the BPF program, bpf_trace_run*, __bpf_trace_*) lead every
   // stack captured in a tracepoint; the user wants the stack from the freeing function on.
   bool leading = true;
@@ -210,7 +203,37 @@ const RenderCache::Stack& RenderCache::stack(const nt_drop_event& e, const Rende
     st.json.push_back('"');
   }
   st.json.push_back(']');
-  return stacks_.insert_or_assign(h, std::move(st)).first->second;
+  return st;
+}
+
+const RenderCache::Stack& RenderCache::stack(const nt_drop_event& e, const RenderContext& rc) {
+  if (e.stack_bytes == 0 && e.stack_id >= 0) {
+    // An id's frames never change during a run (bpf/drop.bpf.c: no BPF_F_REUSE_STACKID): one map lookup and
+    // one rendering per id.
+    auto it = by_id_.find(e.stack_id);
+    if (it != by_id_.end()) return it->second;
+    if (by_id_.size() > 4096) by_id_.clear();
+    uint64_t frames[NT_DROP_STACK_DEPTH] = {};
+    id_lookups_++;
+    const bool found = rc.stack_frames && rc.stack_frames(e.stack_id, frames);
+    return by_id_.emplace(e.stack_id, build(frames, found ? NT_DROP_STACK_DEPTH : 0, rc, e.location))
+        .first->second;
+  }
+  const int n = e.stack_bytes > 0 ? std::min<int>(e.stack_bytes / 8, NT_DROP_STACK_DEPTH) : 0;
+  uint64_t h = 1469598103934665603ULL;  // FNV-1a over the frame addresses
+  for (int i = 0; i < n; i++) h = (h ^ e.stack[i]) * 1099511628211ULL;
+  auto it = stacks_.find(h);
+  if (it != stacks_.end()) {
+    // The frame list compared in place (event_stack() without its vector): a hit allocates nothing.
+    const auto& addrs = it->second.addrs;
+    size_t k = 0;
+    bool same = true;
+    for (int i = 0; i < n && same; i++)
+      if (e.stack[i]) same = k < addrs.size() && addrs[k++] == e.stack[i];
+    if (same && k == addrs.size()) return it->second;
+  }
+  if (stacks_.size() > 4096) stacks_.clear();
+  return stacks_.insert_or_assign(h, build(reinterpret_cast<const uint64_t*>(e.stack), n, rc, e.location)).first->second;
 }
 
 // The ISO 8601 second, formatted once per second of events.
@@ -248,27 +271,29 @@ void append_event_json(std::string& out, const nt_drop_event& e, uint64_t wall_n
     }
     out.push_back('"');
   };
+  // The stack first (it is written last): a new stack names its frames and the location in one batch.
+  const std::string* stack_json = rc.stacks ? &cache.stack(e, rc).json : nullptr;
   out += "{\"type\":\"drop\",\"time\":\"";
   append_iso8601(out, wall_ns);
   out.push_back('"');
-  json_num(out, "timestamp_ns", e.ts_ns);
-  json_str(out, "reason", cache.reason(e.reason, rc));
-  json_num(out, "reason_code", e.reason);
-  json_str(out, "location", cache.symbol(e.location, rc));
+  json_num(out, NT_KEY("timestamp_ns"), e.ts_ns);
+  json_str(out, NT_KEY("reason"), cache.reason(e.reason, rc));
+  json_num(out, NT_KEY("reason_code"), e.reason);
+  json_str(out, NT_KEY("location"), cache.symbol(e.location, rc));
   out += ",\"location_addr\":\"0x";
   put_hex(out, e.location);
   out.push_back('"');
-  json_num(out, "ifindex", e.ifindex);
-  json_str(out, "interface", std::string_view(e.ifname, strnlen(e.ifname, sizeof(e.ifname))));
-  json_num(out, "netns", e.netns);
-  json_num(out, "cpu", e.cpu);
-  json_num(out, "pid", e.pid);
-  json_num(out, "tid", e.tid);
-  json_str(out, "comm", std::string_view(e.comm, strnlen(e.comm, sizeof(e.comm))));
-  json_num(out, "len", e.len);
-  json_str(out, "eth_type", eth_type_name(p.eth_proto ? p.eth_proto : e.skb_protocol));
+  json_num(out, NT_KEY("ifindex"), e.ifindex);
+  json_str(out, NT_KEY("interface"), std::string_view(e.ifname, strnlen(e.ifname, sizeof(e.ifname))));
+  json_num(out, NT_KEY("netns"), e.netns);
+  json_num(out, NT_KEY("cpu"), e.cpu);
+  json_num(out, NT_KEY("pid"), e.pid);
+  json_num(out, NT_KEY("tid"), e.tid);
+  json_str(out, NT_KEY("comm"), std::string_view(e.comm, strnlen(e.comm, sizeof(e.comm))));
+  json_num(out, NT_KEY("len"), e.len);
+  json_str(out, NT_KEY("eth_type"), eth_type_name(p.eth_proto ? p.eth_proto : e.skb_protocol));
   if (p.flags & NT_PKT_HAS_L2) {
-    json_key(out, "src_mac");
+    json_key(out, NT_KEY("src_mac"));
     out.push_back('"');
     put_mac(out, p.src_mac);
     out += "\",\"dst_mac\":\"";
@@ -285,32 +310,32 @@ void append_event_json(std::string& out, const nt_drop_event& e, uint64_t wall_n
   }
   if (p.l3 == NT_L3_IPV4 || p.l3 == NT_L3_IPV6 || p.l3 == NT_L3_ARP) {
     const uint8_t fam = p.l3 == NT_L3_ARP ? static_cast<uint8_t>(NT_L3_IPV4) : p.l3;
-    ip_field("src_ip", p.saddr, fam);
-    ip_field("dst_ip", p.daddr, fam);
+    ip_field(NT_KEY("src_ip"), p.saddr, fam);
+    ip_field(NT_KEY("dst_ip"), p.daddr, fam);
   }
   if (p.l3 == NT_L3_IPV4 || p.l3 == NT_L3_IPV6) {
-    json_str(out, "protocol", l4_name(p.l4_proto));
-    json_num(out, "ip_len", p.ip_len);
-    json_num(out, "ip_id", p.ip_id);
-    json_num(out, "ttl", p.ttl);
-    if (p.flags & NT_PKT_FRAGMENT) json_num(out, "frag_off", p.frag_off);
+    json_str(out, NT_KEY("protocol"), l4_name(p.l4_proto));
+    json_num(out, NT_KEY("ip_len"), p.ip_len);
+    json_num(out, NT_KEY("ip_id"), p.ip_id);
+    json_num(out, NT_KEY("ttl"), p.ttl);
+    if (p.flags & NT_PKT_FRAGMENT) json_num(out, NT_KEY("frag_off"), p.frag_off);
   }
   if (has_ports(p)) {
-    json_num(out, "src_port", p.sport);
-    json_num(out, "dst_port", p.dport);
+    json_num(out, NT_KEY("src_port"), p.sport);
+    json_num(out, NT_KEY("dst_port"), p.dport);
   }
   if ((p.flags & NT_PKT_HAS_L4) && p.l4_proto == NT_IPPROTO_TCP) {
-    json_num(out, "tcp_seq", p.tcp_seq);
-    json_num(out, "tcp_ack", p.tcp_ack);
-    json_num(out, "tcp_flags", p.tcp_flags);
+    json_num(out, NT_KEY("tcp_seq"), p.tcp_seq);
+    json_num(out, NT_KEY("tcp_ack"), p.tcp_ack);
+    json_num(out, NT_KEY("tcp_flags"), p.tcp_flags);
   }
   if ((p.flags & NT_PKT_HAS_L4) && (p.l4_proto == NT_IPPROTO_ICMP || p.l4_proto == NT_IPPROTO_ICMPV6)) {
-    json_num(out, "icmp_type", p.icmp_type);
-    json_num(out, "icmp_code", p.icmp_code);
-    json_num(out, "icmp_id", p.icmp_id);
-    json_num(out, "icmp_seq", p.icmp_seq);
+    json_num(out, NT_KEY("icmp_type"), p.icmp_type);
+    json_num(out, NT_KEY("icmp_code"), p.icmp_code);
+    json_num(out, NT_KEY("icmp_id"), p.icmp_id);
+    json_num(out, NT_KEY("icmp_seq"), p.icmp_seq);
   }
-  if (p.l3 == NT_L3_ARP) json_num(out, "arp_op", p.arp_op);
+  if (p.l3 == NT_L3_ARP) json_num(out, NT_KEY("arp_op"), p.arp_op);
   if (e.qdisc.valid) {
     out += ",\"qdisc\":{\"kind\":\"";
     json_escape(out, std::string_view(e.qdisc.kind, strnlen(e.qdisc.kind, sizeof(e.qdisc.kind))));
@@ -321,9 +346,9 @@ void append_event_json(std::string& out, const nt_drop_event& e, uint64_t wall_n
                    e.qdisc.txq, e.qdisc.qlen, e.qdisc.backlog, e.qdisc.drops, e.qdisc.requeues, e.qdisc.overlimits,
                    e.qdisc.limit);
   }
-  if (rc.stacks) {
+  if (stack_json) {
     out += ",\"stack\":";
-    out += cache.stack(e, rc).json;
+    out += *stack_json;
   }
   out += "}\n";
 }
