@@ -14,6 +14,12 @@
 
 namespace nettrace::sys {
 
+bool is_tracing_frame(std::string_view name) {
+  auto starts = [&](std::string_view p) { return name.substr(0, p.size()) == p; };
+  return name.find("[bpf]") != std::string_view::npos || starts("bpf_trace_run") || starts("__bpf_trace_") ||
+         starts("__traceiter_") || starts("bpf_prog_");
+}
+
 bool is_clone_of(std::string_view name, std::string_view base) {
   if (name == base) return true;
   if (name.size() <= base.size() || name.substr(0, base.size()) != base || name[base.size()] != '.') return false;

@@ -152,6 +152,14 @@ TEST(Ksyms, LoadFailures) {
   }
 }
 
+TEST(Ksyms, TracingFramesAreTheTracingMachineryOnly) {
+  for (const char* f : {"bpf_prog_6deef7357e7b4530_tp_kfree_skb", "bpf_trace_run4", "__bpf_trace_kfree_skb",
+                        "__traceiter_kfree_skb", "bpf_prog_abc [bpf]"})
+    EXPECT_TRUE(is_tracing_frame(f)) << f;
+  for (const char* f : {"kfree_skb_reason", "__udp4_lib_rcv", "trace_kfree_skb_hit", "sk_skb_reason_drop"})
+    EXPECT_FALSE(is_tracing_frame(f)) << f;
+}
+
 TEST(IsCloneOf, Accepts) {
   EXPECT_TRUE(is_clone_of("foo", "foo"));
   EXPECT_TRUE(is_clone_of("foo.isra.0", "foo"));

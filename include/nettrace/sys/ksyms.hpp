@@ -86,6 +86,10 @@ class LazyKsyms {
   std::unique_ptr<Ksyms> table_;
 };
 
+// A frame of the tracing machinery itself (the BPF program, bpf_trace_run*, __bpf_trace_*, __traceiter_*),
+// which leads every stack captured in a tracepoint: stacks are shown from the first frame after them.
+[[nodiscard]] bool is_tracing_frame(std::string_view name);
+
 // True when name is base itself or a compiler clone of it (base.isra.0, base.constprop.1, …).
 [[nodiscard]] bool is_clone_of(std::string_view name, std::string_view base);
 

@@ -78,8 +78,7 @@ class Offcpu final : public core::SessionTool {
     size_t cut = 0;
     for (size_t i = 0; i < st.size() && i < 8; i++) {
       const std::string f = ksyms_->function(st[i]);
-      if (f.rfind("bpf_trace_run", 0) == 0 || f.rfind("__bpf_trace_", 0) == 0 || f.rfind("__traceiter_", 0) == 0)
-        cut = i + 1;
+      if (sys::is_tracing_frame(f)) cut = i + 1;
     }
     st.erase(st.begin(), st.begin() + static_cast<long>(cut));
     return st;

@@ -11,6 +11,7 @@
 
 #include "nettrace/cli/filter_options.hpp"
 #include "nettrace/core/timefmt.hpp"
+#include "nettrace/sys/ksyms.hpp"
 #include "tools/drop/drop.hpp"
 
 namespace nettrace::tools::drop {
@@ -56,11 +57,6 @@ std::string flow_string(const nt_pkt& p) {
   if (p.l3 == NT_L3_ARP) return fmt::format("arp {} -> {}", ip_to_string(p.saddr, NT_L3_IPV4), ip_to_string(p.daddr, NT_L3_IPV4));
   if (p.eth_proto) return eth_type_name(p.eth_proto);
   return "unparsed";
-}
-
-static bool is_tracing_frame(const std::string& s) {
-  return s.find("[bpf]") != std::string::npos || s.rfind("bpf_trace_run", 0) == 0 ||
-         s.rfind("__bpf_trace_", 0) == 0 || s.rfind("bpf_prog_", 0) == 0;
 }
 
 std::vector<uint64_t> event_stack(const nt_drop_event& e) {
@@ -186,12 +182,12 @@ RenderCache::Stack RenderCache::build(const uint64_t* frames, int n, const Rende
     if (also && !syms_.count(also)) unnamed.push_back(also);
     if (!unnamed.empty()) rc.prefetch(unnamed.data(), unnamed.size());
   }
-  // Frames of the tracing machinery itself (the BPF program, bpf_trace_run*, __bpf_trace_*) lead every
-  // stack captured in a tracepoint; the user wants the stack from the freeing function on.
+  // Frames of the tracing machinery itself lead every stack captured in a tracepoint (__traceiter_* too when
+  // another tracer shares it); the user wants the stack from the freeing function on.
   bool leading = true;
   for (uint64_t a : st.addrs) {
     const std::string& name = symbol(a, rc);
-    if (leading && is_tracing_frame(name)) continue;
+    if (leading && sys::is_tracing_frame(name)) continue;
     leading = false;
     st.frames.push_back(name);
   }
