@@ -81,7 +81,8 @@ struct {
 	__type(value, struct nt_lat_flow);
 } parked SEC(".maps");
 
-/* Identity mode: the packet an skb carries, as the last parsing stage saw it. */
+/* Identity mode: the packet an skb carries, as the last parsing stage saw it. Only the key (lat_skb_store stores
+ * a struct nt_lat_key as one). */
 struct skb_ent {
 	struct nt_lat_key key; /* key.dir: NT_LAT_DIR_DONE once the packet completed */
 };
@@ -355,18 +356,27 @@ static __always_inline int key_of(struct hit *h, __u32 what, struct nt_lat_key *
 /* The skb's packet for later stages (struct skb_ent, identity mode). */
 __noinline int lat_skb_store(struct hit *h, struct nt_lat_key *key)
 {
-	struct skb_ent *e, ne = {};
+	struct skb_ent *e;
+	struct key_io *io;
+	__u32 zero = 0;
 	__u64 skbp;
 
 	if (!h || !key)
 		return 0;
 	skbp = (__u64)h->skb; /* read here: the caller's copy may still be a pointer to the verifier */
 	e = bpf_map_lookup_elem(&skbs, &skbp);
-	if (!e)
-		e = &ne;
-	e->key = *key;
-	if (e == &ne)
-		bpf_map_update_elem(&skbs, &skbp, &ne, BPF_ANY);
+	if (e) {
+		e->key = *key;
+		return 0;
+	}
+	/* The new entry (struct skb_ent is the key alone) is staged in key_scratch, not on this function's stack
+	 * (the program's stack plus this one's must stay within 512 bytes), and not taken from key itself (the
+	 * verifier takes no argument memory as a map value). key_scratch's key is free again after key_of. */
+	io = bpf_map_lookup_elem(&key_scratch, &zero);
+	if (!io)
+		return 0;
+	io->key = *key;
+	bpf_map_update_elem(&skbs, &skbp, &io->key, BPF_ANY);
 	return 0;
 }
 

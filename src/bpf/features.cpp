@@ -258,7 +258,8 @@ const Probe& Features::global_func_ptr_args() {
     int sub_id = btf__add_func(b.get(), "nt_probe_sub", BTF_FUNC_GLOBAL, sub_proto);
     if (int_id < 0 || ptr_id < 0 || main_proto < 0 || main_id < 0 || sub_proto < 0 || param < 0 || sub_id < 0 ||
         btf__load_into_kernel(b.get()) != 0)
-      return *(global_ptr_args_ = Probe{false, fmt::format("cannot build or load the probe's BTF: {}", strerror(errno))});
+      return *(global_ptr_args_ =
+                   Probe{false, fmt::format("cannot build or load the probe's BTF: {}", strerror(errno))});
     const bpf_insn insns[] = {
         {BPF_ST | BPF_MEM | BPF_DW, 10, 0, -8, 0},           // *(u64 *)(r10 - 8) = 0
         {BPF_ALU64 | BPF_MOV | BPF_X, 1, 10, 0, 0},          // r1 = r10
