@@ -81,7 +81,8 @@ struct {
 	__type(value, struct nt_lat_flow);
 } parked SEC(".maps");
 
-/* Identity mode: the packet an skb carries, as the last parsing stage saw it. */
+/* Identity mode: the packet an skb carries, as the last parsing stage saw it. Only the key (lat_skb_store stores
+ * a struct nt_lat_key as one). */
 struct skb_ent {
 	struct nt_lat_key key; /* key.dir: NT_LAT_DIR_DONE once the packet completed */
 };
@@ -150,6 +151,9 @@ static struct nt_hist hist_zero;
 /*
  * The heavy parts are global functions: the verifier checks each once, not once per call site and role
  * (inlined, parse x filter x step x histograms exceeded the 1M-instruction budget).
+ * A kernel before 5.12 takes no pointer arguments to a global function ("Arg#0 type PTR in lat_key_of() is not
+ * supported yet"): there the loader makes the ones taking pointers static (their BTF linkage,
+ * bpf::make_ptr_subprogs_static), checked at each call site as if inlined; the scalar-only ones stay global.
  */
 __noinline int lat_hist_add(__u32 kind, __u32 dir, __u32 from, __u32 to, __u64 v)
 {
@@ -263,30 +267,52 @@ struct hit {
 	struct nt_pkt pkt;
 };
 
-/* Parse, check packet kind and filter, build the key. 0: the packet is one of ours; -1: not parsed or not
- * the role's kind; -2: the filter rejects it. The skb's fields come read into h->v (a global function takes
+/*
+ * lat_key_of's arguments and results: a global function takes only scalars and the context before Linux 5.12, and
+ * it is too heavy to verify at each call site (parse x filter: over the 1M-instruction budget), so the hit's
+ * fields it needs go in and come out through this per-CPU slot, copied around the call. A nettrace program that
+ * interrupts the call on the same CPU (softirq) could overwrite it, as it could nt_hdr_scratch during a parse.
+ */
+struct key_io {
+	__u64 skb;
+	bool viewed;
+	struct nt_skb_view v;
+	struct nt_pkt pkt;
+	struct nt_lat_key key;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct key_io);
+} key_scratch SEC(".maps");
+
+/* Parse, check packet kind and filter, build the key (key_scratch). 0: the packet is one of ours; -1: not parsed or
+ * not the role's kind; -2: the filter rejects it. The skb's fields come read into io->v (a global function takes
  * no trusted pointers). */
-/* what: role flags | packet kind << 8 | direction << 16 (at most five arguments). */
-__noinline int lat_key_of(struct hit *h, __u32 what, struct nt_lat_key *k)
+/* what: role flags | packet kind << 8 | direction << 16. */
+__noinline int lat_key_of(__u32 what)
 {
-	__u32 flags = what & 0xff, pkt_kind = (what >> 8) & 0xff, dir = (what >> 16) & 1;
+	__u32 flags = what & 0xff, pkt_kind = (what >> 8) & 0xff, dir = (what >> 16) & 1, zero = 0;
+	struct key_io *io = bpf_map_lookup_elem(&key_scratch, &zero);
 	struct nt_pkt *p;
 	int ok;
 
-	if (!h || !k)
+	if (!io)
 		return -1;
 	/* Probed reads here, not in the program: their temporaries would push its stack (plus this function's)
 	 * past 512 bytes (6.1). Trusted pointers were read directly by the caller. */
-	if (!h->viewed) {
-		nt_skb_view_read(h->skb, &h->v, false);
-		h->viewed = true;
+	if (!io->viewed) {
+		nt_skb_view_read((struct sk_buff *)io->skb, &io->v, false);
+		io->viewed = true;
 	}
-	p = &h->pkt;
+	p = &io->pkt;
 	__builtin_memset(p, 0, sizeof(*p));
 	if (flags & NT_LAT_FROM_DATA)
-		ok = parse_from_data(&h->v, p) == 0;
+		ok = parse_from_data(&io->v, p) == 0;
 	else
-		ok = nt_skb_parse_view(&h->v, p) == 0;
+		ok = nt_skb_parse_view(&io->v, p) == 0;
 	if (!ok) {
 		nt_count(&counters, NT_LAT_C_PARSE_FAIL);
 		return -1;
@@ -300,24 +326,57 @@ __noinline int lat_key_of(struct hit *h, __u32 what, struct nt_lat_key *k)
 		if (nt_filter_needs_packet(&cfg_filter_fwd) && !nt_filter_match_pkt(&cfg_filter_fwd, p))
 			return -2;
 	}
-	return nt_lat_make_key(p, dir, flags & NT_LAT_SWAP_KEY, k);
+	return nt_lat_make_key(p, dir, flags & NT_LAT_SWAP_KEY, &io->key);
+}
+
+/* lat_key_of for the hit h: its view of the skb and its parse come back in h, the key in k. */
+static __always_inline int key_of(struct hit *h, __u32 what, struct nt_lat_key *k)
+{
+	__u32 zero = 0;
+	struct key_io *io = bpf_map_lookup_elem(&key_scratch, &zero);
+	int r;
+
+	if (!io)
+		return -1;
+	io->skb = (__u64)h->skb;
+	io->viewed = h->viewed;
+	if (h->viewed)
+		io->v = h->v;
+	r = lat_key_of(what);
+	if (!h->viewed && io->viewed) {
+		h->v = io->v;
+		h->viewed = true;
+	}
+	h->pkt = io->pkt;
+	if (r == 0)
+		*k = io->key;
+	return r;
 }
 
 /* The skb's packet for later stages (struct skb_ent, identity mode). */
 __noinline int lat_skb_store(struct hit *h, struct nt_lat_key *key)
 {
-	struct skb_ent *e, ne = {};
+	struct skb_ent *e;
+	struct key_io *io;
+	__u32 zero = 0;
 	__u64 skbp;
 
 	if (!h || !key)
 		return 0;
 	skbp = (__u64)h->skb; /* read here: the caller's copy may still be a pointer to the verifier */
 	e = bpf_map_lookup_elem(&skbs, &skbp);
-	if (!e)
-		e = &ne;
-	e->key = *key;
-	if (e == &ne)
-		bpf_map_update_elem(&skbs, &skbp, &ne, BPF_ANY);
+	if (e) {
+		e->key = *key;
+		return 0;
+	}
+	/* The new entry (struct skb_ent is the key alone) is staged in key_scratch, not on this function's stack
+	 * (the program's stack plus this one's must stay within 512 bytes), and not taken from key itself (the
+	 * verifier takes no argument memory as a map value). key_scratch's key is free again after key_of. */
+	io = bpf_map_lookup_elem(&key_scratch, &zero);
+	if (!io)
+		return 0;
+	io->key = *key;
+	bpf_map_update_elem(&skbs, &skbp, &io->key, BPF_ANY);
 	return 0;
 }
 
@@ -493,7 +552,7 @@ static __always_inline void do_role(void *ctx, struct hit *h, const volatile str
 		h->viewed = true;
 	}
 	if (need_key) {
-		int r = lat_key_of(h, flags | (__u32)role->pkt << 8 | (__u32)dir << 16, &key);
+		int r = key_of(h, flags | (__u32)role->pkt << 8 | (__u32)dir << 16, &key);
 
 		h->parsed = r == 0;
 		if (r == -2 && cfg_key_skb && (flags & NT_LAT_START)) {

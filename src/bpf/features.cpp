@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <memory>
 
 #include <bpf/bpf.h>
@@ -241,6 +242,84 @@ const Probe& Features::ringbuf() {
     ringbuf_ = r == 1 ? Probe{true, "BPF_MAP_TYPE_RINGBUF"} : Probe{false, r < 0 ? err_text(r) : "not supported"};
   }
   return *ringbuf_;
+}
+
+const Probe& Features::global_func_ptr_args() {
+  if (!global_ptr_args_) {
+    // int nt_probe(void) { u64 v = 0; return nt_probe_sub((int *)&v), 0; }   int nt_probe_sub(int *p) { return 0; }
+    std::unique_ptr<btf, void (*)(btf*)> b(btf__new_empty(), btf__free);
+    if (!b) return *(global_ptr_args_ = Probe{false, "btf__new_empty failed"});
+    int int_id = btf__add_int(b.get(), "int", 4, BTF_INT_SIGNED);
+    int ptr_id = btf__add_ptr(b.get(), int_id);
+    int main_proto = btf__add_func_proto(b.get(), int_id);
+    int main_id = btf__add_func(b.get(), "nt_probe", BTF_FUNC_STATIC, main_proto);
+    int sub_proto = btf__add_func_proto(b.get(), int_id);
+    int param = btf__add_func_param(b.get(), "p", ptr_id);
+    int sub_id = btf__add_func(b.get(), "nt_probe_sub", BTF_FUNC_GLOBAL, sub_proto);
+    if (int_id < 0 || ptr_id < 0 || main_proto < 0 || main_id < 0 || sub_proto < 0 || param < 0 || sub_id < 0 ||
+        btf__load_into_kernel(b.get()) != 0)
+      return *(global_ptr_args_ =
+                   Probe{false, fmt::format("cannot build or load the probe's BTF: {}", strerror(errno))});
+    const bpf_insn insns[] = {
+        {BPF_ST | BPF_MEM | BPF_DW, 10, 0, -8, 0},           // *(u64 *)(r10 - 8) = 0
+        {BPF_ALU64 | BPF_MOV | BPF_X, 1, 10, 0, 0},          // r1 = r10
+        {BPF_ALU64 | BPF_ADD | BPF_K, 1, 0, 0, -8},          // r1 += -8
+        {BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_CALL, 0, 2},      // call nt_probe_sub (insn 6)
+        {BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0},           // r0 = 0
+        {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},                    // exit
+        {BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0},           // nt_probe_sub: r0 = 0
+        {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},                    // exit
+    };
+    const bpf_func_info fi[] = {{0, static_cast<uint32_t>(main_id)}, {6, static_cast<uint32_t>(sub_id)}};
+    char log[4096] = "";
+    LIBBPF_OPTS(bpf_prog_load_opts, opts, .prog_btf_fd = static_cast<uint32_t>(btf__fd(b.get())),
+                .func_info = fi, .func_info_cnt = 2, .func_info_rec_size = sizeof(bpf_func_info), .log_level = 1,
+                .log_size = sizeof(log), .log_buf = log);
+    Fd prog(bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, "nt_probe", "GPL", insns, std::size(insns), &opts));
+    if (prog.ok()) {
+      global_ptr_args_ = Probe{true, "a global function taking an int *"};
+    } else {
+      int err = errno;
+      std::string why = log;
+      // The verifier's reason is its log's first line naming the argument ("Arg#0 type PTR in ... not supported").
+      if (auto at = why.find("Arg#0"); at != std::string::npos) {
+        why = why.substr(at, why.find('\n', at) - at);
+        while (!why.empty() && (why.back() == '.' || why.back() == ' ')) why.pop_back();
+      } else {
+        why = err_text(err);
+      }
+      global_ptr_args_ = Probe{false, "global functions take no pointer arguments: " + why};
+    }
+  }
+  return *global_ptr_args_;
+}
+
+std::vector<std::string> make_ptr_subprogs_static(bpf_object* obj) {
+  std::vector<std::string> names;
+  btf* b = bpf_object__btf(obj);
+  if (!b) return names;
+  const uint32_t n = btf__type_cnt(b);
+  for (uint32_t id = 1; id < n; id++) {
+    const btf_type* t = btf__type_by_id(b, id);
+    if (!btf_is_func(t) || btf_vlen(t) != BTF_FUNC_GLOBAL) continue;
+    const char* name = btf__name_by_offset(b, t->name_off);
+    if (!name || bpf_object__find_program_by_name(obj, name)) continue;  // a program, not a subprogram
+    const btf_type* proto = btf__type_by_id(b, t->type);
+    if (!proto || !btf_is_func_proto(proto)) continue;
+    bool takes_ptr = false;
+    const btf_param* p = btf_params(proto);
+    for (uint16_t i = 0; i < btf_vlen(proto); i++) {
+      const btf_type* a = btf__type_by_id(b, p[i].type);
+      while (a && (btf_is_mod(a) || btf_is_typedef(a))) a = btf__type_by_id(b, a->type);
+      takes_ptr = takes_ptr || (a && btf_is_ptr(a));
+    }
+    if (!takes_ptr) continue;
+    // libbpf rewrites linkage the same way (in place) for kernels without global functions at all.
+    auto* w = const_cast<btf_type*>(t);
+    w->info = (w->info & ~0xffffU) | BTF_FUNC_STATIC;
+    names.emplace_back(name);
+  }
+  return names;
 }
 
 }  // namespace nettrace::bpf

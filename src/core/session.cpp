@@ -5,10 +5,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "nettrace/bpf/maps.hpp"
@@ -104,6 +106,17 @@ Session::Session(std::string tool, const cli::CommonOptions& common)
 
 Session::~Session() {
   detach();
+}
+
+void Session::adapt(bpf_object* obj) {
+  const bpf::Probe& p = features_.global_func_ptr_args();
+  // NETTRACE_STATIC_SUBPROGS=1 takes the older kernels' way on any kernel (tests: its verifier complexity).
+  const char* force = getenv("NETTRACE_STATIC_SUBPROGS");
+  if (p.ok && !(force && *force == '1')) return;
+  std::vector<std::string> names = bpf::make_ptr_subprogs_static(obj);
+  if (!names.empty())
+    spdlog::debug("{}: {}: verifying {} at each call site (static)", tool_, p.ok ? "forced" : p.detail,
+                  fmt::join(names, ", "));
 }
 
 void Session::choose(bpf_object* obj) {

@@ -5,6 +5,9 @@
 
 #include <optional>
 #include <string>
+#include <vector>
+
+struct bpf_object;
 
 namespace nettrace::bpf {
 
@@ -23,9 +26,18 @@ class Features {
   const Probe& kprobe_multi();
   const Probe& uprobe();
   const Probe& ringbuf();
+  // Global BPF functions (verified once, on their own) may take pointers to memory, not only the context and
+  // scalars (5.12; 5.10's verifier rejects "Arg#0 type PTR in f() is not supported yet").
+  const Probe& global_func_ptr_args();
 
  private:
-  std::optional<Probe> tracepoint_, raw_tp_, tp_btf_, fentry_, kprobe_, kprobe_multi_, uprobe_, ringbuf_;
+  std::optional<Probe> tracepoint_, raw_tp_, tp_btf_, fentry_, kprobe_, kprobe_multi_, uprobe_, ringbuf_,
+      global_ptr_args_;
 };
+
+// Before the object is loaded: turns its global subprograms that take a pointer into static ones (BTF linkage),
+// which the verifier checks at each call site instead of once on their own, as an older kernel accepts them
+// (see global_func_ptr_args). Returns their names.
+std::vector<std::string> make_ptr_subprogs_static(bpf_object* obj);
 
 }  // namespace nettrace::bpf

@@ -101,6 +101,7 @@ class Session {
   template <class Skel>
   void load(bpf::Skeleton<Skel>& skel) {
     if (!chosen_) choose(skel->obj);
+    adapt(skel->obj);
     skel.load(tool_.c_str());
     obj_ = skel->obj;
   }
@@ -128,6 +129,8 @@ class Session {
   void detach() noexcept;
 
  private:
+  // What the kernel's verifier needs changed in the object before its load (global_func_ptr_args).
+  void adapt(bpf_object* obj);
   struct Rb;
   void on_sample(Rb& h, const void* data, size_t size) noexcept;
   int poll_events(int timeout_ms);

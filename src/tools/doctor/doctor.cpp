@@ -50,6 +50,11 @@ int run(const cli::CommonOptions& o) {
     j["attach"][name] = p->ok;
     j["attach_detail"][name] = p->detail;
   }
+  // Verifier features nettrace adapts its objects to (not attach types).
+  const bpf::Probe& gp = f.global_func_ptr_args();
+  j["verifier"]["global_func_ptr_args"] = gp.ok;
+  j["verifier_detail"]["global_func_ptr_args"] =
+      gp.ok ? gp.detail : gp.detail + " (such functions are verified at each call site instead: slower loads)";
 
   const uint64_t caps = effective_caps();
   j["privileges"] = {{"uid", geteuid()},
@@ -106,6 +111,8 @@ int run(const cli::CommonOptions& o) {
   std::string t = fmt::format("Kernel: {}\nBTF: {}\n\nAttach types:\n", j["kernel"].get<std::string>(),
                               j["btf"].get<bool>() ? "/sys/kernel/btf/vmlinux" : "missing (CO-RE needs BTF)");
   for (const auto& [name, p] : probes) t += fmt::format("  {:<13} {:<4} {}\n", name, p->ok ? "yes" : "no", p->detail);
+  t += fmt::format("\nVerifier:\n  {:<21} {:<4} {}\n", "global_func_ptr_args", gp.ok ? "yes" : "no",
+                   j["verifier_detail"]["global_func_ptr_args"].get<std::string>());
   t += "\nFilesystems:\n";
   for (const auto& p : fs)
     t += fmt::format("  {:<8} {:<22} {}\n", p.name, p.path,
