@@ -3,8 +3,12 @@
 
 #include <dirent.h>
 #include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
+#include <cstring>
 #include <fstream>
 
 namespace nettrace::sys {
@@ -20,6 +24,17 @@ std::optional<uint32_t> ifindex_of(const std::string& name) {
   unsigned idx = if_nametoindex(name.c_str());
   if (idx == 0) return std::nullopt;
   return idx;
+}
+
+bool is_loopback(const std::string& name) {
+  if (name.empty() || name.size() >= IF_NAMESIZE) return false;
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  struct ifreq ifr {};
+  memcpy(ifr.ifr_name, name.data(), name.size());
+  const bool loopback = ioctl(fd, SIOCGIFFLAGS, &ifr) == 0 && (ifr.ifr_flags & IFF_LOOPBACK);
+  close(fd);
+  return loopback;
 }
 
 std::map<std::string, uint64_t> link_stats(const std::string& name) {

@@ -82,6 +82,13 @@ us=$(grep -E '^nt_sleeper;.*clock_nanosleep;.*do_nanosleep' "$TMP/folded.json" |
 echo "folded: ${line:0:100}… total $us us"
 [ "$us" -ge $(( want / 1000 * 9 / 10 )) ] || fail "folded total $us us is far below the $(( want / 1000 )) us slept"
 
+# Folded output is flame-graph input: with stack captures failing (a one-entry stack map cannot hold the kernel and
+# the user stack) every stdout line is still "frames count", and the warning is on stderr.
+run tiny --folded --stack-storage-size 1
+bad=$(grep -cvE '^[^ ]+ [0-9]+$' "$TMP/tiny.json")
+[ "$bad" = 0 ] || { cat "$TMP/tiny.json"; fail "folded output has $bad lines that are not 'frames count'"; }
+grep -q "stacks could not be captured" "$TMP/tiny.err" || { cat "$TMP/tiny.err"; fail "no stack-capture warning on stderr"; }
+
 "$NETTRACE" cpu offcpu -p 4194304 -d 1 >/dev/null 2>"$TMP/err"; rc=$?
 [ "$rc" = 2 ] && grep -q 4194304 "$TMP/err" && [ "$(wc -l <"$TMP/err")" = 1 ] ||
   fail "unknown pid: exit $rc, stderr: $(cat "$TMP/err")"

@@ -14,6 +14,7 @@ check() { # check EXPECTED_RC NEEDLE ARGS…
 }
 check 2 "nosuchif0" perf iface -I nosuchif0
 check 2 "--interface" perf iface
+check 2 "'lo' is the loopback device" perf vm-latency --vm-interface lo --phy-interface lo
 check 2 "abc" perf iface -I lo -d abc
 check 2 "0" perf iface -I lo -i 0
 check 2 "-1" perf iface -I lo --interval -1

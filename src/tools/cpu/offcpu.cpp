@@ -164,9 +164,13 @@ class Offcpu final : public core::SessionTool {
     r.field("stacks", rows.size()).field("blocks", d[NT_CPU_EVENTS]);
     r.field("kernel_stack_failures", d[NT_CPU_KSTACK_FAIL]).field("user_stack_failures", d[NT_CPU_USTACK_FAIL]);
     r.field("outside_min_max", d[NT_CPU_FILTERED_OUT]);
-    if (d[NT_CPU_KSTACK_FAIL] || d[NT_CPU_USTACK_FAIL])
-      r.line(fmt::format("WARNING: {} kernel and {} user stacks could not be captured (raise --stack-storage-size)",
-                         d[NT_CPU_KSTACK_FAIL], d[NT_CPU_USTACK_FAIL]));
+    if (d[NT_CPU_KSTACK_FAIL] || d[NT_CPU_USTACK_FAIL]) {
+      const std::string warning = fmt::format("{} kernel and {} user stacks could not be captured (raise --stack-storage-size)",
+                                              d[NT_CPU_KSTACK_FAIL], d[NT_CPU_USTACK_FAIL]);
+      // Folded output is another program's input: the warning goes to stderr, never into the stacks.
+      if (o_.folded) spdlog::warn("{}", warning);
+      else r.note("WARNING: " + warning);
+    }
     // Folded output is flame-graph input: the counters only in JSON and on stderr.
     if (sum) r.summary(*sum, false, !o_.folded);
     else r.interval(*iv);

@@ -11,6 +11,7 @@
 
 #include "nettrace/cli/help.hpp"
 #include "nettrace/core/error.hpp"
+#include "nettrace/sys/netdev.hpp"
 #include "tools/perf/engine.hpp"
 #include "tools/perf/perf.hpp"
 
@@ -75,6 +76,8 @@ void finish_engine(LatencyCli& c) {
       std::string err = cli::check_interface(*p);
       if (!err.empty()) throw usage_error((p == &c.eng.internal ? "--internal-interface: " : "--vm-interface: ") + err);
     }
+  if (!c.eng.vnet.empty() && sys::is_loopback(c.eng.vnet))
+    throw usage_error(fmt::format("--vm-interface: '{}' is the loopback device, not a VM's tap/vnet port", c.eng.vnet));
 }
 
 // perf latency and perf vm-latency: a path in both directions, per packet or as histograms.
