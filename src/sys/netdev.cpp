@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "nettrace/sys/netdev.hpp"
 
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <ifaddrs.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -24,6 +26,25 @@ std::optional<uint32_t> ifindex_of(const std::string& name) {
   unsigned idx = if_nametoindex(name.c_str());
   if (idx == 0) return std::nullopt;
   return idx;
+}
+
+bool is_local_address(const std::string& ip) {
+  in6_addr want6{};
+  in_addr want4{};
+  const bool v4 = inet_pton(AF_INET, ip.c_str(), &want4) == 1;
+  if (!v4 && inet_pton(AF_INET6, ip.c_str(), &want6) != 1) return false;
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return false;
+  bool found = false;
+  for (ifaddrs* a = list; a && !found; a = a->ifa_next) {
+    if (!a->ifa_addr) continue;
+    if (v4 && a->ifa_addr->sa_family == AF_INET)
+      found = reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr.s_addr == want4.s_addr;
+    else if (!v4 && a->ifa_addr->sa_family == AF_INET6)
+      found = memcmp(&reinterpret_cast<sockaddr_in6*>(a->ifa_addr)->sin6_addr, &want6, sizeof(want6)) == 0;
+  }
+  freeifaddrs(list);
+  return found;
 }
 
 bool is_loopback(const std::string& name) {

@@ -74,6 +74,16 @@ n=$(grep -c '^\[.*=== ICMP RTT icmp 10.200.0.1 -> 10.200.0.2' "$out")
 [ "$n" -eq 3 ] || { cat "$out"; fail "alias: $n text records for 3 echoes"; }
 pass "kernel_icmp_rtt alias: 3 text records"
 
+# --src-ip is this host's address in both directions: a remote one (the original system_network_icmp_rtt's rx
+# convention) is warned about on stderr, a local one is not.
+ip netns exec "$NS_A" "$NETTRACE" perf icmp-rtt --src-ip 10.200.0.2 --dst-ip 10.200.0.1 --interface veth-a \
+  --duration 0.3 >/dev/null 2>"$TMP/remote.err" || { cat "$TMP/remote.err"; fail "icmp-rtt with a remote --src-ip failed"; }
+grep -q "10.200.0.2 is not an address of this host" "$TMP/remote.err" || { cat "$TMP/remote.err"; fail "no warning for a remote --src-ip"; }
+ip netns exec "$NS_A" "$NETTRACE" perf icmp-rtt --src-ip 10.200.0.1 --dst-ip 10.200.0.2 --interface veth-a \
+  --duration 0.3 >/dev/null 2>"$TMP/local.err" || { cat "$TMP/local.err"; fail "icmp-rtt failed"; }
+! grep -q "not an address of this host" "$TMP/local.err" || fail "warning for the local --src-ip 10.200.0.1"
+pass "a remote --src-ip is warned about, a local one is not"
+
 # Bad input: one line naming the value, exit 2.
 msg=$("$NETTRACE" perf icmp-rtt --src-ip 10.200.0.300 --dst-ip 10.0.0.1 2>&1); rc=$?
 [ "$rc" -eq 2 ] && [ "$(echo "$msg" | wc -l)" -eq 1 ] && echo "$msg" | grep -q '10.200.0.300' ||

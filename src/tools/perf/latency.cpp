@@ -8,6 +8,7 @@
 #include <string>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "nettrace/cli/help.hpp"
 #include "nettrace/core/error.hpp"
@@ -162,6 +163,11 @@ void setup_latency(CLI::App& perf, Context& ctx) {
                           "nettrace perf icmp-rtt --src-ip 10.0.0.1 --dst-ip 10.0.0.2 --phy-interface eth0 --summary -i 5"});
   ra->callback([rtt, &ctx] {
     finish_engine(*rtt);
+    // The originals disagree on --src-ip with --direction rx (system_network_icmp_rtt: the remote pinger); here
+    // it is always this host's, and a non-local one would silently match nothing.
+    if (!sys::is_local_address(rtt->eng.filter.src_ip))
+      spdlog::warn("--src-ip {} is not an address of this host (network namespace): --src-ip is this host's address "
+                   "in both directions, the remote is --dst-ip", rtt->eng.filter.src_ip);
     rtt->eng.filter.protocol = "all";
     rtt->eng.details = !rtt->summary;
     if (rtt->summary && rtt->eng.common.interval_s == 0) rtt->eng.common.interval_s = 5;
