@@ -83,13 +83,18 @@ const std::vector<AliasSpec>& aliases() {
   return list;
 }
 
-const AliasSpec* find_alias(std::string name) {
+std::string strip_script_extension(std::string name) {
   for (const std::string ext : {".py", ".bt", ".sh"}) {
     if (name.size() > ext.size() && name.compare(name.size() - ext.size(), ext.size(), ext) == 0) {
       name.resize(name.size() - ext.size());
       break;
     }
   }
+  return name;
+}
+
+const AliasSpec* find_alias(std::string name) {
+  name = strip_script_extension(std::move(name));
   for (const auto& a : aliases())
     if (name == a.alias) return &a;
   return nullptr;

@@ -33,6 +33,8 @@ struct AliasSpec {
 };
 
 [[nodiscard]] const std::vector<AliasSpec>& aliases();
+// An original script's name without its .py/.bt/.sh extension.
+[[nodiscard]] std::string strip_script_extension(std::string name);
 // The alias for an argv[0] basename ("eth_drop.py" -> eth_drop), or nullptr.
 [[nodiscard]] const AliasSpec* find_alias(std::string name);
 

@@ -92,21 +92,6 @@ const std::vector<PlannedSpec>& planned() {
   return list;
 }
 
-namespace {
-
-std::string strip_script_extension(std::string name) {
-  for (const char* ext : {".py", ".bt", ".sh"}) {
-    const std::string e = ext;
-    if (name.size() > e.size() && name.compare(name.size() - e.size(), e.size(), e) == 0) {
-      name.resize(name.size() - e.size());
-      break;
-    }
-  }
-  return name;
-}
-
-}  // namespace
-
 const PlannedSpec* find_planned(std::string name) {
   if (find_alias(name)) return nullptr;
   name = strip_script_extension(std::move(name));
