@@ -8,21 +8,35 @@
 
 #include <bpf/libbpf.h>
 #include <fmt/format.h>
-#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/details/null_mutex.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
 #include "cli_app.hpp"
 #include "nettrace/bpf/handles.hpp"
 #include "nettrace/core/error.hpp"
 #include "nettrace/core/session.hpp"
+#include "nettrace/core/status_line.hpp"
 #include "tools/registry.hpp"
 
 using namespace nettrace;
 
 namespace {
 
+// stderr, after erasing the live status line (core/status_line.hpp) so a log line never lands inside it.
+class StderrSink final : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    core::status_line::clear();
+    spdlog::memory_buf_t line;
+    formatter_->format(msg, line);
+    std::fwrite(line.data(), 1, line.size(), stderr);
+  }
+  void flush_() override { std::fflush(stderr); }
+};
+
 void setup_logging() {
-  auto logger = spdlog::stderr_logger_st("nettrace");
+  auto logger = std::make_shared<spdlog::logger>("nettrace", std::make_shared<StderrSink>());
   logger->set_pattern("nettrace: %l: %v");
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::info);
@@ -96,10 +110,12 @@ int main(int argc, char** argv) {
   try {
     return ctx.action();
   } catch (const Error& e) {
+    core::status_line::clear();
     fmt::print(stderr, "nettrace: error: {}\n", core::printable(e.what()));
     if (!e.hint().empty()) fmt::print(stderr, "nettrace: hint: {}\n", core::printable(e.hint()));
     return e.exit_code();
   } catch (const std::exception& e) {
+    core::status_line::clear();
     fmt::print(stderr, "nettrace: error: {}\n", core::printable(e.what()));
     return kExitFailure;
   }

@@ -16,6 +16,7 @@
 #include "nettrace/bpf/maps.hpp"
 #include "nettrace/core/error.hpp"
 #include "nettrace/core/signals.hpp"
+#include "nettrace/core/status_line.hpp"
 #include "nettrace/core/timefmt.hpp"
 #include "nettrace/sys/mounts.hpp"
 
@@ -199,13 +200,18 @@ Housekeeping Session::housekeeping() const {
   return h;
 }
 
-void Session::housekeeping_second(uint64_t) {
+void Session::housekeeping_second(uint64_t now) {
   out_.check_reader();  // `nettrace … | head -1` ends when head does, even if nothing more is written
-  if (slots_.lost < 0) return;
-  const uint64_t lost = sum_slot(slots_.fd, slots_.lost);
+  const uint64_t lost = slots_.lost < 0 ? 0 : sum_slot(slots_.fd, slots_.lost);
   if (lost > warned_lost_) {
     spdlog::warn("{} events lost (ring buffer full); the totals still count them", lost - warned_lost_);
     warned_lost_ = lost;
+  }
+  if (status_line::enabled()) {
+    const uint64_t secs = (now - start_ns_) / kSecond;
+    std::string s = fmt::format("nettrace {}: {:02}:{:02}:{:02}", tool_, secs / 3600, secs / 60 % 60, secs % 60);
+    if (!handlers_.empty()) s += fmt::format(", {} events, {} lost", events_received(), lost);
+    status_line::show(s + " (Ctrl-C to stop)");
   }
 }
 
@@ -253,6 +259,7 @@ int Session::run(SessionTool& tool) {
   // events (waiting for a slow reader; a second stop signal gives up), then the last reads and the summary.
   drain();
   detach();
+  status_line::clear();
   drain();
   out_.finish();
   if (out_.unwritten() && !out_.error())

@@ -11,6 +11,7 @@
 #include <cerrno>
 
 #include "nettrace/core/signals.hpp"
+#include "nettrace/core/status_line.hpp"
 #include "nettrace/core/timefmt.hpp"
 #include "nettrace/output/report.hpp"
 
@@ -81,6 +82,7 @@ Output::Wait Output::wait_writable(bool at_end) {
 }
 
 bool Output::write_out(bool at_end) {
+  if (written_ < buf_.size()) core::status_line::clear();  // stdout may be the same terminal
   while (written_ < buf_.size()) {
     if (fifo_ || at_end) {
       Wait w = wait_writable(at_end);
