@@ -66,6 +66,8 @@ const std::vector<AliasSpec>& aliases() {
       {"iface_netstat", {"perf", "iface"}, {},
        {to({"-n", "--name"}, "--interface"), to({"-t", "--throughput"}, "--throughput", false), kEbpf}, {}},
       {"qdisc_lateny_details", {"perf", "qdisc"}, {}, {}, {}},
+      {"nic_irq_numa_map", {"doctor"}, {}, {}, {"--irq"}},
+      {"nic_irq_set_affinity", {"doctor"}, {}, {}, {"--irq", "--set-affinity"}},
       {"qdisc_latency_details", {"perf", "qdisc"}, {}, {}, {}},
       {"kernel_icmp_rtt", {"perf", "icmp-rtt"}, {}, {}, {}},
       {"system_network_icmp_rtt", {"perf", "icmp-rtt"}, {}, {}, {}, true},

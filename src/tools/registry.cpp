@@ -36,8 +36,6 @@ const std::vector<PlannedSpec>& planned() {
       {"multi_vm_pair_latency", "vmpair latency --pairs ... --ports ..."},
       {"multi_vm_pair_latency_pairid", "vmpair latency --pairs 'a,b=ID;...'"},
       {"multi_vm_pair_multi_port_gap", "vmpair gap --pairs ... --ports ... --threshold-ms 100"},
-      {"nic_irq_numa_map", "doctor --irq IFACE"},
-      {"nic_irq_set_affinity", "doctor --irq IFACE --set-affinity CPULIST"},
       {"ovs-kernel-module-drop-monitor", "ovs drop"},
       {"ovs_mcast_action_trace", "ovs actions --dst-ip IPV6"},
       {"ovs_upcall_latency_summary", "ovs upcall-latency"},

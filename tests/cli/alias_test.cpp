@@ -115,6 +115,8 @@ std::vector<Case> cases() {
       {"cpu_monitor.sh", "--perf-output /tmp/perf -i 2", "cpu monitor -i 2"},
       {"fast_cpu_monitor.sh", "-k 3 -c 0", "cpu monitor --top 3 --cpu 0 --interval 2"},
       {"fast_cpu_monitor.sh", "", "cpu monitor --interval 2 --top 5"},
+      {"nic_irq_numa_map.sh", "lo", "doctor --irq lo"},
+      {"nic_irq_set_affinity.sh", "lo 0", "doctor --irq lo --set-affinity 0"},
       {"pthread_rwlock_wrlock.bt", p, "cpu rwlock --pid " + p},
       {"pthread_rwlock_wrlock-stack.bt", p, "cpu rwlock --pid " + p + " --stack"},
       {"iface_netstat.py", "-n lo -i 2 -t --ebpf", "perf iface --interface lo -i 2 --throughput"},

@@ -11,10 +11,12 @@
 #include "nettrace/bpf/features.hpp"
 #include "nettrace/bpf/probe_plan.hpp"
 #include "nettrace/cli/common_options.hpp"
+#include "nettrace/cli/help.hpp"
 #include "nettrace/output/output.hpp"
 #include "nettrace/output/report.hpp"
 #include "nettrace/sys/kernel_info.hpp"
 #include "nettrace/sys/mounts.hpp"
+#include "tools/doctor/irq.hpp"
 
 namespace nettrace::tools::doctor {
 namespace {
@@ -137,10 +139,22 @@ int run(const cli::CommonOptions& o) {
 }  // namespace
 
 void setup(CLI::App& root, Context& ctx) {
-  auto opts = std::make_shared<cli::CommonOptions>();
+  auto opts = std::make_shared<IrqOptions>();
   auto* app = root.add_subcommand("doctor", "What this kernel supports and which tools can run here");
-  cli::add_output_options(*app, *opts);
-  app->callback([opts, &ctx] { ctx.action = [opts] { return run(*opts); }; });
+  cli::add_output_options(*app, opts->common);
+  auto* irq = app->add_option("--irq", opts->iface,
+                              "Instead: the interface's interrupts, their CPU affinity (set and effective) and NUMA "
+                              "nodes (nic_irq_numa_map)")
+                  ->option_text("IFACE");
+  app->add_option("--set-affinity", opts->set_affinity,
+                  "With --irq: write this CPU list to every interrupt of the interface and show the affinity before "
+                  "and after (nic_irq_set_affinity; the only thing doctor ever changes)")
+      ->option_text("LIST")
+      ->needs(irq);
+  cli::add_examples(*app, {"nettrace doctor", "nettrace doctor --irq eth0", "nettrace doctor --irq eth0 --set-affinity 2-3"});
+  app->callback([opts, &ctx] {
+    ctx.action = [opts] { return opts->iface.empty() ? run(opts->common) : run_irq(*opts); };
+  });
 }
 
 }  // namespace nettrace::tools::doctor
