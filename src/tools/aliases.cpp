@@ -68,6 +68,7 @@ const std::vector<AliasSpec>& aliases() {
       {"qdisc_lateny_details", {"perf", "qdisc"}, {}, {}, {}},
       {"nic_irq_numa_map", {"doctor"}, {}, {}, {"--irq"}},
       {"nic_irq_set_affinity", {"doctor"}, {}, {}, {"--irq", "--set-affinity"}},
+      {"vhost_sched_config_check", {"doctor"}, {}, {}, {"--vhost"}},
       {"qdisc_latency_details", {"perf", "qdisc"}, {}, {}, {}},
       {"kernel_icmp_rtt", {"perf", "icmp-rtt"}, {}, {}, {}},
       {"system_network_icmp_rtt", {"perf", "icmp-rtt"}, {}, {}, {}, true},

@@ -76,7 +76,6 @@ const std::vector<PlannedSpec>& planned() {
       {"vhost_eventfd_count", "vhost signal-count"},
       {"vhost_queue_correlation_details", "vhost notify --details"},
       {"vhost_queue_correlation_simple", "vhost notify"},
-      {"vhost_sched_config_check", "doctor --vhost vnetX"},
       {"virtionet-rx-path-monitor", "virtio rx-path"},
       {"virtionet-rx-path-summary", "virtio rx-path --summary"},
       {"virtnet_irq_monitor", "virtio irq --irqs LIST"},

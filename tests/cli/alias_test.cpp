@@ -117,6 +117,7 @@ std::vector<Case> cases() {
       {"fast_cpu_monitor.sh", "", "cpu monitor --interval 2 --top 5"},
       {"nic_irq_numa_map.sh", "lo", "doctor --irq lo"},
       {"nic_irq_set_affinity.sh", "lo 0", "doctor --irq lo --set-affinity 0"},
+      {"vhost_sched_config_check.sh", "vnet0", "doctor --vhost vnet0"},
       {"pthread_rwlock_wrlock.bt", p, "cpu rwlock --pid " + p},
       {"pthread_rwlock_wrlock-stack.bt", p, "cpu rwlock --pid " + p + " --stack"},
       {"iface_netstat.py", "-n lo -i 2 -t --ebpf", "perf iface --interface lo -i 2 --throughput"},

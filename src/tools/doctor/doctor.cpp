@@ -17,6 +17,7 @@
 #include "nettrace/sys/kernel_info.hpp"
 #include "nettrace/sys/mounts.hpp"
 #include "tools/doctor/irq.hpp"
+#include "tools/doctor/vhost_check.hpp"
 
 namespace nettrace::tools::doctor {
 namespace {
@@ -151,9 +152,20 @@ void setup(CLI::App& root, Context& ctx) {
                   "and after (nic_irq_set_affinity; the only thing doctor ever changes)")
       ->option_text("LIST")
       ->needs(irq);
-  cli::add_examples(*app, {"nettrace doctor", "nettrace doctor --irq eth0", "nettrace doctor --irq eth0 --set-affinity 2-3"});
-  app->callback([opts, &ctx] {
-    ctx.action = [opts] { return opts->iface.empty() ? run(opts->common) : run_irq(*opts); };
+  auto vhost = std::make_shared<std::string>();
+  app->add_option("--vhost", *vhost,
+                  "Instead: who serves this tap (the process holding it, its vCPU and vhost threads: allowed and "
+                  "last CPUs, scheduling policy) and the host's NUMA, idle-state and isolation settings "
+                  "(vhost_sched_config_check)")
+      ->option_text("TAP")
+      ->excludes(irq);
+  cli::add_examples(*app, {"nettrace doctor", "nettrace doctor --irq eth0", "nettrace doctor --irq eth0 --set-affinity 2-3",
+                           "nettrace doctor --vhost vnet0"});
+  app->callback([opts, vhost, &ctx] {
+    ctx.action = [opts, vhost] {
+      if (!vhost->empty()) return run_vhost_check({opts->common, *vhost});
+      return opts->iface.empty() ? run(opts->common) : run_irq(*opts);
+    };
   });
 }
 
