@@ -21,7 +21,9 @@
  *   --no-interrupt WHICH  rx, tx or both: set VRING_AVAIL_F_NO_INTERRUPT in that ring's avail->flags (vhost then
  *                         signals no call eventfd for it, unless --event-idx)
  *   --event-idx           also negotiate VIRTIO_RING_F_EVENT_IDX (used_event = entries consumed so far, so a
- *                         signal per batch; with --no-interrupt that vq's used_event stays 0xffff instead)
+ *                         signal per batch; with --no-interrupt that vq's used_event stays 0xffff instead, and
+ *                         vhost signals it exactly once: the first signal after the backend is set is
+ *                         unconditional, vhost_notify() has no previous "signalled_used" to compare with)
  *   --ready-file PATH     create PATH once everything is set up (a "ready" line goes to stderr as well)
  *   --go-file PATH        after setup, wait until PATH exists before posting RX buffers and sending
  *   --stop-file PATH      keep receiving (after TX and --rx-expect) until PATH exists; also ends --hold
@@ -298,7 +300,8 @@ static void vq_init(struct vq *v, bool noint)
 	v->free_ids = calloc(v->num, sizeof(uint16_t));
 	for (unsigned i = 0; i < v->num; i++) v->free_ids[v->nfree++] = v->num - 1 - i;
 	if (noint) v->avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
-	/* With EVENT_IDX vhost ignores the flag: used_event 0xffff means "signal only when used idx passes 0xffff". */
+	/* With EVENT_IDX vhost ignores the flag: used_event 0xffff means "signal only when used idx passes 0xffff"
+	 * (plus vhost's unconditional first signal). */
 	v->noint = noint;
 	if (noint && opt.event_idx) *used_event(v) = 0xffff;
 	v->kick = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
