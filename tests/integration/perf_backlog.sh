@@ -101,6 +101,16 @@ mig=$(summary "$out" | jq '.cpu_migration.migrated')
 [ "$cross" -eq "$N" ] && [ "$mig" -eq "$N" ] || fail "internal-port: $cross records / $mig counted 0 -> 1 of $N"
 pass "internal-port details: $n records = $N datagrams, all cross-CPU; $stages"
 
+# Without the OVS stages (no kprobes, no fentry here) and without --internal-interface, the first stage that
+# can run (net:netif_rx) would begin a flow for every device's packets in every namespace: refused, naming the flag
+# (it used to count the host's loopback traffic from inside a namespace).
+if ! "$NETTRACE" doctor --json | jq -e '.attach.kprobe or .attach.fentry' >/dev/null; then
+  msg=$(ip netns exec "$NS_B" "$NETTRACE" perf internal-port --phy-interface veth-b -d 1 2>&1 >/dev/null); rc=$?
+  [ "$rc" = 1 ] && grep -q "error: .*ovs_vport_send.*--internal-interface" <<<"$msg" ||
+    fail "internal-port --phy-interface without OVS stages: exit $rc, $msg"
+  pass "internal-port --phy-interface without OVS stages: refused (exit 1), naming --internal-interface"
+fi
+
 set_rps 0
 out=$TMP/internal.txt
 start_nettrace "$NS_B" "$out" perf internal-port --internal-interface veth-b "${FILTER[@]}" --interval 1

@@ -55,6 +55,9 @@ struct StageTable {
   std::string cpu_from_label = "from", cpu_to_label = "to";  // "enqueue", "receive"
   int cpu_from = -1, cpu_to = -1;
   uint8_t cpu_dir = 0;
+  // Said when a direction's device-bound START stages cannot run here and the first stage that can would take
+  // every device's packets (finalize() refuses): the flag that gives those stages a device.
+  std::string start_device_hint;
   [[nodiscard]] const Stage* find(uint8_t dir, uint8_t index) const;
 };
 
@@ -68,7 +71,9 @@ struct Availability {
 
 // Assigns per-direction indices, enables the stages that can run, makes the first enabled stage of each
 // direction a START stage and, when none of a direction's END stages can run, its last enabled stage the
-// END. Returns an error message when a used direction has no START or END (empty string when fine).
+// END. Returns an error message when a used direction has no START or END, or when its declared START stages
+// pick packets by device but cannot run and the first enabled stage has no device (it would start a flow for
+// every device's packets, in every namespace); empty string when fine.
 [[nodiscard]] std::string finalize(StageTable& t, const Availability& a);
 // The per-hook roles for .rodata. Throws std::logic_error when a hook has more than NT_LAT_ROLES roles.
 using Roles = std::array<std::array<nt_lat_role, NT_LAT_ROLES>, NT_LH_COUNT>;

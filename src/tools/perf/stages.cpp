@@ -57,6 +57,18 @@ std::string finalize(StageTable& t, const Availability& a) {
       has_end[d] = has_end[d] || (s.flags & NT_LAT_END);
     }
     if (!first) return fmt::format("no stage of direction {} can be traced on this kernel", t.dir_names[d]);
+    const Stage* declared = nullptr;  // the table's own first START stage of this direction
+    for (const auto& s : t.stages)
+      if (s.dir == d && (s.flags & NT_LAT_START)) {
+        declared = &s;
+        break;
+      }
+    if (declared && !declared->enabled && declared->dev != NT_LAT_DEV_ANY && first->dev == NT_LAT_DEV_ANY &&
+        !(first->flags & NT_LAT_START))
+      return fmt::format("{} (where direction {} begins, on its device) cannot be traced on this kernel, and {} "
+                         "would begin a flow for every device's packets{}",
+                         declared->name, t.dir_names[d], first->name,
+                         t.start_device_hint.empty() ? "" : ": " + t.start_device_hint);
     first->flags |= NT_LAT_START;
     if (!has_end[d]) last->flags |= NT_LAT_END;
     for (auto& s : t.stages)
@@ -266,6 +278,7 @@ StageTable internal_port_table(bool internal_given) {
   t.dir_names = {"unused", "rx"};
   t.cpu_from_label = "enqueue";
   t.cpu_to_label = "receive";
+  t.start_device_hint = "name the internal port with --internal-interface";
   PathBuilder b{t, "RX", 1, NT_LAT_PKT_ANY, NT_LAT_REVERSE};
   const uint8_t in = internal_given ? NT_LAT_DEV_INTERNAL : NT_LAT_DEV_ANY;
   b.add("ovs_vport_send", NT_LH_OVS_VPORT_SEND, NT_LAT_DEV_PHY, NT_LAT_START);
