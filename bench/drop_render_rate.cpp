@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
   };
   static const sys::DropReasons reasons({{2, "NOT_SPECIFIED"}, {3, "NO_SOCKET"}});
   RenderCache cache;
-  RenderContext rc{symbolize, &reasons, false, true, &cache, [&](int32_t, uint64_t* frames) {
+  RenderContext rc{symbolize, &reasons, false, true, true, &cache, [&](int32_t, uint64_t* frames) {
                      std::memcpy(frames, stack, sizeof(stack));
                      return true;
                    }};

@@ -27,14 +27,14 @@ const std::vector<AliasSpec>& aliases() {
   // The originals' flags are in ../shared/reference/tool-catalogue.md (and docs/tools.md); only the flags a
   // native command spells differently are listed, the rest pass through.
   static const std::vector<AliasSpec> list = {
-      {"eth_drop", {"drop"}, {}, {}, {}},
+      {"eth_drop", {"drop"}, {{"--stack", ""}}, {}, {}},
       {"kernel_drop_stack_stats", {"drop", "stacks"}, {{"--group-by", "stack"}, {"--top", "3"}, {"--require-device", ""}},
        {}, {"--interface", "--interval"}},
       {"kernel_drop_stack_stats_summary", {"drop", "stacks"}, {{"--group-by", "stack"}, {"--cumulative", ""}, {"--top", "5"}},
        {to({"-t", "--top"}, "--top"), to({"-n", "--name"}, "--interface")}, {}},
       {"kernel_drop_stack_stats_summary_all", {"drop", "stacks"}, {{"--top", "5"}},
        {to({"-t", "--top"}, "--top"), to({"-n", "--name"}, "--interface")}, {}},
-      {"qdisc_drop_trace", {"drop", "qdisc"}, {}, {}, {}},
+      {"qdisc_drop_trace", {"drop", "qdisc"}, {{"--stack", ""}}, {}, {}},
       {"drop_monitor_controller", {"drop", "monitor"}, {}, {}, {}},
       {"sched_latency_monitor", {"cpu", "schedlat"}, {{"--comm", "ovs-vswitchd"}},
        {to({"-p", "--process"}, "--comm"), to({"-t", "--period"}, "--interval"), to({"-i", "--interval"}, "--interval"),

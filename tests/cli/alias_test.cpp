@@ -81,7 +81,8 @@ std::vector<Case> cases() {
   const std::string p = pid();
   return {
       {"eth_drop.py", "--interface lo --l4-protocol udp --src-ip 10.0.0.1 --dst-port 53 --type ipv4 --vlan-id 5 --verbose --no-stack-trace --disable-normal-filter",
-       "drop --interface lo --l4-protocol udp --src-ip 10.0.0.1 --dst-port 53 --type ipv4 --vlan-id 5 --verbose --no-stack-trace --disable-normal-filter"},
+       "drop --interface lo --l4-protocol udp --src-ip 10.0.0.1 --dst-port 53 --type ipv4 --vlan-id 5 --verbose --no-stack-trace --disable-normal-filter --stack"},
+      {"eth_drop.py", "", "drop --stack"},
       {"kernel_drop_stack_stats.bt", "", "drop stacks --group-by stack --top 3 --require-device"},
       {"kernel_drop_stack_stats.bt", "lo 5", "drop stacks --interface lo --interval 5 --group-by stack --top 3 --require-device"},
       {"kernel_drop_stack_stats_summary.py", "-i 10 -d 0 -t 5 -n lo --src-ip 10.0.0.1 --dst-port 80 --l4-protocol tcp",
@@ -90,7 +91,7 @@ std::vector<Case> cases() {
        "drop stacks --max-entries 10240 --group-by fivetuple --top 3 -i 2"},
       {"kernel_drop_stack_stats_summary_all.py", "", "drop stacks --top 5"},
       {"qdisc_drop_trace.py", "--interface lo --verbose --interval 10 --drops-only --summary",
-       "drop qdisc --interface lo --verbose --interval 10 --drops-only --summary"},
+       "drop qdisc --interface lo --verbose --interval 10 --drops-only --summary --stack"},
       {"drop_monitor_controller.py", "--interface lo --command true --interval 30 --log-dir /tmp/nt-logs",
        "drop monitor --interface lo --command true --interval 30 --log-dir /tmp/nt-logs"},
       {"sched_latency_monitor.sh", "-p ksoftirqd", "cpu schedlat --comm ksoftirqd"},

@@ -38,3 +38,24 @@ kernel=$((after - before))
 [ "$kernel" -eq "$N" ] || fail "IPv6: kernel Udp6NoPorts delta is $kernel, expected $N"
 [ "$ours" -eq "$kernel" ] || fail "IPv6: nettrace $ours, Udp6NoPorts delta $kernel"
 pass "IPv6: $ours $R drops = Udp6NoPorts delta $kernel"
+# Text: one line per drop by default (docs/cli.md), the original's block with its stack through eth_drop (--stack).
+out=$TMP/lines.txt
+before=$(snmp "$NS_B" Udp: NoPorts)
+start_nettrace "$NS_B" "$out" drop --interface veth-b --dst-port 9997
+ip netns exec "$NS_A" "$PKTSEND" udp 10.200.0.2 9997 $N 40 >/dev/null || fail "send failed"
+sleep 0.3
+stop_nettrace "$out"
+kernel=$(($(snmp "$NS_B" Udp: NoPorts) - before))
+lines=$(grep -cE "^[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]+ $R +[a-z_0-9]*udp[a-z_0-9.]*\+0x[0-9a-f]+ +veth-b +UDP 10\.200\.0\.1:[0-9]+ -> 10\.200\.0\.2:9997 len [0-9]+ cpu [0-9]+ " "$out")
+[ "$lines" -eq "$kernel" ] && [ "$kernel" -eq "$N" ] || { cat "$out"; fail "text: $lines drop lines, NoPorts delta $kernel"; }
+grep -q "Stack trace" "$out" && fail "the default text carries stacks"
+pass "text: one line per drop, $lines = Udp NoPorts delta $kernel"
+ln -sf "$NETTRACE" "$TMP/eth_drop"
+out=$TMP/block.txt
+NT_BIN="$TMP/eth_drop" start_nettrace "$NS_B" "$out" --interface veth-b --dst-port 9996
+ip netns exec "$NS_A" "$PKTSEND" udp 10.200.0.2 9996 3 40 >/dev/null || fail "send failed"
+sleep 0.3
+stop_nettrace "$out"
+[ "$(grep -c "DROP DETECTED" "$out")" -eq 3 ] && [ "$(grep -c "^Stack trace:" "$out")" -eq 3 ] ||
+  { cat "$out"; fail "eth_drop: not 3 blocks with stacks"; }
+pass "eth_drop: the original's block with its stack per drop"

@@ -312,6 +312,21 @@ TEST(DropStack, FramesAndTrimming) {
   EXPECT_TRUE(event_stack(e).empty());
 }
 
+// The default text: one line per drop, no stack (docs/cli.md); --stack / -v give the block above.
+TEST(DropText, OneLinePerDropByDefault) {
+  auto rc = ctx();
+  rc.block = false;
+  const auto t = event_to_text(udp4_event(), kWallNs, rc);
+  const std::string stamp = core::format_local(kWallNs);
+  EXPECT_EQ(t.rfind(stamp.substr(stamp.find(' ') + 1) + " NO_SOCKET ", 0), 0u) << t;
+  EXPECT_NE(t.find(" kfree_skb_reason+0x5 "), std::string::npos) << t;
+  EXPECT_NE(t.find(" veth0 "), std::string::npos) << t;
+  EXPECT_NE(t.find(" UDP 10.0.0.1:5353 -> 10.0.0.2:53 len 32 cpu 2 "), std::string::npos) << t;
+  EXPECT_EQ(std::count(t.begin(), t.end(), '\n'), 1) << t;
+  EXPECT_EQ(t.back(), '\n');
+  EXPECT_EQ(t.find("udp_queue_rcv_one_skb"), std::string::npos) << t;  // the stack is the block's
+}
+
 TEST(DropText, Ipv4Udp) {
   const auto t = event_to_text(udp4_event(), kWallNs, ctx());
   EXPECT_EQ(t.rfind("[" + core::format_local(kWallNs) + "] DROP DETECTED:\n", 0), 0u) << t;

@@ -544,7 +544,8 @@ class DropTool final : public core::SessionTool {
   std::map<std::string, uint64_t, std::less<>> by_interface_raw_;
   RenderCache cache_;
   nt_drop_event record_{};  // the event being handled, copied out of the ring
-  RenderContext rc_{[this](uint64_t a) { return ksyms().symbolize(a); }, &reasons_, o_.verbose, !o_.no_stack, &cache_,
+  RenderContext rc_{[this](uint64_t a) { return ksyms().symbolize(a); }, &reasons_, o_.verbose, !o_.no_stack,
+                    o_.verbose || o_.stack_text, &cache_,
                     [this](int32_t id, uint64_t* frames) {
                       return event_stacks_fd_ >= 0 && bpf_map_lookup_elem(event_stacks_fd_, &id, frames) == 0;
                     },
@@ -555,6 +556,10 @@ void add_common_drop_flags(CLI::App& app, DropOptions& o) {
   cli::add_output_options(app, o.common);
   app.add_flag("--verbose,-v", o.verbose, "More packet detail per event (MACs, VLANs, IP/TCP fields, process)");
   app.add_flag("--no-stack,--no-stack-trace", o.no_stack, "Do not capture kernel stacks");
+  if (o.mode != Mode::Stacks)
+    app.add_flag("--stack", o.stack_text,
+                 "Text: each drop as a block with its kernel stack (the default text is one line per drop; -v adds "
+                 "packet detail to the block; JSON always carries the stack unless --no-stack, which wins)");
   app.add_option("--reason", o.reasons, "Only these drop reasons (names from the kernel, e.g. NO_SOCKET)");
   app.add_flag("--require-device", o.require_device, "Skip skbs without a device")->group("");
 }

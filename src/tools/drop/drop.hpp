@@ -27,6 +27,7 @@ struct DropOptions {
   cli::FilterOptions filter;
   bool verbose = false;
   bool no_stack = false;
+  bool stack_text = false;  // --stack: the event text as a block with its stack (default: one line)
   bool disable_normal_filter = false;
   bool require_device = false;
   std::vector<std::string> reasons;  // only these drop reasons
@@ -65,6 +66,7 @@ struct RenderContext {
   const sys::DropReasons* reasons;      // reason names from BTF
   bool verbose = false;
   bool stacks = true;
+  bool block = true;                    // text: the original's block per event; false: one line per event
   RenderCache* cache = nullptr;         // names and stacks rendered once (a run keeps one; nullptr: none)
   // The frames of an event's stack_id (the event_stacks map): fills NT_DROP_STACK_DEPTH addresses, zero
   // padded; false when the id is unknown. Unset: stack ids render as no stack.

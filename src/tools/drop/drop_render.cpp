@@ -355,7 +355,42 @@ nlohmann::json event_to_json(const nt_drop_event& e, uint64_t wall_ns, const Ren
   return nlohmann::json::parse(line);
 }
 
+// One line: time, reason, location, device, flow, length, CPU, task (docs/cli.md: event tools print one line).
+static std::string event_to_line(const nt_drop_event& e, uint64_t wall_ns, const RenderContext& rc) {
+  const nt_pkt& p = e.pkt;
+  const std::string stamp = core::format_local(wall_ns, true);
+  std::string out = stamp.substr(stamp.find(' ') + 1);  // HH:MM:SS.uuuuuu
+  out += fmt::format(" {:<14} {:<28}", !rc.reasons ? std::string("UNKNOWN") : rc.reasons->name(e.reason),
+                     rc.cache ? rc.cache->symbol(e.location, rc) : rc.symbolize(e.location));
+  const std::string ifname = cstr(e.ifname, sizeof(e.ifname));
+  out += fmt::format(" {:<8}", ifname.empty() ? "-" : ifname);
+  const uint16_t eth = p.eth_proto ? p.eth_proto : e.skb_protocol;
+  if (p.l3 == NT_L3_IPV4 || p.l3 == NT_L3_IPV6) {
+    std::string proto = l4_name(p.l4_proto);
+    for (auto& c : proto) c = static_cast<char>(toupper(c));
+    if (has_ports(p)) {
+      const char* f = p.l3 == NT_L3_IPV6 ? " {} [{}]:{} -> [{}]:{}" : " {} {}:{} -> {}:{}";
+      out += fmt::format(fmt::runtime(f), proto, ip_to_string(p.saddr, p.l3), p.sport, ip_to_string(p.daddr, p.l3), p.dport);
+    } else {
+      out += fmt::format(" {} {} -> {}", proto, ip_to_string(p.saddr, p.l3), ip_to_string(p.daddr, p.l3));
+    }
+  } else if (p.l3 == NT_L3_ARP) {
+    out += fmt::format(" ARP {} {} -> {}", p.arp_op == 1 ? "request" : p.arp_op == 2 ? "reply" : std::to_string(p.arp_op),
+                       ip_to_string(p.saddr, NT_L3_IPV4), ip_to_string(p.daddr, NT_L3_IPV4));
+  } else {
+    out += fmt::format(" {}", eth_type_name(eth));
+  }
+  out += fmt::format(" len {} cpu {} {}/{}", (p.l3 == NT_L3_IPV4 || p.l3 == NT_L3_IPV6) && p.ip_len ? p.ip_len : e.len,
+                     e.cpu, cstr(e.comm, sizeof(e.comm)), e.pid);
+  if (e.qdisc.valid)
+    out += fmt::format(" qdisc {} {:x}:{:x} qlen {}", cstr(e.qdisc.kind, sizeof(e.qdisc.kind)), e.qdisc.handle >> 16,
+                       e.qdisc.handle & 0xffff, e.qdisc.qlen);
+  out += '\n';
+  return out;
+}
+
 std::string event_to_text(const nt_drop_event& e, uint64_t wall_ns, const RenderContext& rc) {
+  if (!rc.block) return event_to_line(e, wall_ns, rc);
   const nt_pkt& p = e.pkt;
   std::string out = fmt::format("[{}] DROP DETECTED:\n", core::format_local(wall_ns));
   out += fmt::format("Location: {}\n", rc.cache ? rc.cache->symbol(e.location, rc) : rc.symbolize(e.location));
