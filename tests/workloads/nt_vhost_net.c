@@ -29,7 +29,8 @@
  *   --stop-file PATH      keep receiving (after TX and --rx-expect) until PATH exists; also ends --hold
  *   --drain-file PATH     once PATH exists, turn on --rx-refill and top every RX ring up to full (drains a tap
  *                         that overflowed with --rx-buffers 0)
- *   --hold SECONDS        afterwards keep the fds open SECONDS more, still receiving (or until --stop-file/signal)
+ *   --hold SECONDS        afterwards keep the fds open SECONDS more, still receiving (ends early at a signal or
+ *                         once --stop-file exists, so with --stop-file it only applies if that wait timed out)
  *   --timeout SECONDS     bound of every wait (go-file, TX completions, --rx-expect, --stop-file; default 60)
  *   --no-up               leave the tap down (the test brings it up)
  *   --no-vhost            only open the tap (queues as asked) and hold it without ever reading: needs no vhost
