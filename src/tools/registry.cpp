@@ -11,11 +11,11 @@ namespace nettrace::tools {
 const std::vector<ToolSpec>& tools() {
   static const std::vector<ToolSpec> list = {
       {"drop", "Packet path", "Packet drops: reason, location, device, flow, stack; summaries; qdisc drops",
-       &drop::setup, &drop::hooks},
+       &drop::setup, &drop::hooks, &drop::commands},
       {"cpu", "Host", "CPU-side latency: run-queue waits, off-CPU time, futex and rwlock waits, CPU usage", &cpu::setup,
-       &cpu::hooks},
+       &cpu::hooks, &cpu::commands},
       {"perf", "Packet path", "Packet latency through the host, per stage; interface queues; qdisc sojourn",
-       &perf::setup, &perf::hooks},
+       &perf::setup, &perf::hooks, &perf::commands},
       {"doctor", "Setup", "What this kernel supports and which nettrace tools can run here", &doctor::setup,
        nullptr},
   };

@@ -18,6 +18,13 @@ struct Context {
   std::function<int()> action;
 };
 
+// One command of a module, as `nettrace doctor` reports it: can it run here, with which hooks, what is missing.
+struct CommandSpec {
+  std::string name;                // "perf latency"
+  std::vector<bpf::Hook> hooks;    // required and optional ones (optional groups: what runs without them)
+  std::vector<std::string> needs;  // attach kinds outside the plan: "uprobe", "perf_event"
+};
+
 struct ToolSpec {
   const char* name;     // subcommand
   const char* group;    // "Packet path", "Host", …
@@ -25,6 +32,8 @@ struct ToolSpec {
   void (*setup)(CLI::App& root, Context& ctx);
   // Hooks the tool attaches (for `nettrace doctor`); may be empty.
   std::vector<bpf::Hook> (*hooks)();
+  // Its commands for `nettrace doctor` (nullptr: the module is reported as one, from hooks()).
+  std::vector<CommandSpec> (*commands)() = nullptr;
 };
 
 // An original script that has no nettrace command yet (docs/tools.md: status missing or in progress).

@@ -38,6 +38,14 @@ std::vector<bpf::Hook> futex_hooks() {
 
 std::vector<bpf::Hook> monitor_hooks() { return {sched_hook("sched_switch")}; }
 
+std::vector<CommandSpec> commands() {
+  return {{"cpu schedlat", schedlat_hooks(), {}},
+          {"cpu offcpu", offcpu_hooks(), {}},
+          {"cpu futex", futex_hooks(), {}},
+          {"cpu rwlock", {}, {"uprobe"}},
+          {"cpu monitor", monitor_hooks(), {}}};
+}
+
 std::vector<bpf::Hook> hooks() {
   std::vector<bpf::Hook> out;
   bpf::merge_hooks(out, schedlat_hooks());

@@ -86,6 +86,7 @@ struct MonitorOptions {
 
 void setup(CLI::App& root, Context& ctx);
 [[nodiscard]] std::vector<bpf::Hook> hooks();
+[[nodiscard]] std::vector<CommandSpec> commands();
 int run_schedlat(const SchedlatOptions& o);
 int run_offcpu(const OffcpuOptions& o);
 int run_futex(const FutexOptions& o);

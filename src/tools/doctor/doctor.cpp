@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <map>
 #include <memory>
 
 #include <fmt/format.h>
@@ -30,6 +31,69 @@ uint64_t effective_caps() {
   while (std::getline(f, line))
     if (line.rfind("CapEff:", 0) == 0) return std::stoull(line.substr(7), nullptr, 16);
   return 0;
+}
+
+// Whether a command (or module) can run with these hooks here: the variant each hook gets, the required hooks
+// that have none (then it cannot run), and the optional ones that have none, by group, with the reason.
+nlohmann::json evaluate(const std::vector<bpf::Hook>& hooks, const std::vector<std::string>& needs, bpf::Features& f) {
+  nlohmann::json j{{"can_run", true}};
+  auto hooks_json = nlohmann::json::array();
+  auto unavailable = nlohmann::json::array();
+  std::map<std::string, std::string> groups_missing;  // group -> why (the first hook's reason)
+  std::map<std::string, bool> groups_ok;              // a group with one usable hook still runs that part
+  std::vector<std::string> why_not;
+  for (const auto& h : hooks) {
+    nlohmann::json hj{{"hook", h.name}, {"required", h.required}};
+    std::vector<std::string> reasons;
+    for (const auto& c : h.candidates) {
+      std::string why, resolved;
+      if (bpf::candidate_viable(c, f, why, resolved)) {
+        hj["via"] = bpf::to_string(c.kind);
+        break;
+      }
+      reasons.push_back(why);
+    }
+    const bool ok = hj.contains("via");
+    if (!ok) hj["why_not"] = fmt::format("{}", fmt::join(reasons, "; "));
+    if (!ok && h.required) why_not.push_back(fmt::format("{}: {}", h.name, hj["why_not"].get<std::string>()));
+    if (!h.required) {
+      const std::string g = h.group.empty() ? h.name : h.group;
+      groups_ok[g] = groups_ok[g] || ok;
+      if (!ok && !groups_missing.count(g)) groups_missing[g] = hj["why_not"].get<std::string>();
+    }
+    hooks_json.push_back(hj);
+  }
+  for (const auto& need : needs) {
+    const bpf::Probe* p = need == "uprobe" ? &f.uprobe() : nullptr;
+    if (p && !p->ok) why_not.push_back(fmt::format("{}: {}", need, p->detail));
+  }
+  for (const auto& [g, why] : groups_missing)
+    if (!groups_ok[g]) unavailable.push_back({{"what", g}, {"why", why}});
+  j["hooks"] = hooks_json;
+  j["needs"] = needs;
+  j["unavailable"] = unavailable;
+  if (!why_not.empty()) {
+    j["can_run"] = false;
+    j["why_not"] = fmt::format("{}", fmt::join(why_not, "; "));
+  }
+  return j;
+}
+
+// "  perf latency         runs   12 hooks: 8 tp_btf, 4 raw_tp" and a "without" line per missing part.
+std::string command_text(const nlohmann::json& cj) {
+  std::map<std::string, int> kinds;
+  for (const auto& h : cj["hooks"])
+    if (h.contains("via")) kinds[h["via"].get<std::string>()]++;
+  std::vector<std::string> parts;
+  for (const auto& [k, n] : kinds) parts.push_back(fmt::format("{} {}", n, k));
+  for (const auto& n : cj["needs"]) parts.push_back(n.get<std::string>());
+  std::string t = fmt::format("  {:<20} {:<7} {}\n", cj["command"].get<std::string>(),
+                              cj["can_run"].get<bool>() ? "runs" : "CANNOT",
+                              parts.empty() ? std::string("-") : fmt::format("{}", fmt::join(parts, ", ")));
+  if (cj.contains("why_not")) t += fmt::format("  {:<20} {:<7} {}\n", "", "why", cj["why_not"].get<std::string>());
+  for (const auto& u : cj["unavailable"])
+    t += fmt::format("  {:<20} {:<7} {}: {}\n", "", "without", u["what"].get<std::string>(), u["why"].get<std::string>());
+  return t;
 }
 
 int run(const cli::CommonOptions& o) {
@@ -73,40 +137,25 @@ int run(const cli::CommonOptions& o) {
   }
 
   auto tools_json = nlohmann::json::array();
+  auto commands_json = nlohmann::json::array();
   for (const auto& t : tools()) {
     if (!t.hooks) continue;
-    nlohmann::json tj{{"tool", t.name}, {"can_run", true}};
+    nlohmann::json tj = evaluate(t.hooks(), {}, f);
+    tj["tool"] = t.name;
     auto aliases_json = nlohmann::json::array();
     for (const auto& a : aliases())
       if (!a.command.empty() && a.command[0] == t.name) aliases_json.push_back(a.alias);
     tj["aliases"] = aliases_json;
-    auto hooks_json = nlohmann::json::array();
-    std::string why_not;
-    for (const auto& h : t.hooks()) {
-      nlohmann::json hj{{"hook", h.name}, {"required", h.required}};
-      std::vector<std::string> reasons;
-      for (const auto& c : h.candidates) {
-        std::string why, resolved;
-        if (bpf::candidate_viable(c, f, why, resolved)) {
-          hj["via"] = bpf::to_string(c.kind);
-          break;
-        }
-        reasons.push_back(why);
-      }
-      if (!hj.contains("via")) {
-        hj["why_not"] = fmt::format("{}", fmt::join(reasons, "; "));
-        if (h.required) {
-          tj["can_run"] = false;
-          why_not = fmt::format("{}: {}", h.name, hj["why_not"].get<std::string>());
-        }
-      }
-      hooks_json.push_back(hj);
-    }
-    tj["hooks"] = hooks_json;
-    if (!why_not.empty()) tj["why_not"] = why_not;
     tools_json.push_back(tj);
+    std::vector<CommandSpec> cmds = t.commands ? t.commands() : std::vector<CommandSpec>{{t.name, t.hooks(), {}}};
+    for (auto& c : cmds) {
+      nlohmann::json cj = evaluate(c.hooks, c.needs, f);
+      cj["command"] = c.name;
+      commands_json.push_back(std::move(cj));
+    }
   }
   j["tools"] = tools_json;
+  j["commands"] = commands_json;
 
   // The findings are gathered as JSON above; the report carries them and the text that reads them.
   output::Report r("doctor");
@@ -125,13 +174,8 @@ int run(const cli::CommonOptions& o) {
                    caps >> 12 & 1 ? "yes" : "no", caps >> 21 & 1 ? "yes" : "no");
   t += "\nKernel modules:\n";
   for (const char* m : kModules) t += fmt::format("  {:<13} {}\n", m, j["module_state"][m].get<std::string>());
-  t += "\nTools:\n";
-  for (const auto& tj : tools_json) {
-    std::string via;
-    for (const auto& h : tj["hooks"]) via += fmt::format(" {}={}", h["hook"].get<std::string>(), h.value("via", std::string("none")));
-    t += fmt::format("  {:<10} {:<7}{}{}\n", tj["tool"].get<std::string>(), tj["can_run"].get<bool>() ? "ok" : "CANNOT", via,
-                     tj.contains("why_not") ? " (" + tj["why_not"].get<std::string>() + ")" : "");
-  }
+  t += "\nCommands (runs / CANNOT run here; without: what is missing, and why):\n";
+  for (const auto& cj : commands_json) t += command_text(cj);
   t += "\nOriginal tools not yet ported are listed in docs/tools.md.";
   out.emit(r.line(t));
   return 0;

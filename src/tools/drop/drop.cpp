@@ -578,6 +578,12 @@ std::vector<bpf::Hook> xmit_hooks() {
   return out;
 }
 
+std::vector<CommandSpec> commands() {
+  auto qdisc = hooks();
+  for (auto& h : xmit_hooks()) qdisc.push_back(std::move(h));
+  return {{"drop", hooks(), {}}, {"drop stacks", hooks(), {}}, {"drop qdisc", qdisc, {}}, {"drop monitor", hooks(), {}}};
+}
+
 int run(const DropOptions& o) { return DropTool(o).run(); }
 
 void setup(CLI::App& root, Context& ctx) {

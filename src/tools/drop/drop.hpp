@@ -51,6 +51,7 @@ struct MonitorOptions {
 
 void setup(CLI::App& root, Context& ctx);
 [[nodiscard]] std::vector<bpf::Hook> hooks();
+[[nodiscard]] std::vector<CommandSpec> commands();
 // The transmit return-code view of `drop qdisc` (fentry/fexit or kprobes; optional).
 [[nodiscard]] std::vector<bpf::Hook> xmit_hooks();
 int run(const DropOptions& o);

@@ -5,6 +5,13 @@
 
 namespace nettrace::tools::perf {
 
+std::vector<CommandSpec> commands() {
+  std::vector<CommandSpec> out{{"perf iface", iface_hooks(), {}}, {"perf qdisc", qdisc_hooks(), {}}};
+  for (const char* c : {"perf latency", "perf vm-latency", "perf icmp-rtt", "perf internal-port", "perf backlog"})
+    out.push_back({c, latency_hooks(), {}});
+  return out;
+}
+
 std::vector<bpf::Hook> hooks() {
   std::vector<bpf::Hook> out;
   bpf::merge_hooks(out, iface_hooks());

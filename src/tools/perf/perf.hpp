@@ -14,6 +14,7 @@ namespace nettrace::tools::perf {
 
 void setup(CLI::App& root, Context& ctx);
 [[nodiscard]] std::vector<bpf::Hook> hooks();
+[[nodiscard]] std::vector<CommandSpec> commands();
 
 // Each tool family adds its subcommands to `nettrace perf` and lists its hooks for `nettrace doctor`.
 // Interface and qdisc tools (iface_netstat, qdisc_latency_details): iface.cpp, qdisc.cpp.
