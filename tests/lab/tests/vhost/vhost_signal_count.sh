@@ -5,7 +5,8 @@
 #   1. 2 queue pairs, TX frames and injected RX frames: per queue pair and direction, the signals nettrace counted on
 #      that vq's call eventfd = the driver's call_signals, calls >= signals; the rows name the tap queue, rx/tx, the
 #      driver as owner (-p) and its vhost worker (kthread before 6.4, vhost_task after).
-#   2. VRING_AVAIL_F_NO_INTERRUPT on both rings: calls go on, signals 0 = the driver's, every call suppressed.
+#   2. VRING_AVAIL_F_NO_INTERRUPT on both rings: calls go on, signals 0 = the driver's, every call suppressed; this
+#      run attaches through the kprobe/kretprobe fallback (--attach kprobe).
 . "$(dirname "$0")/driver.bash"
 
 # row QUEUE ROLE FIELD: FIELD of the summary row of tap queue QUEUE, direction ROLE.
@@ -44,7 +45,8 @@ lab_assert_eq "sum of interval signals = summary" \
 
 # 2. NO_INTERRUPT on both rings: vhost still completes (calls) but never signals.
 drv_start ni --queues 1 --rx-buffers 32 --tx-packets 30 --no-interrupt both
-nt_start ni vhost signal-count -I "$TAP"
+nt_start ni vhost signal-count -I "$TAP" --attach kprobe
+grep -q "vhost_add_used_and_signal_n return via kretprobe" "$W/ni.nt.err" || lab_fail "not attached by kretprobe: $(cat "$W/ni.nt.err")"
 drv_go ni
 inject 20 100
 drv_stop ni
