@@ -6,7 +6,10 @@
 #   drv_start NAME DRIVER_ARGS...   start the driver on $TAP (down), wait until it is set up; IPv6 off on the tap
 #   nt_start NAME NETTRACE_ARGS...  start nettrace (--json, --ready-file) and wait until it is attached
 #   drv_go NAME                     bring the tap up and let the driver post buffers and send
-#   drv_stop NAME                   let the driver finish; J = its JSON
+#   drv_stop NAME                   let the driver finish; J = its JSON. Start it with --rx-expect K when frames
+#                                   are injected: the tap counts a frame when vhost takes it off tun's ring, before
+#                                   vhost adds it to the used ring and signals; the driver's last sweep of its call
+#                                   eventfds must come after the signal of its last frame.
 #   nt_stop NAME                    SIGINT nettrace, check it exited 0; OUT = its file of JSON lines
 #   inject K SIZE                   K IPv4/UDP frames of SIZE bytes into the tap (the driver's RX)
 set -uo pipefail

@@ -8,7 +8,7 @@
 . "$(dirname "$0")/driver.bash"
 
 K=40 SIZE=100
-drv_start bp --queues 2 --rx-buffers 64
+drv_start bp --queues 2 --rx-buffers 64 --rx-expect "$K"
 nt_start bp vhost buf-peek -I "$TAP" -i 1
 drv_go bp
 inject "$K" "$SIZE"
@@ -34,7 +34,7 @@ lab_assert_eq "sum of interval calls = summary" \
 	"$(jq -s '[.[] | select(.type == "vhost_buf_peek_summary") | .queues[].calls] | add' "$OUT")"
 
 # The kretprobe fallback.
-drv_start kp --queues 1 --rx-buffers 32
+drv_start kp --queues 1 --rx-buffers 32 --rx-expect 20
 nt_start kp vhost buf-peek -I "$TAP" --attach kprobe
 grep -q "vhost_net_buf_peek return via kretprobe" "$W/kp.nt.err" || lab_fail "not attached by kretprobe: $(cat "$W/kp.nt.err")"
 drv_go kp

@@ -8,7 +8,7 @@
 #     signals delivered = the driver's call-eventfd reads (RX: > 0, TX: 0).
 . "$(dirname "$0")/driver.bash"
 
-drv_start nf --queues 1 --rx-buffers 32 --tx-packets 20 --no-interrupt tx
+drv_start nf --queues 1 --rx-buffers 32 --tx-packets 20 --no-interrupt tx --rx-expect 10
 nt_start nf vhost notify -I "$TAP" --queue 0
 drv_go nf
 inject 10 100

@@ -16,7 +16,7 @@ row() {
 }
 
 # 1. 2 queue pairs.
-drv_start sc --queues 2 --rx-buffers 64 --tx-packets 30 --tx-size 128
+drv_start sc --queues 2 --rx-buffers 64 --tx-packets 30 --tx-size 128 --rx-expect 40
 nt_start sc vhost signal-count -p "$DRV_PID" -I "$TAP" -i 1
 drv_go sc
 inject 40 100
@@ -44,7 +44,7 @@ lab_assert_eq "sum of interval signals = summary" \
 	"$(jq -s '[.[] | select(.type == "vhost_signal_summary") | .queues[].signals] | add' "$OUT")"
 
 # 2. NO_INTERRUPT on both rings: vhost still completes (calls) but never signals.
-drv_start ni --queues 1 --rx-buffers 32 --tx-packets 30 --no-interrupt both
+drv_start ni --queues 1 --rx-buffers 32 --tx-packets 30 --no-interrupt both --rx-expect 20
 nt_start ni vhost signal-count -I "$TAP" --attach kprobe
 grep -q "vhost_add_used_and_signal_n return via kretprobe" "$W/ni.nt.err" || lab_fail "not attached by kretprobe: $(cat "$W/ni.nt.err")"
 drv_go ni
