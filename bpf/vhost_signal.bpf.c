@@ -161,7 +161,9 @@ static __always_inline int on_call_ret(void)
 	struct nt_vhost_sig_val *v;
 
 	if (!w) {
-		nt_count(&counters, NT_VHOST_NO_WINDOW);
+		/* A call filtered out has no record either: only counted without filters. */
+		if (!cfg_pid_filter && !cfg_ifindex && cfg_queue == NT_VHOST_NO_INDEX)
+			nt_count(&counters, NT_VHOST_NO_WINDOW);
 		return 0;
 	}
 	v = bpf_map_lookup_elem(&sigs, &w->key);

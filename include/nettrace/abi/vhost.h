@@ -19,7 +19,7 @@ enum nt_vhost_counter {
 	NT_VHOST_SIGNAL_CALLS = 0, /* vhost_add_used_and_signal_n calls that passed the filters */
 	NT_VHOST_EVENTFD_HITS,     /* eventfd signals counted inside such a call (on its vq's call eventfd) */
 	NT_VHOST_OTHER_EVENTFD,    /* eventfd signals inside such a call on another eventfd (the log eventfd) */
-	NT_VHOST_NO_WINDOW,        /* a return without a recorded entry (entry missed or map full) */
+	NT_VHOST_NO_WINDOW,        /* a return without a recorded entry (entry missed or map full; without filters) */
 	NT_VHOST_NOTIFY_HITS,      /* vhost_notify returns seen (notify only, where the function exists) */
 	NT_VHOST_PEEK_CALLS,       /* vhost_net_buf_peek returns that passed the filters */
 	NT_VHOST_PEEK_NO_ARG,      /* a kretprobe return without its stored argument */

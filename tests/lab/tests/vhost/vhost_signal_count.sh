@@ -6,7 +6,8 @@
 #      that vq's call eventfd = the driver's call_signals, calls >= signals; the rows name the tap queue, rx/tx, the
 #      driver as owner (-p) and its vhost worker (kthread before 6.4, vhost_task after).
 #   2. VRING_AVAIL_F_NO_INTERRUPT on both rings: calls go on, signals 0 = the driver's, every call suppressed; this
-#      run attaches through the kprobe/kretprobe fallback (--attach kprobe).
+#      run attaches through the kprobe/kretprobe fallback (--attach kprobe); a second instance filtered on another
+#      owner (-p 1) sees no row.
 . "$(dirname "$0")/driver.bash"
 
 # row QUEUE ROLE FIELD: FIELD of the summary row of tap queue QUEUE, direction ROLE.
@@ -47,10 +48,17 @@ lab_assert_eq "sum of interval signals = summary" \
 drv_start ni --queues 1 --rx-buffers 32 --tx-packets 30 --no-interrupt both --rx-expect 20
 nt_start ni vhost signal-count -I "$TAP" --attach kprobe
 grep -q "vhost_add_used_and_signal_n return via kretprobe" "$W/ni.nt.err" || lab_fail "not attached by kretprobe: $(cat "$W/ni.nt.err")"
+"$NETTRACE" vhost signal-count -p 1 --json --ready-file "$W/other.ready" >"$W/other.json" 2>"$W/other.err" &
+OTHER=$!
+lab_wait_until 180 "nettrace (-p 1) to attach" test -e "$W/other.ready"
 drv_go ni
 inject 20 100
 drv_stop ni
 nt_stop ni
+lab_interrupt "$OTHER" 60 "nettrace (-p 1)"
+wait "$OTHER" || lab_fail "nettrace -p 1 failed: $(cat "$W/other.err")"
+lab_assert_eq "-p 1: no row (the driver is not owned by pid 1)" \
+	"$(jq -s '[.[] | select(.type == "vhost_signal_summary") | .queues[]] | length' "$W/other.json")" 0
 lab_log "$(jq -c 'select(.type == "vhost_signal_summary") | .queues[] | {tap_queue, role, calls, signals, suppressed}' "$OUT")"
 for r in rx tx; do
 	lab_assert_eq "no-interrupt $r: driver call_signals" "$(j ".per_queue[0].call_signals.$r")" 0
