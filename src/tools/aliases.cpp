@@ -82,6 +82,16 @@ const std::vector<AliasSpec>& aliases() {
       {"vm_network_latency_details", {"perf", "vm-latency"}, {{"--mode", "details"}}, {}, {}},
       {"vm_network_latency_summary", {"perf", "vm-latency"}, {{"--mode", "summary"}}, {}, {}},
       {"vm_network_performance_metrics", {"perf", "vm-latency"}, {{"--mode", "details"}}, {}, {}},
+      // The counting originals count since the start unless -c/--clear, every 1 s; the correlation ones print
+      // a block per event (--verbose).
+      {"vhost_eventfd_count", {"vhost", "signal-count"}, {{"--cumulative", ""}, {"--interval", "1"}},
+       {to({"-c", "--clear"}, "--clear", false)}, {}},
+      {"vhost_buf_peek_stats", {"vhost", "buf-peek"}, {{"--cumulative", ""}, {"--interval", "1"}},
+       {to({"-c", "--clear"}, "--clear", false)}, {}},
+      {"vhost_queue_correlation_simple", {"vhost", "notify"}, {{"--verbose", ""}},
+       {to({"-d", "--device"}, "--interface"), to({"-q", "--queue"}, "--queue")}, {}},
+      {"vhost_queue_correlation_details", {"vhost", "notify"}, {{"--verbose", ""}},
+       {to({"-d", "--device"}, "--interface"), to({"-q", "--queue"}, "--queue")}, {}},
   };
   return list;
 }

@@ -5,6 +5,7 @@
 #include "tools/doctor/doctor.hpp"
 #include "tools/drop/drop.hpp"
 #include "tools/perf/perf.hpp"
+#include "tools/vhost/vhost.hpp"
 
 namespace nettrace::tools {
 
@@ -16,6 +17,8 @@ const std::vector<ToolSpec>& tools() {
        &cpu::hooks, &cpu::commands},
       {"perf", "Packet path", "Packet latency through the host, per stage; interface queues; qdisc sojourn",
        &perf::setup, &perf::hooks, &perf::commands},
+      {"vhost", "Virtualization", "vhost-net workers: guest signals per queue, RX ring peeks, notify decisions",
+       &vhost::setup, &vhost::hooks},
       {"doctor", "Setup", "What this kernel supports and which nettrace tools can run here", &doctor::setup,
        nullptr},
   };
@@ -72,10 +75,6 @@ const std::vector<PlannedSpec>& planned() {
       {"tun_to_vhost_queue_status_simple_summary", "tun queue"},
       {"tun_tx_to_kvm_irq", "tun irq-chain"},
       {"udp_drop_detector", "drop --mode forward --protocol udp"},
-      {"vhost_buf_peek_stats", "vhost buf-peek"},
-      {"vhost_eventfd_count", "vhost signal-count"},
-      {"vhost_queue_correlation_details", "vhost notify --details"},
-      {"vhost_queue_correlation_simple", "vhost notify"},
       {"virtionet-rx-path-monitor", "virtio rx-path"},
       {"virtionet-rx-path-summary", "virtio rx-path --summary"},
       {"virtnet_irq_monitor", "virtio irq --irqs LIST"},

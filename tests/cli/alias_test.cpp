@@ -151,6 +151,16 @@ std::vector<Case> cases() {
        "perf vm-latency --vm-interface lo --phy-interface lo --mode summary", false},
       {"vm_network_performance_metrics.py", "--vm-interface lo --phy-interface lo",
        "perf vm-latency --vm-interface lo --phy-interface lo --mode details", false},
+      {"vhost_eventfd_count.py", "", "vhost signal-count --cumulative --interval 1"},
+      {"vhost_eventfd_count.bt", "", "vhost signal-count --cumulative --interval 1"},
+      {"vhost_eventfd_count.py", "-i 2 -c", "vhost signal-count -i 2 --clear"},
+      {"vhost_eventfd_count.py", "--clear --interval 5", "vhost signal-count --clear --interval 5"},
+      {"vhost_buf_peek_stats.py", "", "vhost buf-peek --cumulative --interval 1"},
+      {"vhost_buf_peek_stats.py", "-c -i 3", "vhost buf-peek --clear -i 3"},
+      {"vhost_queue_correlation_simple.py", "", "vhost notify --verbose"},
+      {"vhost_queue_correlation_simple.py", "-d vnet0 -q 1 -v", "vhost notify --interface vnet0 --queue 1 -v", false},
+      {"vhost_queue_correlation_details.py", "--device vnet0 --queue 0", "vhost notify --interface vnet0 --queue 0 --verbose",
+       false},
   };
 }
 

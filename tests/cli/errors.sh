@@ -24,7 +24,7 @@ check 2 "unknown tool 'bogus'|the tools are: drop, cpu" bogus
 check 2 "unknown tool 'drp'|did you mean drop" drp
 check 2 "unknown tool 'doctr'|did you mean doctor" doctr
 check 2 "'tun_ring_monitor' is an original script|not implement yet|nettrace tun ring|docs/tools.md" tun_ring_monitor
-check 2 "'vhost_buf_peek_stats' is an original script|vhost buf-peek|docs/tools.md" vhost_buf_peek_stats.py
+check 2 "'trace_conntrack' is an original script|nettrace conntrack|docs/tools.md" trace_conntrack.py
 check 2 "'eth_drop' is an alias|nettrace drop" eth_drop
 check 2 "unknown option '--duraton'|did you mean --duration" drop --duraton 5
 check 2 "unknown option '--intreval'|'nettrace drop stacks'|did you mean --interval" drop stacks --intreval=5
