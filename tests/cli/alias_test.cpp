@@ -147,6 +147,12 @@ std::vector<Case> cases() {
        "perf vm-latency --vm-interface lo --phy-interface lo --mode summary", false},
       {"vm_network_performance_metrics.py", "--vm-interface lo --phy-interface lo",
        "perf vm-latency --vm-interface lo --phy-interface lo --mode details", false},
+      // tun ring checks that the device is a tun/tap: these translate, a host without vnet0 cannot parse them.
+      {"tun_ring_monitor.py", "--device vnet0 --src-ip 10.0.0.1 --dst-port 5201 --protocol tcp --all -v",
+       "tun ring --interface vnet0 --src-ip 10.0.0.1 --dst-port 5201 --protocol tcp --all -v", false},
+      {"tun_ring_monitor.py", "-d vnet0 --verbose", "tun ring --interface vnet0 --verbose", false},
+      {"tun_ring_monitor", "--src-port 1234 --dst-ip 10.0.0.2", "tun ring --src-port 1234 --dst-ip 10.0.0.2"},
+      {"tun-tx-ring-stas.bt", "", "tun ring --all --stack"},
   };
 }
 
