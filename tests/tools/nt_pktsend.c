@@ -3,6 +3,11 @@
  * Traffic for the integration tests, with exact counts:
  *   nt_pktsend udp DST_IP DST_PORT COUNT [SIZE] [SRC_PORT]   UDP datagrams (IPv4 or IPv6)
  *   nt_pktsend raw IFNAME ETHERTYPE COUNT [VLAN_ID]          Ethernet frames to the broadcast MAC
+ *   nt_pktsend rawudp IFNAME COUNT [SIZE]                    IPv4/UDP Ethernet frames of SIZE bytes (42..1514,
+ *                                                            default 64) via AF_PACKET, to the broadcast MAC,
+ *                                                            10.0.99.1 -> 10.0.99.2, UDP source port 10000+i
+ *                                                            (varied, so a multi-queue tap spreads them by flow
+ *                                                            hash), destination port 9; prints COUNT
  *   nt_pktsend sink PORT COUNT [TIMEOUT_S]                   read UDP datagrams on IPv4 PORT until COUNT arrived
  *                                                            or TIMEOUT_S (default 60) passed without one;
  *                                                            prints "DATAGRAMS BYTES"
@@ -109,6 +114,53 @@ static int send_raw(int argc, char **argv)
 	return 0;
 }
 
+static int send_rawudp(int argc, char **argv)
+{
+	if (argc < 4) return 2;
+	const char *ifname = argv[2];
+	int count = atoi(argv[3]);
+	int size = argc > 4 ? atoi(argv[4]) : 64;
+	if (count < 0 || size < 42 || size > 1514) {
+		fprintf(stderr, "rawudp: bad COUNT %s or SIZE (42..1514)\n", argv[3]);
+		return 2;
+	}
+	int fd = socket(AF_PACKET, SOCK_RAW, 0);
+	if (fd < 0) { perror("socket"); return 1; }
+	struct sockaddr_ll sll = {0};
+	sll.sll_family = AF_PACKET;
+	sll.sll_ifindex = if_nametoindex(ifname);
+	sll.sll_halen = 6;
+	memset(sll.sll_addr, 0xff, 6);
+	if (!sll.sll_ifindex) { fprintf(stderr, "no interface %s\n", ifname); return 1; }
+	struct ifreq ifr = {0};
+	strncpy(ifr.ifr_name, ifname, IFNAMSIZ - 1);
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0) { perror("SIOCGIFHWADDR"); return 1; }
+	unsigned char frame[1514] = {0};
+	memset(frame, 0xff, 6);
+	memcpy(frame + 6, ifr.ifr_hwaddr.sa_data, 6);
+	frame[12] = 0x08; frame[13] = 0x00;
+	unsigned char *ip = frame + 14, *udp = ip + 20;
+	int iplen = size - 14;
+	ip[0] = 0x45; ip[2] = iplen >> 8; ip[3] = iplen & 0xff; ip[8] = 64; ip[9] = 17;
+	ip[12] = 10; ip[13] = 0; ip[14] = 99; ip[15] = 1;
+	ip[16] = 10; ip[17] = 0; ip[18] = 99; ip[19] = 2;
+	unsigned s = 0;
+	for (int i = 0; i < 20; i += 2) s += (ip[i] << 8) | ip[i + 1];
+	while (s >> 16) s = (s & 0xffff) + (s >> 16);
+	ip[10] = (~s >> 8) & 0xff; ip[11] = ~s & 0xff;
+	udp[3] = 9; udp[4] = (iplen - 20) >> 8; udp[5] = (iplen - 20) & 0xff;
+	for (int i = 0; i < count; i++) {
+		unsigned sport = 10000 + i % 50000;
+		udp[0] = sport >> 8; udp[1] = sport & 0xff;
+		if (sendto(fd, frame, size, 0, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+			perror("sendto");
+			return 1;
+		}
+	}
+	printf("%d\n", count);
+	return 0;
+}
+
 static int udp_sink(int argc, char **argv)
 {
 	if (argc < 4) return 2;
@@ -142,6 +194,7 @@ int main(int argc, char **argv)
 	if (argc >= 2 && !strcmp(argv[1], "sink")) return udp_sink(argc, argv);
 	if (argc >= 2 && !strcmp(argv[1], "udp")) return send_udp(argc, argv);
 	if (argc >= 2 && !strcmp(argv[1], "raw")) return send_raw(argc, argv);
-	fprintf(stderr, "usage: nt_pktsend udp DST PORT COUNT [SIZE] [SRC_PORT] | raw IF ETHERTYPE COUNT [VLAN] | sink PORT COUNT [TIMEOUT_S]\n");
+	if (argc >= 2 && !strcmp(argv[1], "rawudp")) return send_rawudp(argc, argv);
+	fprintf(stderr, "usage: nt_pktsend udp DST PORT COUNT [SIZE] [SRC_PORT] | raw IF ETHERTYPE COUNT [VLAN] | rawudp IF COUNT [SIZE] | sink PORT COUNT [TIMEOUT_S]\n");
 	return 2;
 }
