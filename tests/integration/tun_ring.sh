@@ -47,6 +47,12 @@ start_nettrace "$NS_A" "$TMP/text" tun ring -I "$TAP" -v "${ATTACH[@]}" -d 300
 TEXT_PID=$NT_PID
 start_nettrace "$NS_A" "$TMP/json" tun ring -I "$TAP" --all --json "${ATTACH[@]}" -d 300
 JSON_PID=$NT_PID
+# Filters are ANDed (the original ORed them): queue 1 and UDP to port 9 is queue 1's traffic; source port 10005 and
+# destination port 10 matches nothing (each alone matches frames).
+start_nettrace "$NS_A" "$TMP/fq" tun ring -I "$TAP" --queue 1 --protocol udp --dst-port 9 --json "${ATTACH[@]}" -d 300
+FQ_PID=$NT_PID
+start_nettrace "$NS_A" "$TMP/fn" tun ring -I "$TAP" --src-port 10005 --dst-port 10 --json "${ATTACH[@]}" -d 300
+FN_PID=$NT_PID
 for c in tx_packets tx_dropped; do printf -v "B_$c" %s "$(stat_of $c)"; done
 
 sent=$(in_ns "$PKTSEND" rawudp "$TAP" "$count" | tail -1)
@@ -61,6 +67,8 @@ d_dropped=$(( $(stat_of tx_dropped) - B_tx_dropped ))
 d_packets=$(( $(stat_of tx_packets) - B_tx_packets ))
 NT_PID=$TEXT_PID; stop_nettrace "$TMP/text"
 NT_PID=$JSON_PID; stop_nettrace "$TMP/json"
+NT_PID=$FQ_PID; stop_nettrace "$TMP/fq"
+NT_PID=$FN_PID; stop_nettrace "$TMP/fn"
 
 S='[.[] | select(.type=="tun_ring_summary")][0]'
 j() { jq -r -s "$S | $1" "$TMP/json"; }
@@ -79,7 +87,7 @@ full=$(j '[.queues[].full] | add')
 [ "$full" = "$d_dropped" ] || fail "ring-full events $full != tx_dropped delta $d_dropped"
 [ "$(j .full)" = "$full" ] || fail "summary full $(j .full) != per-queue sum $full"
 [ "$(j '[.queues[].full_ring_drops] | add')" = "$d_dropped" ] || fail "FULL_RING drops != tx_dropped delta $d_dropped"
-[ "$(j '[.drops[] | select(.reason=="FULL_RING") | .count] | add')" = "$d_dropped" ] || fail "drops table FULL_RING != $d_dropped"
+[ "$(j '[.drop_reasons[] | select(.reason=="FULL_RING") | .count] | add')" = "$d_dropped" ] || fail "drops table FULL_RING != $d_dropped"
 # Per queue: what did not find the ring full went into it and stayed (never read).
 bad=$(j '[.queues[] | select((.packets - .full) != ([.packets, .size] | min))] | length')
 [ "$bad" = 0 ] || fail "a queue's enqueued packets (packets - full) differ from min(packets, size)"
@@ -105,6 +113,14 @@ trow=$(awk -v t="$TAP" '/=== tun ring summary/ {s=1} s && $1==t && $3 ~ /^[0-9]+
 jrow=$(j '.queues[] | "\(.device) \(.queue) \(.packets) \(.full) \(.drops) \(.size) \(.depth_max)"' | sort)
 echo "text summary rows: $(echo "$trow" | tr '\n' ';')"
 [ -n "$trow" ] && [ "$trow" = "$jrow" ] || fail "text summary rows differ from JSON: '$trow' vs '$jrow'"
+
+# The filtered runs.
+fq=$(jq -r -s "$S"' | "\(.packets) \(.full) \(.queues | map(.queue) | join(","))"' "$TMP/fq")
+want=$(j '.queues[] | select(.queue==1) | "\(.packets) \(.full) 1"')
+echo "--queue 1 --protocol udp --dst-port 9: $fq (packets full queues); queue 1 unfiltered: $want"
+[ "$fq" = "$want" ] || fail "--queue 1 --protocol udp --dst-port 9 saw '$fq', queue 1 had '$want'"
+[ "$(jq -r -s "$S | .packets" "$TMP/fn")" = 0 ] || fail "--src-port 10005 --dst-port 10 matched packets (filters must AND)"
+[ "$(jq -r -s "$S | .drops" "$TMP/fn")" = 0 ] || { jq -s -c "$S" "$TMP/fn"; fail "--src-port 10005 --dst-port 10 matched drops"; }
 
 # Bad input: one line naming the value, exit 2.
 for args in "-I lo" "-I nosuch$$" "-I $TAP --queue 7"; do

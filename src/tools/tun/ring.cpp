@@ -246,7 +246,7 @@ class Ring final : public core::SessionTool {
       if (final_report || o_.verbose) row.text_after(count_hist_text(v.depth));
     }
     std::sort(drows.begin(), drows.end(), [](const auto& a, const auto& b) { return a.second.count > b.second.count; });
-    auto& dt = r.table("drops", {{"device", "DEVICE", 16, true},
+    auto& dt = r.table("drop_reasons", {{"device", "DEVICE", 16, true},
                                  {"queue", "QUEUE", 5},
                                  {"reason", "REASON", 24, true},
                                  {"count", "COUNT", 10}})
