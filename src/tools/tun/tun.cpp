@@ -7,6 +7,8 @@
 
 #include "nettrace/cli/help.hpp"
 #include "nettrace/core/error.hpp"
+#include "nettrace/core/session.hpp"
+#include "nettrace/sys/netdev.hpp"
 
 namespace nettrace::tools::tun {
 
@@ -48,6 +50,10 @@ void setup_ring(CLI::App& tun, Context& ctx) {
                            "nettrace tun ring --all --stack --json -d 5"});
   app->callback([o, &ctx] {
     if (!o->interface_arg.empty()) o->interfaces = split_names(o->interface_arg, "-I");
+    // Existence in this process's network namespace first (sysfs may show another namespace's devices).
+    for (const auto& n : o->interfaces)
+      if (!sys::ifindex_of(n))
+        throw usage_error(fmt::format("-I: interface '{}' does not exist in this network namespace", core::printable(n)));
     check_ring_args(o->interfaces, o->queue);
     ctx.action = [o] { return run_ring(*o); };
   });
