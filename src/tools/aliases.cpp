@@ -81,6 +81,8 @@ const std::vector<AliasSpec>& aliases() {
       {"enqueue_to_iprec_latency_threshold", {"perf", "backlog"}, {{"--mode", "threshold"}}, {}, {}},
       {"vm_network_latency_details", {"perf", "vm-latency"}, {{"--mode", "details"}}, {}, {}},
       {"vm_network_latency_summary", {"perf", "vm-latency"}, {{"--mode", "summary"}}, {}, {}},
+      {"tun_ring_monitor", {"tun", "ring"}, {}, {to({"-d", "--device"}, "--interface")}, {}},
+      {"tun-tx-ring-stas", {"tun", "ring"}, {{"--all", ""}, {"--stack", ""}}, {}, {}},
       {"vm_network_performance_metrics", {"perf", "vm-latency"}, {{"--mode", "details"}}, {}, {}},
       // The counting originals count since the start unless -c/--clear, every 1 s; the correlation ones print
       // a block per event (--verbose).

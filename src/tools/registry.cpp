@@ -5,6 +5,7 @@
 #include "tools/doctor/doctor.hpp"
 #include "tools/drop/drop.hpp"
 #include "tools/perf/perf.hpp"
+#include "tools/tun/tun.hpp"
 #include "tools/vhost/vhost.hpp"
 
 namespace nettrace::tools {
@@ -17,6 +18,8 @@ const std::vector<ToolSpec>& tools() {
        &cpu::hooks, &cpu::commands},
       {"perf", "Packet path", "Packet latency through the host, per stage; interface queues; qdisc sojourn",
        &perf::setup, &perf::hooks, &perf::commands},
+      {"tun", "Virtualization", "tun/tap transmit rings: depth, full-ring events, drops per queue", &tun::setup,
+       &tun::hooks},
       {"vhost", "Virtualization", "vhost-net workers: guest signals per queue, RX ring peeks, notify decisions",
        &vhost::setup, &vhost::hooks},
       {"doctor", "Setup", "What this kernel supports and which nettrace tools can run here", &doctor::setup,
@@ -67,8 +70,6 @@ const std::vector<PlannedSpec>& planned() {
       {"trace_virtio_net_rcvbuf", "virtio rcvbuf"},
       {"trace_vlanvm_udp_workload", "skb --hooks ... --dev ..."},
       {"tun-abnormal-gso-type", "skb --abnormal-gso --dev vnet0,port-storage"},
-      {"tun-tx-ring-stas", "tun ring --all --stack"},
-      {"tun_ring_monitor", "tun ring"},
       {"tun_to_vhost_queue_stats_details", "tun queue --full"},
       {"tun_to_vhost_queue_stats_full_summary", "tun queue --full"},
       {"tun_to_vhost_queue_status_simple", "tun queue"},

@@ -45,7 +45,7 @@ struct PlannedSpec {
 [[nodiscard]] const std::vector<ToolSpec>& tools();
 // Original scripts not ported yet; an alias of the same name (aliases()) wins over an entry here.
 [[nodiscard]] const std::vector<PlannedSpec>& planned();
-// The planned entry for an argv[0] basename or a typed tool name ("tun_ring_monitor.py"), unless it is an
+// The planned entry for an argv[0] basename or a typed tool name ("vm_pair_latency.py"), unless it is an
 // alias already; nullptr otherwise.
 [[nodiscard]] const PlannedSpec* find_planned(std::string name);
 

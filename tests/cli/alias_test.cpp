@@ -161,6 +161,12 @@ std::vector<Case> cases() {
       {"vhost_queue_correlation_simple.py", "-d vnet0 -q 1 -v", "vhost notify --interface vnet0 --queue 1 -v", false},
       {"vhost_queue_correlation_details.py", "--device vnet0 --queue 0", "vhost notify --interface vnet0 --queue 0 --verbose",
        false},
+      // tun ring checks that the device is a tun/tap: these translate, a host without vnet0 cannot parse them.
+      {"tun_ring_monitor.py", "--device vnet0 --src-ip 10.0.0.1 --dst-port 5201 --protocol tcp --all -v",
+       "tun ring --interface vnet0 --src-ip 10.0.0.1 --dst-port 5201 --protocol tcp --all -v", false},
+      {"tun_ring_monitor.py", "-d vnet0 --verbose", "tun ring --interface vnet0 --verbose", false},
+      {"tun_ring_monitor", "--src-port 1234 --dst-ip 10.0.0.2", "tun ring --src-port 1234 --dst-ip 10.0.0.2"},
+      {"tun-tx-ring-stas.bt", "", "tun ring --all --stack"},
   };
 }
 

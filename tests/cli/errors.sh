@@ -23,7 +23,7 @@ check() { # check EXPECTED_RC 'NEEDLE|NEEDLE…' ARGS…
 check 2 "unknown tool 'bogus'|the tools are: drop, cpu" bogus
 check 2 "unknown tool 'drp'|did you mean drop" drp
 check 2 "unknown tool 'doctr'|did you mean doctor" doctr
-check 2 "'tun_ring_monitor' is an original script|not implement yet|nettrace tun ring|docs/tools.md" tun_ring_monitor
+check 2 "'vm_pair_latency' is an original script|not implement yet|nettrace vmpair latency|docs/tools.md" vm_pair_latency
 check 2 "'trace_conntrack' is an original script|nettrace conntrack|docs/tools.md" trace_conntrack.py
 check 2 "'eth_drop' is an alias|nettrace drop" eth_drop
 check 2 "unknown option '--duraton'|did you mean --duration" drop --duraton 5
@@ -32,10 +32,10 @@ check 2 "unknown option '--zzzzzzzz'|nettrace cpu offcpu --help" cpu offcpu --zz
 check 2 "unknown command 'nettrace drop stakcs'|did you mean stacks" drop stakcs
 
 # Invoked by an original script's name: ported ones run, unported ones exit 2 and say so, others 127.
-ln -s "$NETTRACE" "$tmp/tun_ring_monitor.py"
-err=$("$tmp/tun_ring_monitor.py" 2>&1)
+ln -s "$NETTRACE" "$tmp/vm_pair_latency.py"
+err=$("$tmp/vm_pair_latency.py" 2>&1)
 rc=$?
-[ $rc -eq 2 ] && [[ $err == *"not implement yet"*"docs/tools.md"* ]] || fail "tun_ring_monitor.py symlink: rc $rc: $err"
+[ $rc -eq 2 ] && [[ $err == *"not implement yet"*"docs/tools.md"* ]] || fail "vm_pair_latency.py symlink: rc $rc: $err"
 ln -s "$NETTRACE" "$tmp/eth_dorp"
 err=$("$tmp/eth_dorp" 2>&1)
 rc=$?

@@ -118,7 +118,7 @@ grep -qi btf <<<"$out" || fail "installed nettrace doctor says nothing about BTF
 head -4 <<<"$out" | sed 's/^/installed doctor: /'
 out=$(in_root /usr/bin/eth_drop --help 2>&1) || fail "installed eth_drop --help: $out"
 grep -q -- --duration <<<"$out" || fail "installed eth_drop --help lacks --duration"
-out=$(in_root /usr/bin/nettrace tun_ring_monitor 2>&1)
+out=$(in_root /usr/bin/nettrace vm_pair_latency 2>&1)
 [[ $out == *"/usr/share/doc/nettrace/docs/tools.md"* ]] || fail "unported tool message does not point at the installed docs: $out"
 
 # The man pages render and are named after their command; an alias's page is its command's.

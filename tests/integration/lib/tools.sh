@@ -22,6 +22,7 @@ perf vm-latency    | B    | --vm-interface veth-b --phy-interface phy0 --mode su
 perf icmp-rtt      | A    | --src-ip 10.200.0.1 --dst-ip 10.200.0.2 --phy-interface veth-a --summary | -i
 perf internal-port | B    | --internal-interface veth-b --mode summary                  | -i
 perf backlog       | B    | -I veth-b                                                   | -i
+tun ring           | host |                                                             | -i
 '
 
 # tool_names: one tool per line ("drop stacks").
