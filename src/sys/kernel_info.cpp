@@ -57,7 +57,7 @@ bool file_lists_module(const std::string& path, const std::string& name) {
 }
 }  // namespace
 
-ModuleState module_state(const std::string& name) {
+ModuleState module_state(const std::string& name, const std::string& marker) {
   struct stat st {};
   const std::string release = kernel_release();
   const std::string sysmod = "/sys/module/" + name;
@@ -69,6 +69,9 @@ ModuleState module_state(const std::string& name) {
     return ModuleState::Builtin;
   }
   if (file_lists_module("/lib/modules/" + release + "/modules.dep", name)) return ModuleState::Available;
+  // Module functions live in the module's own BTF; one in vmlinux BTF means the module is built in.
+  if (!marker.empty() && vmlinux_btf() && btf__find_by_name_kind(vmlinux_btf(), marker.c_str(), BTF_KIND_FUNC) > 0)
+    return ModuleState::Builtin;
   return ModuleState::Missing;
 }
 

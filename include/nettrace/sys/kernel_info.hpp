@@ -22,7 +22,9 @@ enum class ModuleState { Loaded, Builtin, Available, Missing };
 [[nodiscard]] const char* to_string(ModuleState s);
 // Loaded (/sys/module/NAME with refcnt or initstate), builtin (modules.builtin), available (a .ko under
 // /lib/modules/RELEASE), or missing.
-[[nodiscard]] ModuleState module_state(const std::string& name);
+// `marker`: a function only that module defines; when neither /sys/module nor modules.builtin knows the module
+// (a built-in module without parameters on a system without /lib/modules), the marker in vmlinux BTF says built in.
+[[nodiscard]] ModuleState module_state(const std::string& name, const std::string& marker = {});
 // True when kernel BTF has a type of that name and kind (BTF_KIND_*).
 [[nodiscard]] bool btf_has_type(const std::string& name, int kind);
 // Whether a loaded module's BTF (/sys/kernel/btf/<module>, split off vmlinux's) has this function: fentry
