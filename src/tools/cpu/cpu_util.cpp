@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "nettrace/core/error.hpp"
+#include "nettrace/sys/files.hpp"
 
 namespace nettrace::tools::cpu {
 namespace {
@@ -32,13 +33,6 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
     start = pos + 1;
   }
   return out;
-}
-
-std::string read_first_line(const std::string& path) {
-  std::ifstream f(path);
-  std::string line;
-  std::getline(f, line);
-  return line;
 }
 
 }  // namespace
@@ -95,7 +89,7 @@ std::vector<std::pair<uint32_t, std::string>> threads_named(std::string_view pre
     while (dirent* te = readdir(t)) {
       uint64_t tid = 0;
       if (!parse_uint(te->d_name, tid)) continue;
-      std::string comm = read_first_line(fmt::format("{}/{}/comm", task_dir, te->d_name));
+      std::string comm = sys::read_first_line(fmt::format("{}/{}/comm", task_dir, te->d_name));
       if (comm.compare(0, prefix.size(), prefix) == 0) out.emplace_back(static_cast<uint32_t>(tid), comm);
     }
     closedir(t);

@@ -23,6 +23,7 @@
 #include "nettrace/core/timefmt.hpp"
 #include "nettrace/output/output.hpp"
 #include "nettrace/output/report.hpp"
+#include "nettrace/sys/files.hpp"
 #include "nettrace/sys/kernel_info.hpp"
 #include "nettrace/sys/ksyms.hpp"
 #include "tools/cpu/cpu.hpp"
@@ -70,13 +71,6 @@ void add_runtime(Runtimes& r, const nt_cpurun_key& k, uint64_t ns, uint64_t name
   }
 }
 
-std::string read_file(const char* path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 class Monitor final : public core::SessionTool {
  public:
   explicit Monitor(const MonitorOptions& o) : o_(o), s_("cpu monitor", o.common), out_(s_.out()) {
@@ -102,7 +96,7 @@ class Monitor final : public core::SessionTool {
     samples_fd_ = bpf_map__fd(skel->maps.samples);
     stacks_fd_ = bpf_map__fd(skel->maps.stacks);
     s_.set_counters(counter_slots(bpf_map__fd(skel->maps.counters)));
-    prev_stat_ = parse_proc_stat(read_file("/proc/stat"));
+    prev_stat_ = parse_proc_stat(sys::read_text("/proc/stat"));
     last_ns_ = core::monotonic_ns();
     prev_run_ = cumulative(last_ns_);
     emit_text(fmt::format(  // text only
@@ -165,7 +159,7 @@ class Monitor final : public core::SessionTool {
     // The interval ends here, where /proc/stat is read (stack symbolization below can take a while).
     const uint64_t now = core::monotonic_ns();
     const uint64_t wall = core::realtime_ns();
-    auto stat = parse_proc_stat(read_file("/proc/stat"));
+    auto stat = parse_proc_stat(sys::read_text("/proc/stat"));
     auto run = cumulative(now);
     const uint64_t elapsed = std::max<uint64_t>(now - last_ns_, 1);
     const double secs = static_cast<double>(elapsed) / 1e9;

@@ -20,25 +20,12 @@
 #include "nettrace/core/timefmt.hpp"
 #include "nettrace/output/output.hpp"
 #include "nettrace/output/report.hpp"
+#include "nettrace/sys/files.hpp"
 #include "nettrace/sys/netdev.hpp"
 #include "tools/cpu/cpu_util.hpp"
 
 namespace nettrace::tools::doctor {
 namespace {
-
-std::string read_file(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-std::string first_line(const std::string& path) {
-  std::ifstream f(path);
-  std::string line;
-  std::getline(f, line);
-  return line;
-}
 
 std::vector<std::string_view> words(std::string_view s) {
   std::vector<std::string_view> out;
@@ -116,8 +103,8 @@ struct Irq {
 };
 
 Irq read_irq(int irq, const std::map<int, InterruptLine>& lines) {
-  Irq r{irq, "", first_line(fmt::format("/proc/irq/{}/smp_affinity_list", irq)),
-        first_line(fmt::format("/proc/irq/{}/effective_affinity_list", irq))};
+  Irq r{irq, "", sys::read_first_line(fmt::format("/proc/irq/{}/smp_affinity_list", irq)),
+        sys::read_first_line(fmt::format("/proc/irq/{}/effective_affinity_list", irq))};
   if (auto it = lines.find(irq); it != lines.end()) {
     r.name = it->second.name;
     for (auto c : it->second.per_cpu) r.count += c;
@@ -187,7 +174,7 @@ int run_irq(const IrqOptions& o) {
   if (!o.set_affinity.empty()) target = cpu::parse_cpu_list(o.set_affinity, ncpus, "--set-affinity");
 
   std::map<int, InterruptLine> lines;
-  for (auto& l : parse_interrupts(read_file("/proc/interrupts"))) lines[l.irq] = std::move(l);
+  for (auto& l : parse_interrupts(sys::read_text("/proc/interrupts"))) lines[l.irq] = std::move(l);
   std::vector<int> irqs = msi_irqs(o.iface);
   const char* source = "MSI vectors of the device";
   if (irqs.empty()) {
@@ -206,8 +193,8 @@ int run_irq(const IrqOptions& o) {
       drv_link = std::string(buf).substr(std::string(buf).rfind('/') + 1);
     }
   }
-  std::string node = first_line(fmt::format("/sys/class/net/{}/device/numa_node", o.iface));
-  if (node.empty()) node = first_line(fmt::format("/sys/class/net/{}/device/../numa_node", o.iface));
+  std::string node = sys::read_first_line(fmt::format("/sys/class/net/{}/device/numa_node", o.iface));
+  if (node.empty()) node = sys::read_first_line(fmt::format("/sys/class/net/{}/device/../numa_node", o.iface));
   if (node.empty()) node = "-1";
 
   output::Output out(o.common.json);

@@ -19,6 +19,7 @@
 #include "nettrace/core/timefmt.hpp"
 #include "nettrace/output/output.hpp"
 #include "nettrace/output/report.hpp"
+#include "nettrace/sys/files.hpp"
 #include "nettrace/sys/netdev.hpp"
 #include "tools/cpu/cpu_util.hpp"
 
@@ -26,20 +27,6 @@ namespace nettrace::tools::doctor {
 namespace {
 
 constexpr unsigned kPfKthread = 0x00200000;  // include/linux/sched.h PF_KTHREAD (ABI: /proc/PID/stat flags)
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-std::string first_line(const std::string& path) {
-  std::ifstream f(path);
-  std::string line;
-  std::getline(f, line);
-  return line;
-}
 
 std::vector<std::string> numeric_entries(const std::string& dir) {
   std::vector<std::string> out;
@@ -66,7 +53,7 @@ std::string status_field(const std::string& path, std::string_view key) {
 }
 
 std::string cmdline_of(const std::string& pid) {
-  std::string c = slurp("/proc/" + pid + "/cmdline");
+  std::string c = sys::read_text("/proc/" + pid + "/cmdline");
   while (!c.empty() && c.back() == '\0') c.pop_back();
   std::replace(c.begin(), c.end(), '\0', ' ');
   return c;
@@ -81,7 +68,7 @@ std::map<int, std::vector<int>> numa_nodes() {
     if (std::string_view(e->d_name).rfind("node", 0) != 0) continue;
     auto [p, ec] = std::from_chars(e->d_name + 4, e->d_name + std::strlen(e->d_name), n);
     if (ec != std::errc() || *p) continue;
-    std::string list = first_line(fmt::format("/sys/devices/system/node/node{}/cpulist", n));
+    std::string list = sys::read_first_line(fmt::format("/sys/devices/system/node/node{}/cpulist", n));
     try {
       nodes[n] = list.empty() ? std::vector<int>{} : cpu::parse_cpu_list(list, 1 << 20, "cpulist");
     } catch (const Error&) {
@@ -114,7 +101,7 @@ struct Thread {
 
 Thread read_thread(const std::string& pid, const std::string& tid, std::string kind) {
   Thread t{pid, tid, std::move(kind), {}, {}};
-  (void)parse_task_stat(slurp(fmt::format("/proc/{}/task/{}/stat", pid, tid)), t.st);
+  (void)parse_task_stat(sys::read_text(fmt::format("/proc/{}/task/{}/stat", pid, tid)), t.st);
   t.allowed = status_field(fmt::format("/proc/{}/task/{}/status", pid, tid), "Cpus_allowed_list");
   return t;
 }
@@ -125,7 +112,7 @@ std::vector<std::string> tap_holders(const std::string& tap) {
   const std::string want = "iff:\t" + tap + "\n";
   for (const auto& pid : numeric_entries("/proc")) {
     for (const auto& fd : numeric_entries("/proc/" + pid + "/fdinfo")) {
-      if (slurp(fmt::format("/proc/{}/fdinfo/{}", pid, fd)).find(want) != std::string::npos) {
+      if (sys::read_text(fmt::format("/proc/{}/fdinfo/{}", pid, fd)).find(want) != std::string::npos) {
         out.push_back(pid);
         break;
       }
@@ -198,11 +185,11 @@ int run_vhost_check(const VhostCheckOptions& o) {
     r.note(fmt::format("No process holds {} open: no VM (or vhost) serves it now.", o.tap));
   for (const auto& pid : holders) {
     const std::string cmd = cmdline_of(pid);
-    procs.push_back({{"pid", std::stoul(pid)}, {"comm", first_line("/proc/" + pid + "/comm")}, {"cmdline", cmd}});
-    r.line(fmt::format("Process {} ({}): {}", pid, first_line("/proc/" + pid + "/comm"), cmd));
+    procs.push_back({{"pid", std::stoul(pid)}, {"comm", sys::read_first_line("/proc/" + pid + "/comm")}, {"cmdline", cmd}});
+    r.line(fmt::format("Process {} ({}): {}", pid, sys::read_first_line("/proc/" + pid + "/comm"), cmd));
     const std::string vhost_name = "vhost-" + pid;
     for (const auto& tid : numeric_entries("/proc/" + pid + "/task")) {
-      std::string comm = first_line(fmt::format("/proc/{}/task/{}/comm", pid, tid));
+      std::string comm = sys::read_first_line(fmt::format("/proc/{}/task/{}/comm", pid, tid));
       int v = vcpu_index(comm);
       if (v >= 0) threads.push_back(read_thread(pid, tid, fmt::format("vcpu {}", v)));
       else if (comm.rfind(vhost_name, 0) == 0) threads.push_back(read_thread(pid, tid, "vhost (task)"));
@@ -210,7 +197,7 @@ int run_vhost_check(const VhostCheckOptions& o) {
     }
     // Before 6.4 the worker is a kernel thread of its own, named after the owner.
     for (const auto& kpid : numeric_entries("/proc")) {
-      if (first_line("/proc/" + kpid + "/comm").rfind(vhost_name, 0) != 0) continue;
+      if (sys::read_first_line("/proc/" + kpid + "/comm").rfind(vhost_name, 0) != 0) continue;
       Thread t = read_thread(kpid, kpid, "vhost (kthread)");
       if (t.st.kernel_thread) threads.push_back(std::move(t));
     }
@@ -247,13 +234,13 @@ int run_vhost_check(const VhostCheckOptions& o) {
     r.note("No vhost worker: the tap is not served by vhost-net (QEMU's user-space virtio, or not a VM).");
 
   auto& nt = r.table("numa", {{"node", "NODE", 5}, {"cpus", "CPUS", 12, true}}).title("\nNUMA nodes:");
-  for (const auto& [n, cpus] : nodes) nt.row().cell(n).cell(first_line(fmt::format("/sys/devices/system/node/node{}/cpulist", n)));
+  for (const auto& [n, cpus] : nodes) nt.row().cell(n).cell(sys::read_first_line(fmt::format("/sys/devices/system/node/node{}/cpulist", n)));
 
   // CPU idle states: deep states add wake-up latency to every vhost/vCPU wake-up.
-  const std::string idle_driver = first_line("/sys/devices/system/cpu/cpuidle/current_driver");
-  const std::string governor = first_line("/sys/devices/system/cpu/cpuidle/current_governor_ro").empty()
-                                   ? first_line("/sys/devices/system/cpu/cpuidle/current_governor")
-                                   : first_line("/sys/devices/system/cpu/cpuidle/current_governor_ro");
+  const std::string idle_driver = sys::read_first_line("/sys/devices/system/cpu/cpuidle/current_driver");
+  const std::string governor = sys::read_first_line("/sys/devices/system/cpu/cpuidle/current_governor_ro").empty()
+                                   ? sys::read_first_line("/sys/devices/system/cpu/cpuidle/current_governor")
+                                   : sys::read_first_line("/sys/devices/system/cpu/cpuidle/current_governor_ro");
   r.field("cpuidle_driver", idle_driver).field("cpuidle_governor", governor);
   r.line(fmt::format("\nCPU idle: driver {}, governor {}", idle_driver.empty() ? "none" : idle_driver,
                      governor.empty() ? "none" : governor));
@@ -270,16 +257,16 @@ int run_vhost_check(const VhostCheckOptions& o) {
     if (access(base.c_str(), F_OK) != 0) break;
     std::vector<long> off;
     for (long c = 0; c < ncpus; c++)
-      if (first_line(fmt::format("/sys/devices/system/cpu/cpu{}/cpuidle/{}/disable", c, s)) == "1") off.push_back(c);
+      if (sys::read_first_line(fmt::format("/sys/devices/system/cpu/cpu{}/cpuidle/{}/disable", c, s)) == "1") off.push_back(c);
     ct.row()
         .cell(s)
-        .cell(first_line(base + "/name"))
-        .cell(std::stoul("0" + first_line(base + "/latency")))
+        .cell(sys::read_first_line(base + "/name"))
+        .cell(std::stoul("0" + sys::read_first_line(base + "/latency")))
         .cell(off.empty() ? "-" : fmt::format("{}", fmt::join(off, ",")));
   }
   std::set<std::string> governors;
   for (long c = 0; c < ncpus; c++) {
-    auto g = first_line(fmt::format("/sys/devices/system/cpu/cpu{}/cpufreq/scaling_governor", c));
+    auto g = sys::read_first_line(fmt::format("/sys/devices/system/cpu/cpu{}/cpufreq/scaling_governor", c));
     if (!g.empty()) governors.insert(g);
   }
   r.field("cpufreq_governors", governors);
@@ -287,7 +274,7 @@ int run_vhost_check(const VhostCheckOptions& o) {
 
   // The boot parameters that change where these threads may run or how deep the CPUs sleep.
   std::vector<std::string> params;
-  std::istringstream cmdline(first_line("/proc/cmdline"));
+  std::istringstream cmdline(sys::read_first_line("/proc/cmdline"));
   for (std::string w; cmdline >> w;)
     for (const char* k : {"isolcpus", "nohz_full", "rcu_nocbs", "irqaffinity", "idle", "intel_idle.max_cstate",
                           "processor.max_cstate", "intel_pstate", "cpuidle.off", "nosmt", "mitigations"})
