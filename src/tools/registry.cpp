@@ -5,6 +5,7 @@
 #include "tools/doctor/doctor.hpp"
 #include "tools/drop/drop.hpp"
 #include "tools/perf/perf.hpp"
+#include "tools/virtio/virtio.hpp"
 
 namespace nettrace::tools {
 
@@ -16,6 +17,7 @@ const std::vector<ToolSpec>& tools() {
        &cpu::hooks},
       {"perf", "Packet path", "Packet latency through the host, per stage; interface queues; qdisc sojourn",
        &perf::setup, &perf::hooks},
+      {"virtio", "Guest", "Guest virtio-net: the device's interrupts and NAPI polls", &virtio::setup, &virtio::hooks},
       {"doctor", "Setup", "What this kernel supports and which nettrace tools can run here", &doctor::setup,
        nullptr},
   };
@@ -57,7 +59,6 @@ const std::vector<PlannedSpec>& planned() {
       {"trace-qdisc-dequeue", "skb --abnormal-gso --dev vnet0,port-storage"},
       {"trace_conntrack", "conntrack"},
       {"trace_dev_queue_xmit", "skb --abnormal-gso --dev vnet13"},
-      {"trace_int_final", "virtio irq --spurious"},
       {"trace_ip_defrag", "defrag"},
       {"trace_offloading_segment", "skb --hooks iptunnel_xmit,skb_udp_tunnel_segment --dport 6081"},
       {"trace_tc_qdisc", "skb --abnormal-gso --hooks sch_direct_xmit,htb_enqueue,fq_codel_enqueue,tcf_classify,..."},
@@ -78,9 +79,6 @@ const std::vector<PlannedSpec>& planned() {
       {"vhost_queue_correlation_simple", "vhost notify"},
       {"virtionet-rx-path-monitor", "virtio rx-path"},
       {"virtionet-rx-path-summary", "virtio rx-path --summary"},
-      {"virtnet_irq_monitor", "virtio irq --irqs LIST"},
-      {"virtnet_poll_monitor", "virtio poll"},
-      {"virtnet_poll_stack_stats", "virtio poll --stacks"},
       {"vm_pair_gap", "vmpair gap"},
       {"vm_pair_latency", "vmpair latency"},
       {"vpc-vm-udp-datapath", "skb --hooks ... --dport 6081"},
