@@ -115,7 +115,31 @@ static __always_inline int on_exit(int irq, int ret)
 	return 0;
 }
 
+/*
+ * --spurious: vring_interrupt (the handler of a per-virtqueue MSI-X vector, or called per virtqueue by a shared
+ * vector's vp_interrupt) returns IRQ_NONE when the virtqueue has no new used entries. Counted under the IRQ being
+ * handled on this CPU (from irq_handler_entry), which the kretprobe variant could not see otherwise.
+ */
+static __always_inline int on_vring_ret(int ret)
+{
+	__u32 key = 0;
+	struct irq_start *s = bpf_map_lookup_elem(&start, &key);
+	struct nt_virtio_irq_val *v;
+
+	if (!s || !s->valid)
+		return 0;
+	v = row(s->irq);
+	if (!v)
+		return 0;
+	v->vring_calls++;
+	if (ret == 0)
+		v->vring_none++;
+	return 0;
+}
+
 NT_HOOK_TP(irq_handler_entry, (int irq, void *action), on_entry(irq))
 NT_HOOK_TP(irq_handler_exit, (int irq, void *action, int ret), on_exit(irq, ret))
+
+NT_HOOK_FN_RET(vring_interrupt, (int irq, void *vq, int ret), (int ret), on_vring_ret(ret))
 
 char LICENSE[] SEC("license") = "GPL";

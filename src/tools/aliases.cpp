@@ -52,7 +52,7 @@ const std::vector<AliasSpec>& aliases() {
         to({"-m"}, "--min-block-time"), to({"-M"}, "--max-block-time"), to({"-I"}, "--interval"), kEbpf},
        {"--duration"}},
       {"virtnet_irq_monitor", {"virtio", "irq"}, {}, {to({"--trace-cpu"}, "--per-cpu", false)}, {}},
-      {"trace_int_final", {"virtio", "irq"}, {{"--interval", "1"}}, {}, {}},
+      {"trace_int_final", {"virtio", "irq"}, {{"--interval", "1"}, {"--spurious", ""}}, {}, {}},
       {"virtnet_poll_monitor", {"virtio", "poll"}, {}, {to({"-d", "--device"}, "--interface")}, {}},
       {"virtnet_poll_stack_stats", {"virtio", "poll"}, {{"--stacks", ""}, {"--interval", "10"}}, {}, {}},
       {"futex", {"cpu", "futex"}, {}, {}, {}},

@@ -102,3 +102,11 @@ expect_usage "'lo' is not a virtio-net device" virtio irq -I lo -d 1
 expect_usage "no IRQ 99999" virtio irq --irqs 99999 -d 1
 expect_usage "'lo' is not a virtio-net device" virtio poll -I lo -d 1
 pass "bad input: -I lo, --irqs 99999: one line, exit 2"
+
+# --spurious needs fentry or kprobes (vring_interrupt): where neither exists (this host) it is exit 1 naming them.
+if [ ! -d /sys/bus/event_source/devices/kprobe ] && [ "${NETTRACE_LAB:-}" != 1 ]; then
+	msg=$("$NETTRACE" virtio irq -I "$nic" --spurious -d 1 2>&1 >/dev/null); rc=$?
+	[ $rc = 1 ] || fail "--spurious without kprobes/fentry exited $rc: $msg"
+	grep -q "vring_interrupt" <<<"$msg" || fail "--spurious: the error does not name vring_interrupt: $msg"
+	pass "--spurious without fentry/kprobes: exit 1 naming vring_interrupt"
+fi

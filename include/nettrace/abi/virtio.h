@@ -31,6 +31,8 @@ struct nt_virtio_irq_val {
 	__u64 ret[4];      /* handler return: IRQ_NONE, IRQ_HANDLED, IRQ_WAKE_THREAD, anything else */
 	__u64 gap_sum_ns;  /* time since the IRQ's previous entry (on any CPU) */
 	__u64 gaps;
+	__u64 vring_calls; /* --spurious: vring_interrupt returns inside this IRQ's handler */
+	__u64 vring_none;  /* of those, IRQ_NONE: no new used entries (spurious) */
 	struct nt_hist dur; /* handler duration, entry to exit on this CPU */
 };
 

@@ -25,12 +25,14 @@ bool subtract(nt_virtio_irq_val& d, const nt_virtio_irq_val& e) {
   for (int i = 0; i < 4; i++) d.ret[i] -= e.ret[i];
   d.gap_sum_ns -= e.gap_sum_ns;
   d.gaps -= e.gaps;
+  d.vring_calls -= e.vring_calls;
+  d.vring_none -= e.vring_none;
   d.dur = core::Histogram(d.dur).minus(core::Histogram(e.dur)).raw();
   return d.count != 0 || d.dur.count != 0;
 }
 
 struct IrqRow {
-  uint64_t count = 0, ret[4] = {}, gap_sum = 0, gaps = 0;
+  uint64_t count = 0, ret[4] = {}, gap_sum = 0, gaps = 0, vring_calls = 0, vring_none = 0;
   std::map<uint32_t, uint64_t> cpus;
   core::Histogram dur;
 };
@@ -40,8 +42,9 @@ class Irq final : public core::SessionTool {
   explicit Irq(const IrqOptions& o) : o_(o), s_("virtio irq", o.common), out_(s_.out()) {}
 
   int run() {
-    auto skel = bpf::Skeleton<virtio_irq_bpf>::open("virtio irq", bpf::CoreBtf::Minimal);
-    for (auto& h : irq_hooks()) s_.plan().add(h);
+    // vring_interrupt lives in virtio_ring, a module on most distribution kernels: the whole kernel BTF then.
+    auto skel = bpf::Skeleton<virtio_irq_bpf>::open("virtio irq", o_.spurious ? bpf::CoreBtf::Kernel : bpf::CoreBtf::Minimal);
+    for (auto& h : irq_hooks(o_.spurious)) s_.plan().add(h);
     s_.load(skel);
     const uint8_t one = 1;
     for (const auto& [n, name] : o_.irqs) {
@@ -75,6 +78,8 @@ class Irq final : public core::SessionTool {
       for (int i = 0; i < 4; i++) r.ret[i] += v.ret[i];
       r.gap_sum += v.gap_sum_ns;
       r.gaps += v.gaps;
+      r.vring_calls += v.vring_calls;
+      r.vring_none += v.vring_none;
       if (v.count) r.cpus[k.cpu] += v.count;
       r.dur.add(v.dur);
     }
@@ -96,6 +101,7 @@ class Irq final : public core::SessionTool {
                              {"avg_gap_ns", "AVG_GAP(us)", 11, false, "{:.1f}", 1e3},
                              {"avg_ns", "AVG(us)", 8, false, "{:.2f}", 1e3},
                              {"max_ns", "MAX(us)", 8, false, "{:.2f}", 1e3}});
+    if (o_.spurious) cols.insert(cols.end(), {{"vring_calls", "VRING", 7}, {"spurious", "SPURIOUS", 8}});
     if (!o_.per_cpu) cols.push_back({"", "CPUS", 0, true});
     auto& t = rep.table("irqs", std::move(cols)).empty_text("No interrupts.");
     for (const auto& [k, r] : by) {
@@ -107,6 +113,7 @@ class Irq final : public core::SessionTool {
       row.cell(r.ret[1]).cell(r.ret[0]).cell(r.ret[2]);
       row.cell(r.gaps ? static_cast<double>(r.gap_sum) / static_cast<double>(r.gaps) : 0.0);
       row.cell(r.dur.count() ? r.dur.mean() : 0.0).cell(r.dur.max());
+      if (o_.spurious) row.cell(r.vring_calls).cell(r.vring_none);
       if (r.ret[3]) row.json("other_ret", r.ret[3]);
       nlohmann::json cpus = nlohmann::json::object();
       std::string ctext;

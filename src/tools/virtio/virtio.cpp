@@ -22,8 +22,10 @@
 
 namespace nettrace::tools::virtio {
 
-std::vector<bpf::Hook> irq_hooks() {
-  return {bpf::tracepoint_hook("irq", "irq_handler_entry"), bpf::tracepoint_hook("irq", "irq_handler_exit")};
+std::vector<bpf::Hook> irq_hooks(bool spurious) {
+  std::vector<bpf::Hook> out{bpf::tracepoint_hook("irq", "irq_handler_entry"), bpf::tracepoint_hook("irq", "irq_handler_exit")};
+  if (spurious) out.push_back(bpf::function_hook("vring_interrupt", {.ret = true}));
+  return out;
 }
 
 std::vector<bpf::Hook> poll_hooks() { return {bpf::tracepoint_hook("napi", "napi_poll")}; }
@@ -31,6 +33,8 @@ std::vector<bpf::Hook> poll_hooks() { return {bpf::tracepoint_hook("napi", "napi
 std::vector<bpf::Hook> hooks() {
   std::vector<bpf::Hook> out;
   bpf::merge_hooks(out, irq_hooks());
+  // Only `virtio irq --spurious` needs it (fexit, else kretprobe): doctor shows whether this kernel has it.
+  bpf::merge_hooks(out, {bpf::function_hook("vring_interrupt", {.ret = true, .required = false})});
   bpf::merge_hooks(out, poll_hooks());
   return out;
 }
@@ -124,6 +128,8 @@ void setup_irq(CLI::App& parent, Context& ctx) {
   add_interface_option(*app, o->interfaces);
   app->add_option("--irqs", o->irq_list, "These IRQs instead of the devices' own (comma list)")->option_text("LIST");
   app->add_flag("--per-cpu", o->per_cpu, "One row per IRQ and CPU");
+  app->add_flag("--spurious", o->spurious,
+                "Also count vring_interrupt calls and IRQ_NONE returns (no new used entries; needs fentry or kprobes)");
   cli::add_interval_option(*app, o->common, 5);
   cli::add_duration_option(*app, o->common);
   cli::add_examples(*app, {"nettrace virtio irq", "nettrace virtio irq -I eth0 -i 1 -d 10",

@@ -20,6 +20,7 @@ struct IrqOptions {
   std::vector<std::string> interfaces;  // -I; empty: every virtio-net interface
   std::string irq_list;                 // --irqs
   bool per_cpu = false;                 // one row per IRQ and CPU
+  bool spurious = false;                // fexit/kretprobe vring_interrupt: IRQ_NONE returns of the virtqueue handler
   // Resolved at parse time: IRQ -> action name (from /proc/interrupts).
   std::map<int, std::string> irqs;
 };
@@ -36,7 +37,7 @@ struct PollOptions {
 
 void setup(CLI::App& root, Context& ctx);
 [[nodiscard]] std::vector<bpf::Hook> hooks();
-[[nodiscard]] std::vector<bpf::Hook> irq_hooks();
+[[nodiscard]] std::vector<bpf::Hook> irq_hooks(bool spurious = false);
 [[nodiscard]] std::vector<bpf::Hook> poll_hooks();
 int run_irq(const IrqOptions& o);
 int run_poll(const PollOptions& o);
