@@ -6,6 +6,7 @@
 #include <map>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "nettrace/abi/virtio.h"
 #include "nettrace/bpf/handles.hpp"
@@ -45,7 +46,10 @@ class Poll final : public core::SessionTool {
   int run() {
     // virtio_net's queue structs are in the module's BTF when it is a module: the whole kernel BTF, not Minimal.
     auto skel = bpf::Skeleton<virtio_poll_bpf>::open("virtio poll", bpf::CoreBtf::Kernel);
-    for (const auto& [base, addr] : poll_functions()) {
+    auto fns = poll_functions();
+    if (fns.empty())
+      spdlog::warn("virtnet_poll/virtnet_poll_tx not in /proc/kallsyms: RX and TX NAPIs cannot be told apart (queue 'napi?')");
+    for (const auto& [base, addr] : fns) {
       if (base == "virtnet_poll") skel->rodata->cfg_rx_poll = addr;
       else skel->rodata->cfg_tx_poll = addr;
     }
