@@ -54,6 +54,7 @@ const std::vector<AliasSpec>& aliases() {
       {"virtnet_irq_monitor", {"virtio", "irq"}, {}, {to({"--trace-cpu"}, "--per-cpu", false)}, {}},
       {"trace_int_final", {"virtio", "irq"}, {{"--interval", "1"}, {"--spurious", ""}}, {}, {}},
       {"virtnet_poll_monitor", {"virtio", "poll"}, {}, {to({"-d", "--device"}, "--interface")}, {}},
+      {"trace_virtio_net_rcvbuf", {"virtio", "rcvbuf"}, {}, {}, {}},
       {"virtnet_poll_stack_stats", {"virtio", "poll"}, {{"--stacks", ""}, {"--interval", "10"}}, {}, {}},
       {"futex", {"cpu", "futex"}, {}, {}, {}},
       {"cpu_monitor", {"cpu", "monitor"}, {},

@@ -62,7 +62,6 @@ const std::vector<PlannedSpec>& planned() {
       {"trace_ip_defrag", "defrag"},
       {"trace_offloading_segment", "skb --hooks iptunnel_xmit,skb_udp_tunnel_segment --dport 6081"},
       {"trace_tc_qdisc", "skb --abnormal-gso --hooks sch_direct_xmit,htb_enqueue,fq_codel_enqueue,tcf_classify,..."},
-      {"trace_virtio_net_rcvbuf", "virtio rcvbuf"},
       {"trace_vlanvm_udp_workload", "skb --hooks ... --dev ..."},
       {"tun-abnormal-gso-type", "skb --abnormal-gso --dev vnet0,port-storage"},
       {"tun-tx-ring-stas", "tun ring --all --stack"},

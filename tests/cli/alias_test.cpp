@@ -122,6 +122,7 @@ std::vector<Case> cases() {
       {"virtnet_poll_monitor.py", "--device eth0 --queue 0 -v", "virtio poll --interface eth0 --queue 0 -v", false},
       {"virtnet_poll_monitor.py", "-d eth0 -q 1", "virtio poll --interface eth0 -q 1", false},
       {"virtnet_poll_stack_stats.bt", "", "virtio poll --stacks --interval 10", false},
+      {"trace_virtio_net_rcvbuf.bt", "", "virtio rcvbuf", false},
       {"nic_irq_numa_map.sh", "lo", "doctor --irq lo"},
       {"nic_irq_set_affinity.sh", "lo 0", "doctor --irq lo --set-affinity 0"},
       {"vhost_sched_config_check.sh", "vnet0", "doctor --vhost vnet0"},

@@ -4,6 +4,7 @@
 #define NETTRACE_ABI_VIRTIO_H
 
 #include "nettrace/abi/hist.h"
+#include "nettrace/abi/pkt.h"
 
 #define NT_VIRTIO_IFNAMSIZ 16
 #define NT_VIRTIO_STACK_DEPTH 127
@@ -79,6 +80,17 @@ struct nt_virtio_stack_key {
 	__s32 queue;
 	__u32 kind;
 	__s32 stack_id;
+};
+
+/* ---- rcvbuf: one record per packet the driver hands to GRO ---- */
+struct nt_virtio_rcv_event {
+	__u64 ts_ns;
+	__u32 ifindex;
+	__s32 queue; /* skb_get_rx_queue: the receive queue the driver recorded, -1 when none */
+	__u32 len;   /* skb->len at napi_gro_receive (the frame without its Ethernet header) */
+	__u32 cpu;
+	char dev[NT_VIRTIO_IFNAMSIZ];
+	struct nt_pkt pkt;
 };
 
 #endif

@@ -30,12 +30,16 @@ std::vector<bpf::Hook> irq_hooks(bool spurious) {
 
 std::vector<bpf::Hook> poll_hooks() { return {bpf::tracepoint_hook("napi", "napi_poll")}; }
 
+// Per packet: the BTF-typed variant first (docs/benchmarks.md, TracepointVariants::btf_first).
+std::vector<bpf::Hook> rcvbuf_hooks() { return {bpf::tracepoint_hook("net", "napi_gro_receive_entry", {.btf_first = true})}; }
+
 std::vector<bpf::Hook> hooks() {
   std::vector<bpf::Hook> out;
   bpf::merge_hooks(out, irq_hooks());
   // Only `virtio irq --spurious` needs it (fexit, else kretprobe): doctor shows whether this kernel has it.
   bpf::merge_hooks(out, {bpf::function_hook("vring_interrupt", {.ret = true, .required = false})});
   bpf::merge_hooks(out, poll_hooks());
+  bpf::merge_hooks(out, rcvbuf_hooks());
   return out;
 }
 
@@ -175,13 +179,30 @@ void setup_poll(CLI::App& parent, Context& ctx) {
   });
 }
 
+void setup_rcvbuf(CLI::App& parent, Context& ctx) {
+  auto o = std::make_shared<RcvbufOptions>();
+  auto* app = parent.add_subcommand("rcvbuf", "One line per packet a virtio-net device receives: queue, length, "
+                                              "flow, TCP seq/ack, ICMP id/seq (trace_virtio_net_rcvbuf)");
+  cli::add_output_options(*app, o->common);
+  add_interface_option(*app, o->interfaces);
+  app->add_option("-q,--queue", o->queue, "Only this receive queue")->check(CLI::Range(0, 65535))->option_text("N");
+  cli::add_interval_option(*app, o->common, 0);
+  cli::add_duration_option(*app, o->common);
+  cli::add_examples(*app, {"nettrace virtio rcvbuf -I eth0", "nettrace virtio rcvbuf -q 1 -d 5 --json"});
+  app->callback([o, &ctx] {
+    for (const auto& i : resolve_interfaces(o->interfaces)) o->devices[*sys::ifindex_of(i)] = i;
+    ctx.action = [o] { return run_rcvbuf(*o); };
+  });
+}
+
 }  // namespace
 
 void setup(CLI::App& root, Context& ctx) {
-  auto* v = root.add_subcommand("virtio", "Guest virtio-net: the device's interrupts and NAPI polls");
+  auto* v = root.add_subcommand("virtio", "Guest virtio-net: the device's interrupts, NAPI polls and received packets");
   v->require_subcommand(1);
   setup_irq(*v, ctx);
   setup_poll(*v, ctx);
+  setup_rcvbuf(*v, ctx);
 }
 
 }  // namespace nettrace::tools::virtio

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #pragma once
 // nettrace virtio: the guest side of virtio-net. Subcommands: irq (virtnet_irq_monitor.py, trace_int_final.bt),
-// poll (virtnet_poll_monitor.py, virtnet_poll_stack_stats.bt). See docs/tools/virtio.md.
+// poll (virtnet_poll_monitor.py, virtnet_poll_stack_stats.bt), rcvbuf (trace_virtio_net_rcvbuf.bt). See docs/tools/virtio.md.
 
 #include <cstdint>
 #include <map>
@@ -35,10 +35,19 @@ struct PollOptions {
   std::map<uint32_t, std::string> devices;  // resolved: ifindex -> name
 };
 
+struct RcvbufOptions {
+  cli::CommonOptions common;
+  std::vector<std::string> interfaces;
+  int queue = -1;
+  std::map<uint32_t, std::string> devices;
+};
+
 void setup(CLI::App& root, Context& ctx);
 [[nodiscard]] std::vector<bpf::Hook> hooks();
 [[nodiscard]] std::vector<bpf::Hook> irq_hooks(bool spurious = false);
 [[nodiscard]] std::vector<bpf::Hook> poll_hooks();
+[[nodiscard]] std::vector<bpf::Hook> rcvbuf_hooks();
+int run_rcvbuf(const RcvbufOptions& o);
 int run_irq(const IrqOptions& o);
 int run_poll(const PollOptions& o);
 
