@@ -5,7 +5,7 @@
 # polls processed (the sum of napi_poll's work over virtnet_poll NAPIs) = the rx_packets delta over the run, within
 # the bounds of the counters read before start / after attach and before stop / after exit (see virtio_irq.sh); TX
 # NAPIs (virtnet_poll_tx) report no work; work <= budget in every poll; the per-poll events (-v) are the polls
-# counted. This host's eth0 is only observed (no traffic is sent out of it). Controlled traffic: tests/lab/tests/virtio/.
+# counted; `virtio rcvbuf` records = the same delta. This host's eth0 is only observed (no traffic is sent out of it). Controlled traffic: tests/lab/tests/virtio/.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integration/lib/common.sh
 
@@ -46,3 +46,17 @@ sleep 1
 stop_nettrace "$TMP/out2"
 jq -e 'select(.type == "virtio_poll_summary")' "$TMP/out2" >/dev/null || fail "virtnet_poll_monitor.py: no summary"
 pass "virtnet_poll_monitor.py --device $nic -v runs virtio poll"
+
+# virtio rcvbuf: one record per packet received = the rx_packets delta, with the same bounds.
+a0=$(rx)
+start_nettrace "" "$TMP/out3" virtio rcvbuf -I "$nic" --json
+a1=$(rx)
+sleep 2
+b0=$(rx)
+stop_nettrace "$TMP/out3"
+b1=$(rx)
+n=$(jq -c 'select(.type == "virtio_rcvbuf_event")' "$TMP/out3" | wc -l)
+{ [ "$n" -ge $((b0 - a1)) ] && [ "$n" -le $((b1 - a0)) ]; } ||
+	fail "rcvbuf: $n records, rx_packets grew by $((b0 - a1))..$((b1 - a0))"
+[ "$(jq 'select(.type == "virtio_rcvbuf_summary") | .packets' "$TMP/out3")" = "$n" ] || fail "rcvbuf summary != its records"
+pass "virtio rcvbuf -I $nic: $n records = rx_packets delta ($((b0 - a1))..$((b1 - a0)))"

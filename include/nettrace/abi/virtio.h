@@ -89,6 +89,8 @@ struct nt_virtio_rcv_event {
 	__s32 queue; /* skb_get_rx_queue: the receive queue the driver recorded, -1 when none */
 	__u32 len;   /* skb->len at napi_gro_receive (the frame without its Ethernet header) */
 	__u32 cpu;
+	__u32 linear;   /* bytes from the MAC header to the end of the linear part */
+	__u32 nr_frags; /* page fragments holding the rest */
 	char dev[NT_VIRTIO_IFNAMSIZ];
 	struct nt_pkt pkt;
 };

@@ -2,9 +2,12 @@
 // nettrace virtio rcvbuf: one line per packet a virtio-net device hands to GRO (trace_virtio_net_rcvbuf.bt). See
 // docs/tools/virtio.md.
 
+#include <fstream>
 #include <map>
+#include <string_view>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "nettrace/abi/virtio.h"
 #include "nettrace/bpf/handles.hpp"
@@ -35,6 +38,23 @@ class Rcvbuf final : public core::SessionTool {
   int run() {
     auto skel = bpf::Skeleton<virtio_rcvbuf_bpf>::open("virtio rcvbuf", bpf::CoreBtf::Minimal);
     skel->rodata->cfg_netns = sys::current_netns_inum();
+    {
+      // Data symbols (CONFIG_KALLSYMS_ALL): the addresses of the variables holding the bases of the direct map and
+      // of the struct page array, so BPF can read a page fragment (x86-64, CONFIG_RANDOMIZE_MEMORY).
+      std::ifstream f("/proc/kallsyms");
+      std::string line;
+      while (std::getline(f, line)) {
+        auto sp = line.rfind(' ');
+        if (sp == std::string::npos) continue;
+        std::string_view name(line.c_str() + sp + 1);
+        if (name != "page_offset_base" && name != "vmemmap_base") continue;
+        const uint64_t addr = std::stoull(line.substr(0, line.find(' ')), nullptr, 16);
+        if (name == "page_offset_base") skel->rodata->cfg_page_offset_base = addr;
+        else skel->rodata->cfg_vmemmap_base = addr;
+      }
+      if (!skel->rodata->cfg_page_offset_base || !skel->rodata->cfg_vmemmap_base)
+        spdlog::info("page_offset_base/vmemmap_base not in /proc/kallsyms: headers in page fragments are not parsed");
+    }
     for (auto& h : rcvbuf_hooks()) s_.plan().add(h);
     s_.load(skel);
     const uint8_t one = 1;
@@ -66,7 +86,8 @@ class Rcvbuf final : public core::SessionTool {
     const uint64_t wall = core::mono_to_realtime(e->ts_ns);
     if (out_.json()) {
       nlohmann::json j{{"type", "virtio_rcvbuf_event"}, {"time", core::format_iso8601(wall)}, {"device", dev},
-                       {"queue", q}, {"cpu", e->cpu}, {"len", e->len}, {"flow", drop::flow_string(p)}};
+                       {"queue", q}, {"cpu", e->cpu}, {"len", e->len}, {"flow", drop::flow_string(p)},
+                       {"linear", e->linear}, {"nr_frags", e->nr_frags}};
       if (tcp) {
         j["tcp_seq"] = p.tcp_seq;
         j["tcp_ack"] = p.tcp_ack;

@@ -28,6 +28,7 @@ jq -c 'select(.type == "virtio_rcvbuf_event")' "$T/out" >"$T/ev"
 n=$(wc -l <"$T/ev")
 ((n >= b0 - a1 && n <= b1 - a0)) || lab_fail "rcvbuf: $n records, vnic1 rx_packets grew by $((b0 - a1))..$((b1 - a0))"
 jq -c 'select(.icmp_type == 8)' "$T/ev" >"$T/echo"
+[[ $(wc -l <"$T/echo") == "$N" ]] || head -n 5 "$T/ev" >&2
 lab_assert_eq "echo requests recorded" "$(wc -l <"$T/echo")" "$N"
 lab_assert_eq "their flow" "$(jq -r .flow "$T/echo" | sort -u)" "icmp $LAB_VP_IP0 -> $LAB_VP_IP1"
 lab_assert_eq "distinct ICMP ids" "$(jq .icmp_id "$T/echo" | sort -u | wc -l)" 1
