@@ -187,8 +187,12 @@ class Poll final : public core::SessionTool {
         size_t len = 0;
         while (len < frames.size() && frames[len]) len++;
         ksyms_->prefetch(frames.data(), len);
+        bool leading = true;  // the BPF program and the tracepoint's own frames (bpf_trace_run3) are not the poll's
         for (size_t i = 0; i < len; i++) {
-          names.push_back(ksyms_->symbolize(frames[i]));
+          std::string name = ksyms_->symbolize(frames[i]);
+          if (leading && sys::is_tracing_frame(name)) continue;
+          leading = false;
+          names.push_back(std::move(name));
           text += fmt::format("      {}\n", names.back());
         }
       }
