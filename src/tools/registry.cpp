@@ -7,6 +7,7 @@
 #include "tools/perf/perf.hpp"
 #include "tools/tun/tun.hpp"
 #include "tools/vhost/vhost.hpp"
+#include "tools/virtio/virtio.hpp"
 
 namespace nettrace::tools {
 
@@ -22,6 +23,7 @@ const std::vector<ToolSpec>& tools() {
        &tun::hooks},
       {"vhost", "Virtualization", "vhost-net workers: guest signals per queue, RX ring peeks, notify decisions",
        &vhost::setup, &vhost::hooks},
+      {"virtio", "Guest", "Guest virtio-net: the device's interrupts and NAPI polls", &virtio::setup, &virtio::hooks},
       {"doctor", "Setup", "What this kernel supports and which nettrace tools can run here", &doctor::setup,
        nullptr},
   };
@@ -63,11 +65,9 @@ const std::vector<PlannedSpec>& planned() {
       {"trace-qdisc-dequeue", "skb --abnormal-gso --dev vnet0,port-storage"},
       {"trace_conntrack", "conntrack"},
       {"trace_dev_queue_xmit", "skb --abnormal-gso --dev vnet13"},
-      {"trace_int_final", "virtio irq --spurious"},
       {"trace_ip_defrag", "defrag"},
       {"trace_offloading_segment", "skb --hooks iptunnel_xmit,skb_udp_tunnel_segment --dport 6081"},
       {"trace_tc_qdisc", "skb --abnormal-gso --hooks sch_direct_xmit,htb_enqueue,fq_codel_enqueue,tcf_classify,..."},
-      {"trace_virtio_net_rcvbuf", "virtio rcvbuf"},
       {"trace_vlanvm_udp_workload", "skb --hooks ... --dev ..."},
       {"tun-abnormal-gso-type", "skb --abnormal-gso --dev vnet0,port-storage"},
       {"tun_to_vhost_queue_stats_details", "tun queue --full"},
@@ -78,9 +78,6 @@ const std::vector<PlannedSpec>& planned() {
       {"udp_drop_detector", "drop --mode forward --protocol udp"},
       {"virtionet-rx-path-monitor", "virtio rx-path"},
       {"virtionet-rx-path-summary", "virtio rx-path --summary"},
-      {"virtnet_irq_monitor", "virtio irq --irqs LIST"},
-      {"virtnet_poll_monitor", "virtio poll"},
-      {"virtnet_poll_stack_stats", "virtio poll --stacks"},
       {"vm_pair_gap", "vmpair gap"},
       {"vm_pair_latency", "vmpair latency"},
       {"vpc-vm-udp-datapath", "skb --hooks ... --dport 6081"},

@@ -116,6 +116,13 @@ std::vector<Case> cases() {
       {"cpu_monitor.sh", "--perf-output /tmp/perf -i 2", "cpu monitor -i 2"},
       {"fast_cpu_monitor.sh", "-k 3 -c 0", "cpu monitor --top 3 --cpu 0 --interval 2"},
       {"fast_cpu_monitor.sh", "", "cpu monitor --interval 2 --top 5"},
+      // The virtio tools need a virtio-net interface (this host's eth0; absent elsewhere): translation only.
+      {"virtnet_irq_monitor.py", "--irqs 38,39 --interval 2 --trace-cpu", "virtio irq --irqs 38,39 --interval 2 --per-cpu", false},
+      {"trace_int_final.bt", "", "virtio irq --interval 1 --spurious", false},
+      {"virtnet_poll_monitor.py", "--device eth0 --queue 0 -v", "virtio poll --interface eth0 --queue 0 -v", false},
+      {"virtnet_poll_monitor.py", "-d eth0 -q 1", "virtio poll --interface eth0 -q 1", false},
+      {"virtnet_poll_stack_stats.bt", "", "virtio poll --stacks --interval 10", false},
+      {"trace_virtio_net_rcvbuf.bt", "", "virtio rcvbuf", false},
       {"nic_irq_numa_map.sh", "lo", "doctor --irq lo"},
       {"nic_irq_set_affinity.sh", "lo 0", "doctor --irq lo --set-affinity 0"},
       {"vhost_sched_config_check.sh", "vnet0", "doctor --vhost vnet0"},

@@ -45,25 +45,6 @@ bool to_u64(std::string_view s, uint64_t& v) {
   return ec == std::errc() && p == s.data() + s.size();
 }
 
-// The IRQ numbers of a device's MSI/MSI-X vectors. A virtio NIC's net device hangs off the virtio device,
-// whose parent is the PCI function that owns the vectors.
-std::vector<int> msi_irqs(const std::string& iface) {
-  std::vector<int> out;
-  for (const char* rel : {"device/msi_irqs", "device/../msi_irqs"}) {
-    std::string dir = fmt::format("/sys/class/net/{}/{}", iface, rel);
-    DIR* d = opendir(dir.c_str());
-    if (!d) continue;
-    while (auto* e = readdir(d)) {
-      uint64_t n = 0;
-      if (to_u64(e->d_name, n)) out.push_back(static_cast<int>(n));
-    }
-    closedir(d);
-    if (!out.empty()) break;
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 // The NUMA node of each CPU (sysfs: cpuN/nodeM links); -1 where the kernel has no NUMA.
 int cpu_node(int cpu) {
   std::string dir = fmt::format("/sys/devices/system/cpu/cpu{}", cpu);
@@ -148,6 +129,24 @@ std::vector<InterruptLine> parse_interrupts(std::string_view text) {
     }
     out.push_back(std::move(l));
   }
+  return out;
+}
+
+// A virtio NIC's net device hangs off the virtio device, whose parent is the PCI function that owns the vectors.
+std::vector<int> msi_irqs(const std::string& iface) {
+  std::vector<int> out;
+  for (const char* rel : {"device/msi_irqs", "device/../msi_irqs"}) {
+    std::string dir = fmt::format("/sys/class/net/{}/{}", iface, rel);
+    DIR* d = opendir(dir.c_str());
+    if (!d) continue;
+    while (auto* e = readdir(d)) {
+      uint64_t n = 0;
+      if (to_u64(e->d_name, n)) out.push_back(static_cast<int>(n));
+    }
+    closedir(d);
+    if (!out.empty()) break;
+  }
+  std::sort(out.begin(), out.end());
   return out;
 }
 

@@ -22,6 +22,10 @@ struct InterruptLine {
 // The numbered IRQ lines of /proc/interrupts (NMI, LOC, … are skipped); the header gives the CPU count.
 [[nodiscard]] std::vector<InterruptLine> parse_interrupts(std::string_view text);
 
+// The IRQ numbers of an interface's MSI/MSI-X vectors (sysfs msi_irqs of its device or the device's parent),
+// sorted; empty when it has none (INTx, virtio-mmio, no device).
+[[nodiscard]] std::vector<int> msi_irqs(const std::string& iface);
+
 // IRQs whose action name names the interface itself ("eth0-TxRx-0", "mlx5_comp0@pci:…" does not): the fallback
 // for devices without an msi_irqs directory.
 [[nodiscard]] bool irq_name_matches(std::string_view action, std::string_view iface);
